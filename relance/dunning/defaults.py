@@ -1,0 +1,99 @@
+"""The scenarios and scenario rules every organisation starts with (then edited as data)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from relance.accounts.models import Organisation
+from relance.dunning.models import Scenario, ScenarioRule, Step
+
+# (code, name, offset, channel, template, tone, extra fields)
+_S = tuple[str, str, int, str, str, str, dict]
+
+SCENARIOS: dict[str, tuple[str, list[_S]]] = {
+    "standard": (
+        "B2B standard",
+        [
+            ("pre-due", "Rappel amical avant échéance", -3, "email", "friendly_reminder", "friendly", {}),
+            ("first", "Relance structurée", 5, "email", "first_reminder", "friendly", {}),
+            ("call", "Appel au service comptable", 12, "call", "call_script", "firm", {}),
+            # Sent only when no call outcome was logged within 2 business days of the call task.
+            ("firm", "Relance ferme avec pénalités", 14, "email", "firm_reminder", "firm",
+             {"min_gap_days": 2, "options": {"unless_call_outcome_within_business_days": 2}}),
+            ("sms", "SMS bref", 18, "sms", "sms_reminder", "firm", {"min_gap_days": 3}),
+            ("formal-notice", "Mise en demeure (LRAR)", 30, "letter", "formal_notice", "formal",
+             {"needs_approval": True, "registered": True}),
+            ("escalation", "Escalade : injonction, procédure simplifiée, agence ou perte", 45, "task",
+             "escalation", "formal", {}),
+        ],
+    ),
+    "high_risk": (
+        "Risque élevé",
+        [
+            ("pre-due", "Rappel avant échéance", -5, "email", "friendly_reminder", "friendly", {}),
+            ("first", "Relance au lendemain de l'échéance", 1, "email", "first_reminder", "firm", {}),
+            ("firm", "Relance ferme", 5, "email", "firm_reminder", "firm", {"min_gap_days": 4}),
+            ("call", "Appel", 5, "call", "call_script", "firm", {"min_gap_days": 0}),
+            ("sms", "SMS", 8, "sms", "sms_reminder", "firm", {"min_gap_days": 3}),
+            ("formal-notice", "Mise en demeure (LRAR)", 12, "letter", "formal_notice", "formal",
+             {"needs_approval": True, "registered": True, "min_gap_days": 4}),
+            ("escalation", "Escalade", 20, "task", "escalation", "formal", {}),
+        ],
+    ),
+    "strategic": (
+        "Compte stratégique",
+        [
+            ("pre-due-call", "Appel du chargé de compte avant échéance", -5, "call", "call_script", "friendly", {}),
+            ("personal", "E-mail personnel du chargé de compte", 3, "email", "first_reminder", "friendly", {}),
+            ("call", "Appel", 10, "call", "call_script", "firm", {}),
+            ("formal", "Courrier formel", 20, "letter", "formal_notice", "formal", {"needs_approval": True}),
+        ],
+    ),
+    "small_amount": (
+        "Petit montant",
+        [
+            ("first", "Relance unique", 7, "email", "first_reminder", "friendly", {}),
+            ("formal-notice", "Mise en demeure", 21, "letter", "formal_notice", "formal",
+             {"registered": True, "needs_approval": True}),
+        ],
+    ),
+    "consumer": (
+        "Particulier",
+        [
+            ("pre-due", "Rappel avant échéance", -3, "email", "friendly_reminder", "friendly", {}),
+            ("first", "Relance", 5, "email", "first_reminder", "friendly", {}),
+            ("sms", "SMS", 15, "sms", "sms_reminder", "firm", {}),
+            ("formal-notice", "Mise en demeure (sans indemnité forfaitaire)", 30, "letter", "formal_notice",
+             "formal", {"needs_approval": True, "registered": True}),
+        ],
+    ),
+}
+
+# First match wins; the explicit per-customer scenario is checked before these.
+RULES = [
+    ("strategic", "", "strategic"),
+    ("consumer", "", "consumer"),
+    ("small_amount", "", "small_amount"),
+    ("segment", "high", "high_risk"),
+    ("always", "", "standard"),
+]
+
+
+@transaction.atomic
+def install_default_scenarios(org: Organisation) -> None:
+    """Create the shipped scenarios and rules when the organisation has none (idempotent)."""
+    if org.scenarios.exists():
+        return
+    by_code = {}
+    for code, (name, steps) in SCENARIOS.items():
+        scenario = Scenario.objects.create(organisation=org, code=code, name=name)
+        by_code[code] = scenario
+        for position, (scode, sname, offset, channel, template, tone, extra) in enumerate(steps, start=1):
+            Step.objects.create(
+                scenario=scenario, position=position, code=scode, name=sname, offset_days=offset,
+                channel=channel, template=template, tone=tone, **extra,
+            )
+    for position, (condition, value, code) in enumerate(RULES, start=1):
+        ScenarioRule.objects.create(
+            organisation=org, position=position, condition=condition, value=value, scenario=by_code[code]
+        )

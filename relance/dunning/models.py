@@ -1,0 +1,273 @@
+"""Dunning: scenarios and their steps, the reminders sent (the outbox), promises, disputes,
+payment plans and the tasks people do (calls, fixes, approvals)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from relance.accounts.models import Organisation
+from relance.ledger.models import MONEY, Customer, Invoice
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "e-mail"
+    SMS = "sms", "SMS"
+    LETTER = "letter", "courrier"
+    CALL = "call", "appel"
+    TASK = "task", "tâche"
+
+
+class Tone(models.TextChoices):
+    FRIENDLY = "friendly", "amical"
+    FIRM = "firm", "ferme"
+    FORMAL = "formal", "formel"
+
+
+class Anchor(models.TextChoices):
+    DUE = "due", "date d'échéance"
+    ISSUE = "issue", "date de facture"
+
+
+class Scenario(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="scenarios")
+    code = models.SlugField(max_length=40)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "code"], name="scenario_code_per_org")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Step(models.Model):
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField()
+    code = models.SlugField(max_length=40)
+    name = models.CharField(max_length=200)
+    offset_days = models.SmallIntegerField()
+    anchor = models.CharField(max_length=5, choices=Anchor.choices, default=Anchor.DUE)
+    channel = models.CharField(max_length=6, choices=Channel.choices)
+    template = models.CharField(max_length=60, help_text="code du modèle de message (par langue)")
+    tone = models.CharField(max_length=8, choices=Tone.choices, default=Tone.FRIENDLY)
+    needs_approval = models.BooleanField(default=False)
+    registered = models.BooleanField(default=False)
+    min_gap_days = models.PositiveSmallIntegerField(default=5)
+    # Optional step-specific rules (e.g. "only when no call outcome within N business days").
+    options = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["scenario", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["scenario", "code"], name="step_code_per_scenario"),
+            models.UniqueConstraint(fields=["scenario", "position"], name="step_position_per_scenario"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scenario.code}/{self.code}"
+
+
+class ScenarioRule(models.Model):
+    """Which scenario a customer follows: the rules are tried by position, first match wins."""
+
+    class Condition(models.TextChoices):
+        STRATEGIC = "strategic", "client stratégique"
+        CONSUMER = "consumer", "particulier"
+        SMALL_AMOUNT = "small_amount", "total dû sous le seuil"
+        SEGMENT = "segment", "segment de risque"
+        ALWAYS = "always", "sinon"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="scenario_rules")
+    position = models.PositiveSmallIntegerField()
+    condition = models.CharField(max_length=14, choices=Condition.choices)
+    value = models.CharField(max_length=40, blank=True)
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="rules")
+
+    class Meta:
+        ordering = ["organisation", "position"]
+
+
+class ReminderState(models.TextChoices):
+    PLANNED = "planned", "prévue"
+    AWAITING_APPROVAL = "awaiting_approval", "à approuver"
+    SENDING = "sending", "en cours d'envoi"
+    SENT = "sent", "envoyée"
+    FAILED = "failed", "échec"
+    CANCELLED = "cancelled", "annulée"
+    UNKNOWN = "unknown", "état inconnu"
+
+
+class Reminder(models.Model):
+    """One message to one customer on one channel (the outbox row), saved before it is sent."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="reminders")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="reminders")
+    channel = models.CharField(max_length=6, choices=Channel.choices)
+    run_date = models.DateField()
+    scenario_code = models.CharField(max_length=40)
+    step_code = models.CharField(max_length=40, help_text="the most advanced step of its lines")
+    template = models.CharField(max_length=60)
+    tone = models.CharField(max_length=8, choices=Tone.choices, default=Tone.FRIENDLY)
+    language = models.CharField(max_length=2, default="fr")
+    registered = models.BooleanField(default=False)
+    state = models.CharField(max_length=18, choices=ReminderState.choices, default=ReminderState.PLANNED)
+    recipient = models.CharField(max_length=500, blank=True)
+    # Exactly as sent, for the evidence file.
+    subject = models.CharField(max_length=500, blank=True)
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
+    attachments = models.JSONField(default=list, blank=True, help_text="[{name, sha256, size}]")
+    message_id = models.CharField(max_length=300, blank=True)
+    provider_id = models.CharField(max_length=200, blank=True)
+    provider_response = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    not_before = models.DateTimeField(null=True, blank=True, help_text="quiet hours (SMS)")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    registered_number = models.CharField("n° de recommandé", max_length=60, blank=True)
+    acknowledged_on = models.DateField("date de l'accusé de réception", null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One message per customer per channel per run.
+            models.UniqueConstraint(
+                fields=["customer", "channel", "run_date"], name="one_reminder_per_customer_channel_day"
+            )
+        ]
+        indexes = [
+            # The sender claims work with this one (state planned, oldest first).
+            models.Index(
+                fields=["state", "next_attempt_at"],
+                name="reminder_to_send",
+                condition=Q(state__in=["planned", "failed"]),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.customer_id} {self.run_date} {self.step_code}"
+
+
+class ReminderLine(models.Model):
+    """An invoice in a reminder, at its own step. Unique per (invoice, step): never twice."""
+
+    reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="lines")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="reminder_lines")
+    step_code = models.CharField(max_length=40)
+    balance = models.DecimalField(**MONEY)
+    dropped = models.BooleanField(default=False, help_text="paid between planning and sending")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "step_code"], name="invoice_step_once"),
+        ]
+
+
+class PromiseState(models.TextChoices):
+    OPEN = "open", "en cours"
+    KEPT = "kept", "tenue"
+    BROKEN = "broken", "non tenue"
+    CANCELLED = "cancelled", "annulée"
+
+
+class Promise(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="promises")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="promises")
+    promised_date = models.DateField()
+    amount = models.DecimalField(**MONEY, null=True, blank=True)
+    state = models.CharField(max_length=9, choices=PromiseState.choices, default=PromiseState.OPEN)
+    note = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+
+class Dispute(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="disputes")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="disputes")
+    reason = models.TextField()
+    is_open = models.BooleanField(default=True)
+    resolution = models.TextField(blank=True)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    opened_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["invoice"], condition=Q(is_open=True), name="one_open_dispute")
+        ]
+
+
+class PaymentPlan(models.Model):
+    class State(models.TextChoices):
+        ACTIVE = "active", "en cours"
+        COMPLETED = "completed", "terminé"
+        BROKEN = "broken", "rompu"
+        CANCELLED = "cancelled", "annulé"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="payment_plans")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="payment_plans")
+    invoices = models.ManyToManyField(Invoice, related_name="payment_plans")
+    state = models.CharField(max_length=9, choices=State.choices, default=State.ACTIVE)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Instalment(models.Model):
+    plan = models.ForeignKey(PaymentPlan, on_delete=models.CASCADE, related_name="instalments")
+    position = models.PositiveSmallIntegerField()
+    due_date = models.DateField()
+    amount = models.DecimalField(**MONEY)
+    paid_amount = models.DecimalField(**MONEY, default=0)
+    dunning_last_step = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["plan", "position"]
+
+
+class TaskKind(models.TextChoices):
+    CALL = "call", "appel"
+    FIX_CONTACT = "fix_contact", "corriger le contact"
+    BROKEN_PROMISE = "broken_promise", "promesse non tenue"
+    ESCALATION = "escalation", "escalade"
+    CHECK_PAYMENT = "check_payment", "vérifier un paiement"
+    REVIEW = "review", "à examiner"
+
+
+class Task(models.Model):
+    class State(models.TextChoices):
+        OPEN = "open", "à faire"
+        DONE = "done", "faite"
+        CANCELLED = "cancelled", "annulée"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="tasks")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tasks")
+    kind = models.CharField(max_length=14, choices=TaskKind.choices)
+    title = models.CharField(max_length=300)
+    due_date = models.DateField()
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
+    state = models.CharField(max_length=9, choices=State.choices, default=State.OPEN)
+    reminder = models.ForeignKey(Reminder, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks")
+    invoices = models.ManyToManyField(Invoice, blank=True, related_name="tasks")
+    script = models.TextField(blank=True)
+    outcome = models.CharField(max_length=20, blank=True)
+    outcome_data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "state", "due_date"], name="task_inbox")]

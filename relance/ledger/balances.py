@@ -1,0 +1,138 @@
+"""The one place that writes an invoice's open balance and its payment status.
+
+Invariant: open_balance == total - sum(allocations.amount), for every invoice, always.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Case, DecimalField, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
+
+from relance.ledger.models import (
+    Allocation,
+    AllocationSource,
+    CreditNote,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+)
+from relance.lib.money import ZERO
+
+# Statuses a person sets; payments do not move an invoice out of them.
+STICKY = {InvoiceStatus.WRITTEN_OFF, InvoiceStatus.CANCELLED, InvoiceStatus.DISPUTED}
+
+
+class AllocationError(ValueError):
+    pass
+
+
+def status_for(total: Decimal, balance: Decimal, current: str = InvoiceStatus.OPEN) -> str:
+    """The payment status an invoice with this total and open balance should show."""
+    if current in STICKY and balance > 0:
+        return current
+    if balance <= 0:
+        return InvoiceStatus.PAID
+    if balance < total:
+        return InvoiceStatus.PARTLY_PAID
+    return InvoiceStatus.OPEN
+
+
+def opening_balance(total: Decimal, already_paid: Decimal) -> Decimal:
+    """Balance of a newly imported invoice whose source ledger says `already_paid`."""
+    return total - already_paid
+
+
+def refresh(invoice_ids: Iterable[int]) -> None:
+    """Recompute open balance and status from the allocations, in the database."""
+    ids = list(invoice_ids)
+    if not ids:
+        return
+    allocated = (
+        Allocation.objects.filter(invoice=OuterRef("pk"))
+        .values("invoice")
+        .annotate(s=Sum("amount"))
+        .values("s")
+    )
+    money = DecimalField(max_digits=14, decimal_places=2)
+    # Same rule as status_for(), in SQL, so that a refresh of many invoices is two UPDATEs.
+    status = Case(
+        When(Q(status__in=list(STICKY), open_balance__gt=0), then=F("status")),
+        When(open_balance__lte=0, then=Value(InvoiceStatus.PAID.value)),
+        When(open_balance__lt=F("total"), then=Value(InvoiceStatus.PARTLY_PAID.value)),
+        default=Value(InvoiceStatus.OPEN.value),
+    )
+    for start in range(0, len(ids), 500):
+        chunk = Invoice.objects.filter(pk__in=ids[start : start + 500])
+        chunk.update(
+            open_balance=F("total") - Coalesce(Subquery(allocated), Value(ZERO), output_field=money)
+        )
+        chunk.update(status=status)
+
+
+def payment_unallocated(payment: Payment) -> Decimal:
+    used = payment.allocations.aggregate(s=Sum("amount"))["s"] or ZERO
+    return payment.amount - used
+
+
+def credit_note_unallocated(note: CreditNote) -> Decimal:
+    used = note.allocations.aggregate(s=Sum("amount"))["s"] or ZERO
+    return note.total - used
+
+
+@transaction.atomic
+def allocate(
+    invoice: Invoice,
+    amount: Decimal,
+    *,
+    payment: Payment | None = None,
+    credit_note: CreditNote | None = None,
+) -> Allocation:
+    """Apply `amount` of a payment or credit note (or, with neither, of an outside settlement)."""
+    if amount <= 0:
+        raise AllocationError("le montant affecté doit être positif")
+    if payment is not None and credit_note is not None:
+        raise AllocationError("une affectation vient d'un paiement ou d'un avoir, pas des deux")
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if amount > invoice.open_balance:
+        raise AllocationError(
+            f"facture {invoice.number}: {amount} dépasse le solde ouvert {invoice.open_balance}"
+        )
+    if payment is not None:
+        source = AllocationSource.PAYMENT
+        if payment.organisation_id != invoice.organisation_id:
+            raise AllocationError("paiement et facture d'organisations différentes")
+        if amount > payment_unallocated(payment):
+            raise AllocationError(f"paiement {payment.pk}: {amount} dépasse le montant non affecté")
+    elif credit_note is not None:
+        source = AllocationSource.CREDIT_NOTE
+        if credit_note.organisation_id != invoice.organisation_id:
+            raise AllocationError("avoir et facture d'organisations différentes")
+        if amount > credit_note_unallocated(credit_note):
+            raise AllocationError(f"avoir {credit_note.number}: {amount} dépasse le montant non affecté")
+    else:
+        source = AllocationSource.EXTERNAL
+    allocation = Allocation.objects.create(
+        invoice=invoice, source=source, payment=payment, credit_note=credit_note, amount=amount
+    )
+    refresh([invoice.pk])
+    return allocation
+
+
+@transaction.atomic
+def unallocate(allocation: Allocation) -> None:
+    invoice_id = allocation.invoice_id
+    allocation.delete()
+    refresh([invoice_id])
+
+
+@transaction.atomic
+def set_external_paid(invoice: Invoice, paid: Decimal) -> None:
+    """Make the outside-settled part of an invoice equal `paid` (re-import of "Déjà payé")."""
+    Allocation.objects.filter(invoice=invoice, source=AllocationSource.EXTERNAL).delete()
+    if paid > 0:
+        Allocation.objects.create(invoice=invoice, source=AllocationSource.EXTERNAL, amount=paid)
+    refresh([invoice.pk])

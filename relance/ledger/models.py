@@ -1,0 +1,288 @@
+"""The receivables ledger: customers (debtors), their contacts, invoices, credit notes, payments.
+
+The open balance of an invoice is always its total minus its allocations; only
+`relance.ledger.balances` writes it.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from relance.accounts.models import Organisation
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class ImportBatch(models.Model):
+    """One run of an importer: what file, what it did. Invoices and payments point back to it."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="imports")
+    kind = models.CharField(max_length=20)
+    filename = models.CharField(max_length=500)
+    sha256 = models.CharField(max_length=64)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.filename}"
+
+
+class CustomerKind(models.TextChoices):
+    BUSINESS = "business", "entreprise"
+    CONSUMER = "consumer", "particulier"
+    PUBLIC = "public", "organisme public"
+
+
+class RiskSegment(models.TextChoices):
+    LOW = "low", "faible"
+    MEDIUM = "medium", "moyen"
+    HIGH = "high", "élevé"
+
+
+class Customer(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="customers")
+    external_id = models.CharField("code client", max_length=64)
+    name = models.CharField("raison sociale / nom", max_length=200)
+    siren = models.CharField(max_length=9, blank=True)
+    siret = models.CharField(max_length=14, blank=True)
+    vat_number = models.CharField(max_length=20, blank=True)
+    kind = models.CharField(max_length=10, choices=CustomerKind.choices, default=CustomerKind.BUSINESS)
+    address_line1 = models.CharField(max_length=200, blank=True)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    postcode = models.CharField(max_length=20, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, default="FR")
+    language = models.CharField(max_length=2, default="fr")
+    tags = models.JSONField(default=list, blank=True)
+    collector = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="customers"
+    )
+    strategic = models.BooleanField(default=False)
+    notes = models.TextField(blank=True)
+    # Dunning: explicit scenario (else chosen by the rules), risk, pause.
+    scenario = models.ForeignKey(
+        "dunning.Scenario", null=True, blank=True, on_delete=models.SET_NULL, related_name="customers"
+    )
+    risk_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    risk_segment = models.CharField(max_length=6, choices=RiskSegment.choices, default=RiskSegment.MEDIUM)
+    risk_segment_override = models.CharField(max_length=6, choices=RiskSegment.choices, blank=True)
+    risk_reasons = models.JSONField(default=list, blank=True)
+    paused_until = models.DateField(null=True, blank=True)
+    pause_reason = models.CharField(max_length=300, blank=True)
+    in_insolvency = models.BooleanField("procédure collective", default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "external_id"], name="customer_external_id_per_org")
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.external_id})"
+
+    @property
+    def segment(self) -> str:
+        return self.risk_segment_override or self.risk_segment
+
+    @property
+    def address_lines(self) -> list[str]:
+        city = f"{self.postcode} {self.city}".strip()
+        return [line for line in (self.address_line1, self.address_line2, city) if line]
+
+
+class ContactKind(models.TextChoices):
+    EMAIL = "email", "e-mail"
+    PHONE = "phone", "téléphone"
+    POSTAL = "postal", "adresse postale"
+
+
+class ContactRole(models.TextChoices):
+    BILLING = "billing", "facturation"
+    ACCOUNTING = "accounting", "comptabilité"
+    MAIN = "main", "principal"
+
+
+class Contact(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
+    kind = models.CharField(max_length=6, choices=ContactKind.choices)
+    value = models.CharField(max_length=500)
+    role = models.CharField(max_length=10, choices=ContactRole.choices, default=ContactRole.BILLING)
+    name = models.CharField(max_length=200, blank=True)
+    valid = models.BooleanField(default=True)
+    invalid_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "kind", "value"], name="contact_unique_value")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.value}"
+
+
+class InvoiceStatus(models.TextChoices):
+    OPEN = "open", "ouverte"
+    PARTLY_PAID = "partly_paid", "partiellement payée"
+    PAID = "paid", "payée"
+    DISPUTED = "disputed", "en litige"
+    WRITTEN_OFF = "written_off", "passée en perte"
+    CANCELLED = "cancelled", "annulée"
+
+
+class Invoice(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="invoices")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
+    number = models.CharField("numéro", max_length=64)
+    issue_date = models.DateField()
+    due_date = models.DateField()
+    currency = models.CharField(max_length=3, default="EUR")
+    amount_excl_tax = models.DecimalField(**MONEY, default=Decimal("0"))
+    tax = models.DecimalField(**MONEY, default=Decimal("0"))
+    total = models.DecimalField(**MONEY)
+    open_balance = models.DecimalField(**MONEY)
+    status = models.CharField(max_length=12, choices=InvoiceStatus.choices, default=InvoiceStatus.OPEN)
+    document = models.FileField(upload_to="invoices/", blank=True)
+    external_id = models.CharField(max_length=64, blank=True)
+    source_import = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL)
+    # Dunning state, kept here so that the daily run reads an index, not the ledger.
+    dunning_last_step = models.CharField(max_length=40, blank=True)
+    dunning_last_date = models.DateField(null=True, blank=True)
+    dunning_next_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "number"], name="invoice_number_per_org"),
+        ]
+        indexes = [
+            # The daily run: open invoices of one organisation whose next step is due.
+            models.Index(
+                fields=["organisation", "dunning_next_date"],
+                name="invoice_next_dunning",
+                condition=Q(dunning_next_date__isnull=False),
+            ),
+            models.Index(fields=["customer", "status"], name="invoice_customer_status"),
+            models.Index(fields=["organisation", "due_date"], name="invoice_org_due"),
+        ]
+        ordering = ["due_date", "number"]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_settled(self) -> bool:
+        return self.open_balance <= 0
+
+
+class CreditNote(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="credit_notes")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="credit_notes")
+    number = models.CharField(max_length=64)
+    date = models.DateField()
+    currency = models.CharField(max_length=3, default="EUR")
+    total = models.DecimalField(**MONEY)
+    invoice = models.ForeignKey(
+        Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="credit_notes"
+    )
+    external_id = models.CharField(max_length=64, blank=True)
+    source_import = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "number"], name="credit_note_number_per_org")
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class PaymentMethod(models.TextChoices):
+    TRANSFER = "transfer", "virement"
+    DIRECT_DEBIT = "direct_debit", "prélèvement"
+    CARD = "card", "carte"
+    CHEQUE = "cheque", "chèque"
+    CASH = "cash", "espèces"
+    OTHER = "other", "autre"
+
+
+class Payment(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="payments")
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
+    date = models.DateField()
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3, default="EUR")
+    method = models.CharField(max_length=12, choices=PaymentMethod.choices, default=PaymentMethod.TRANSFER)
+    reference = models.CharField(max_length=200, blank=True)
+    payer_name = models.CharField(max_length=200, blank=True)
+    payer_iban = models.CharField(max_length=34, blank=True)
+    bank_transaction_id = models.CharField(max_length=100, null=True, blank=True)
+    external_id = models.CharField(max_length=64, blank=True)
+    source_import = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "bank_transaction_id"],
+                name="payment_bank_transaction_per_org",
+                condition=Q(bank_transaction_id__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["organisation", "external_id"],
+                name="payment_external_id_per_org",
+                condition=~Q(external_id=""),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.amount} {self.reference}"
+
+
+class AllocationSource(models.TextChoices):
+    PAYMENT = "payment", "paiement"
+    CREDIT_NOTE = "credit_note", "avoir"
+    # Settled in the source ledger before import ("Déjà payé"): no payment row to point to.
+    EXTERNAL = "external", "réglé hors Relance"
+
+
+class Allocation(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="allocations")
+    source = models.CharField(max_length=12, choices=AllocationSource.choices)
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.CASCADE, related_name="allocations"
+    )
+    credit_note = models.ForeignKey(
+        CreditNote, null=True, blank=True, on_delete=models.CASCADE, related_name="allocations"
+    )
+    amount = models.DecimalField(**MONEY)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="allocation_has_one_source",
+                condition=(
+                    Q(source="payment", payment__isnull=False, credit_note__isnull=True)
+                    | Q(source="credit_note", payment__isnull=True, credit_note__isnull=False)
+                    | Q(source="external", payment__isnull=True, credit_note__isnull=True)
+                ),
+            ),
+            models.CheckConstraint(name="allocation_positive", condition=Q(amount__gt=0)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} -> {self.invoice_id}"

@@ -1,0 +1,42 @@
+"""Reads of the ledger used by the web app, the API and the reports."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+
+from relance.accounts.models import Organisation
+from relance.ledger.models import Invoice, InvoiceStatus
+
+OPEN_STATUSES = [InvoiceStatus.OPEN, InvoiceStatus.PARTLY_PAID, InvoiceStatus.DISPUTED]
+
+# Aged-balance buckets in days past due: (label, lowest, highest) with None for open ends.
+AGE_BUCKETS = [
+    ("not_due", None, 0),
+    ("d1_30", 1, 30),
+    ("d31_60", 31, 60),
+    ("d61_90", 61, 90),
+    ("d90_plus", 91, None),
+]
+
+
+def list_open_invoices(org: Organisation):
+    return Invoice.objects.filter(organisation=org, status__in=OPEN_STATUSES, open_balance__gt=0)
+
+
+def get_aged_balance(org: Organisation, today: date) -> dict[str, Decimal]:
+    """Open balance per age bucket (days past due), plus the total."""
+    from datetime import timedelta
+
+    aggregates = {}
+    for label, low, high in AGE_BUCKETS:
+        cond = Q()
+        if low is not None:
+            cond &= Q(due_date__lte=today - timedelta(days=low))
+        if high is not None:
+            cond &= Q(due_date__gt=today - timedelta(days=high + 1))
+        aggregates[label] = Sum("open_balance", filter=cond)
+    row = list_open_invoices(org).aggregate(total=Sum("open_balance"), count=Count("id"), **aggregates)
+    return {k: (v if v is not None else Decimal("0.00")) for k, v in row.items()}
