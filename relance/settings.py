@@ -151,6 +151,7 @@ LOGIN_REDIRECT_URL = "/"
 # Outbound transports (see relance/channels): URLs, overridable per organisation.
 EMAIL_URL = env_str("EMAIL_URL", f"file://{DATA_DIR / 'outbox' / 'email'}")
 SMS_URL = env_str("SMS_URL", f"file://{DATA_DIR / 'outbox' / 'sms'}")
+LETTER_URL = env_str("LETTER_URL", f"file://{DATA_DIR / 'outbox' / 'letters'}")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "relance@localhost")
 
 # Worker pool: Celery when a broker is configured, in-process otherwise.
