@@ -153,6 +153,8 @@ EMAIL_URL = env_str("EMAIL_URL", f"file://{DATA_DIR / 'outbox' / 'email'}")
 SMS_URL = env_str("SMS_URL", f"file://{DATA_DIR / 'outbox' / 'sms'}")
 LETTER_URL = env_str("LETTER_URL", f"file://{DATA_DIR / 'outbox' / 'letters'}")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "relance@localhost")
+BOUNCE_IMAP_URL = env_str("BOUNCE_IMAP_URL", "")
+SMS_MAX_SEGMENTS = env_int("SMS_MAX_SEGMENTS", 3)
 
 # Worker pool: Celery when a broker is configured, in-process otherwise.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
