@@ -24,6 +24,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "approve": ("approve", "list, approve or skip reminders waiting for approval"),
     "scheduler": ("scheduler", "long-running: run each organisation's dunning at its hour"),
     "send": ("send_reminders", "send the reminders that are due (worker)"),
+    "letters": ("letters", "print batch of the day's letters; record registered-mail numbers"),
 }
 
 

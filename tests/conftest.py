@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
-# The data dir (secret key, outbox files) of a test run is a temporary one.
-os.environ.setdefault("RELANCE_DATA_DIR", tempfile.mkdtemp(prefix="relance-test-"))
+# The data dir of a test run is a temporary one: see relance/lib/pytest_plugin.py.
 
 
 @pytest.fixture

@@ -20,11 +20,14 @@ if TYPE_CHECKING:
 class DeliveryError(Exception):
     """A send failed. `permanent` failures are not retried (bad address, refused content)."""
 
-    def __init__(self, message: str, permanent: bool = False, response: str = ""):
+    def __init__(self, message: str, permanent: bool = False, response: str = "", uncertain: bool = False):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
         self.response = response
+        # The provider may have accepted the message before the failure (connection lost after the
+        # data was sent): the reminder becomes "unknown" and is never re-sent automatically.
+        self.uncertain = uncertain
 
 
 @dataclass
@@ -32,6 +35,8 @@ class Attachment:
     name: str
     content: bytes
     mimetype: str = "application/pdf"
+    # Set for an inline image the HTML part shows as <img src="cid:...">, e.g. the EPC QR code.
+    content_id: str = ""
 
     @property
     def sha256(self) -> str:

@@ -29,6 +29,7 @@ BACKENDS: dict[str, dict[str, str]] = {
     "sms": {
         "http": "relance.channels.sms.backends.http.HttpJsonBackend",
         "https": "relance.channels.sms.backends.http.HttpJsonBackend",
+        "brevo": "relance.channels.sms.backends.brevo.BrevoBackend",
         "file": "relance.channels.sms.backends.file.FileBackend",
         "console": "relance.channels.sms.backends.console.ConsoleBackend",
     },

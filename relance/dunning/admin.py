@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from relance.dunning.models import (
     Dispute,
+    DunningRun,
     Instalment,
     PaymentPlan,
     Promise,
@@ -38,7 +39,7 @@ class ReminderLineInline(admin.TabularInline):
 
 @admin.register(Reminder)
 class ReminderAdmin(admin.ModelAdmin):
-    list_display = ["run_date", "customer", "channel", "step_code", "state", "sent_at"]
+    list_display = ["run_date", "customer", "channel", "step_code", "total_due", "state", "sent_at"]
     list_filter = ["organisation", "channel", "state"]
     raw_id_fields = ["customer"]
     inlines = [ReminderLineInline]
@@ -73,3 +74,10 @@ class TaskAdmin(admin.ModelAdmin):
     list_display = ["kind", "title", "customer", "due_date", "assignee", "state"]
     list_filter = ["organisation", "kind", "state"]
     raw_id_fields = ["customer", "reminder", "invoices"]
+
+
+@admin.register(DunningRun)
+class DunningRunAdmin(admin.ModelAdmin):
+    list_display = ["run_date", "organisation", "state", "passes", "started_at", "finished_at"]
+    list_filter = ["organisation", "state"]
+    readonly_fields = ["counts"]

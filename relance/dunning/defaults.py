@@ -6,6 +6,7 @@ from django.db import transaction
 
 from relance.accounts.models import Organisation
 from relance.dunning.models import Scenario, ScenarioRule, Step
+from relance.dunning.state import Config, Policy, RuleSpec, ScenarioSpec, StepSpec
 
 # (code, name, offset, channel, template, tone, extra fields)
 _S = tuple[str, str, int, str, str, str, dict]
@@ -32,8 +33,9 @@ SCENARIOS: dict[str, tuple[str, list[_S]]] = {
         [
             ("pre-due", "Rappel avant échéance", -5, "email", "friendly_reminder", "friendly", {}),
             ("first", "Relance au lendemain de l'échéance", 1, "email", "first_reminder", "firm", {}),
-            ("firm", "Relance ferme", 5, "email", "firm_reminder", "firm", {"min_gap_days": 4}),
-            ("call", "Appel", 5, "call", "call_script", "firm", {"min_gap_days": 0}),
+            # One step: the firm e-mail goes and the collector gets a call task the same day.
+            ("firm", "Relance ferme et appel", 5, "email", "firm_reminder", "firm",
+             {"min_gap_days": 4, "options": {"with_call_task": True}}),
             ("sms", "SMS", 8, "sms", "sms_reminder", "firm", {"min_gap_days": 3}),
             ("formal-notice", "Mise en demeure (LRAR)", 12, "letter", "formal_notice", "formal",
              {"needs_approval": True, "registered": True, "min_gap_days": 4}),
@@ -97,3 +99,21 @@ def install_default_scenarios(org: Organisation) -> None:
         ScenarioRule.objects.create(
             organisation=org, position=position, condition=condition, value=value, scenario=by_code[code]
         )
+
+
+def default_config(policy: Policy | None = None) -> Config:
+    """The shipped scenarios and rules as planner data (tests, benchmarks, forecasts without a database)."""
+    scenarios = {}
+    for code, (name, steps) in SCENARIOS.items():
+        specs = []
+        for position, (scode, _sname, offset, channel, template, tone, extra) in enumerate(steps, start=1):
+            extra = dict(extra)
+            specs.append(
+                StepSpec.build(
+                    scode, position, offset, channel, extra.pop("options", None), template=template, tone=tone,
+                    **extra,
+                )
+            )
+        scenarios[code] = ScenarioSpec(code, tuple(specs), name=name)
+    rules = tuple(RuleSpec(condition, value, code) for condition, value, code in RULES)
+    return Config(scenarios=scenarios, rules=rules, policy=policy or Policy())

@@ -128,6 +128,11 @@ class Reminder(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     not_before = models.DateTimeField(null=True, blank=True, help_text="quiet hours (SMS)")
+    # What the planner decided besides the lines: the total of the lines, the customer's other
+    # overdue invoices to show in the message, and the channel the step asked for when it fell back.
+    total_due = models.DecimalField(**MONEY, default=0)
+    other_invoice_ids = models.JSONField(default=list, blank=True)
+    fallback_from = models.CharField(max_length=6, blank=True)
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -164,6 +169,10 @@ class ReminderLine(models.Model):
     step_code = models.CharField(max_length=40)
     balance = models.DecimalField(**MONEY)
     dropped = models.BooleanField(default=False, help_text="paid between planning and sending")
+    # Payment plans: the line is an instalment (its invoice is the plan's first one).
+    instalment = models.ForeignKey(
+        "Instalment", null=True, blank=True, on_delete=models.SET_NULL, related_name="reminder_lines"
+    )
 
     class Meta:
         constraints = [
@@ -184,12 +193,19 @@ class Promise(models.Model):
     promised_date = models.DateField()
     amount = models.DecimalField(**MONEY, null=True, blank=True)
     state = models.CharField(max_length=9, choices=PromiseState.choices, default=PromiseState.OPEN)
+    # The open balance when the promise was made: a promise of an amount is kept once that much is paid.
+    balance_when_made = models.DecimalField(**MONEY, null=True, blank=True)
     note = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["invoice"], condition=Q(state="open"), name="one_open_promise")
+        ]
 
 
 class Dispute(models.Model):
@@ -232,6 +248,7 @@ class Instalment(models.Model):
     amount = models.DecimalField(**MONEY)
     paid_amount = models.DecimalField(**MONEY, default=0)
     dunning_last_step = models.CharField(max_length=40, blank=True)
+    dunning_last_date = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["plan", "position"]
@@ -264,6 +281,9 @@ class Task(models.Model):
     reminder = models.ForeignKey(Reminder, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks")
     invoices = models.ManyToManyField(Invoice, blank=True, related_name="tasks")
     script = models.TextField(blank=True)
+    # The step that created the task, and for fix_contact tasks the channel without a usable contact.
+    step_code = models.CharField(max_length=40, blank=True)
+    channel = models.CharField(max_length=6, blank=True)
     outcome = models.CharField(max_length=20, blank=True)
     outcome_data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -271,3 +291,28 @@ class Task(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["organisation", "state", "due_date"], name="task_inbox")]
+
+
+class DunningRun(models.Model):
+    """One daily run of an organisation. Its row is locked while the run writes, so that two runs
+    started at once for the same organisation and date go one after the other."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", "en cours"
+        DONE = "done", "terminé"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="dunning_runs")
+    run_date = models.DateField()
+    state = models.CharField(max_length=7, choices=State.choices, default=State.RUNNING)
+    passes = models.PositiveSmallIntegerField(default=0, help_text="runs on that date (the later ones add what is new)")
+    counts = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "run_date"], name="one_dunning_run_per_org_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} {self.run_date} {self.state}"

@@ -140,8 +140,10 @@ class InvoiceStatus(models.TextChoices):
 
 
 class Invoice(models.Model):
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="invoices")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
+    # No single-column indexes on these two: invoice_number_per_org (organisation, number) and
+    # invoice_customer_status (customer, status) lead with them, and every index costs on import.
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="invoices", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices", db_index=False)
     number = models.CharField("numéro", max_length=64)
     issue_date = models.DateField()
     due_date = models.DateField()

@@ -1,0 +1,132 @@
+"""Importers of ledger files. `import_file()` reads a CSV/XLSX file of customers, invoices or payments.
+
+One pass, one transaction: each chunk of rows is validated (cells, then against the file so far
+and the database) and written while no problem has been found; after the first problem the rest
+is only validated. Any problem, or a dry run, rolls the whole transaction back, so a refused
+file leaves nothing behind and the counts of a dry run are those of a real run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from relance.accounts.models import Organisation
+from relance.ledger.importers.columns import plan_of, read_row, resolve
+from relance.ledger.importers.customers import CustomerImporter
+from relance.ledger.importers.invoices import InvoiceImporter
+from relance.ledger.importers.payments import PaymentImporter
+from relance.ledger.importers.result import FieldError, ImportResult, ImportUsageError, Problem
+from relance.ledger.importers.tabular import EncodingProblem, open_table
+from relance.ledger.models import ImportBatch
+
+KINDS = {"customers": CustomerImporter, "invoices": InvoiceImporter, "payments": PaymentImporter}
+CHUNK_ROWS = 2000
+
+Progress = Callable[[int, int], None]
+
+__all__ = ["KINDS", "FieldError", "ImportResult", "ImportUsageError", "Problem", "import_file"]
+
+
+def import_file(
+    org: Organisation,
+    kind: str,
+    path: str | Path,
+    *,
+    mapping: dict[str, str] | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import a CSV/XLSX file of `kind` (customers, invoices, payments) into `org`'s ledger.
+
+    `mapping` maps a column of the file to a field (or to a known header). `progress` is called
+    with (done, total) now and then. Raises ImportUsageError when the import cannot start (unknown
+    kind, unreadable file, --map naming an unknown field); refused input is in `result.errors`.
+    """
+    if kind not in KINDS:
+        raise ImportUsageError(f"type d'import inconnu: {kind} (customers, invoices ou payments)")
+    importer_class = KINDS[kind]
+    path = Path(path)
+    result = ImportResult(kind=kind, filename=str(path), dry_run=dry_run)
+    with open_table(path) as table:
+        if isinstance(table.header, EncodingProblem) or not table.header:
+            message = table.header.message if isinstance(table.header, EncodingProblem) else "fichier vide"
+            result.add_error(1, "(en-tête)", message)
+            return result
+        slots, problems = resolve(table.header, importer_class.columns, mapping)
+        for field, message in problems:
+            result.add_error(1, field, message)
+        if problems:
+            return result
+        width, plan = len(table.header), plan_of(slots)
+        with _big_cache(), transaction.atomic():
+            batch = ImportBatch.objects.create(
+                organisation=org, kind=kind, filename=path.name[:500], sha256=table.sha256
+            )
+            if connection.vendor == "postgresql":
+                # Rows go in parent-first, so check foreign keys as rows arrive: a million deferred
+                # checks queued for the commit cost more. Put back below for the caller's transaction.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            importer = importer_class(org, batch, result, slots)
+            chunk: list[tuple[int, dict]] = []
+            for line, cells in table.rows:
+                if isinstance(cells, EncodingProblem):
+                    result.add_error(line, "(ligne)", cells.message)
+                    continue
+                if len(cells) > width and any(str(c).strip() for c in cells[width:]):
+                    sep = f" (séparateur « {table.delimiter} »)" if table.delimiter else ""
+                    result.add_error(line, "(ligne)", f"{len(cells)} colonnes pour {width} en-têtes{sep}")
+                    continue
+                values, problems = read_row(cells, plan)
+                if problems:
+                    for field, message in problems:
+                        result.add_error(line, field, message)
+                    continue
+                chunk.append((line, values))
+                if len(chunk) >= CHUNK_ROWS:
+                    importer.process(chunk)
+                    chunk = []
+                    if progress is not None:
+                        progress(table.position(), table.size)
+            if chunk:
+                importer.process(chunk)
+            importer.finish()
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # Django's foreign keys are initially deferred
+            if progress is not None:
+                progress(table.size, table.size)
+            if not result.ok:
+                result.errors.sort(key=lambda p: p.line)  # chunks report cell problems before the others
+                result.created = result.updated = result.unchanged = 0
+                result.extra.clear()
+            if result.ok and not dry_run:
+                batch.created, batch.updated, batch.unchanged = result.created, result.updated, result.unchanged
+                batch.finished_at = timezone.now()
+                batch.save(update_fields=["created", "updated", "unchanged", "finished_at"])
+                result.batch_id = batch.pk
+            else:
+                transaction.set_rollback(True)
+    return result
+
+
+@contextmanager
+def _big_cache() -> Iterator[None]:
+    """On SQLite, a 128 MB page cache while importing: index inserts of big files touch many pages."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = cursor.fetchone()[0]
+        cursor.execute("PRAGMA cache_size = -131072")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(before)}")

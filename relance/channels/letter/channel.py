@@ -1,0 +1,130 @@
+"""The letter channel: a PDF for a window envelope, simple or registered (formal notice)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING
+
+from relance.channels.base import Attachment, Backend, Channel, DeliveryError, Outgoing
+from relance.channels.letter import layout
+from relance.channels.registry import backend_url, get_backend
+
+if TYPE_CHECKING:
+    from relance.dunning.models import Reminder
+    from relance.ledger.models import Contact, Customer
+
+log = logging.getLogger(__name__)
+_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+SUBJECTS = {
+    "fr": {True: "Mise en demeure de payer", False: "Relance : facture(s) impayée(s)"},
+    "en": {True: "Formal notice to pay", False: "Reminder: unpaid invoice(s)"},
+}
+
+
+def is_formal(reminder: Reminder) -> bool:
+    return reminder.tone == "formal" or reminder.template == "formal_notice"
+
+
+def postal_lines(customer: Customer) -> list[str]:
+    """The address block: the customer's name then its address; [] when the address is unusable."""
+    lines = customer.address_lines
+    has_city = bool(customer.postcode.strip() and customer.city.strip())
+    if not customer.address_line1.strip() or not has_city:
+        return []
+    country = (customer.country or "FR").upper()
+    tail = [] if country == "FR" else [_country_name(country)]
+    return [customer.name, *lines, *tail]
+
+
+def address_block(customer: Customer) -> list[str]:
+    """The customer's postal contact when it has one (e.g. its accounts department), else its address."""
+    saved = customer.contacts.filter(kind="postal", valid=True).order_by("id").first()
+    if saved is not None:
+        lines = [line.strip() for line in saved.value.splitlines() if line.strip()]
+        return [saved.name or customer.name, *lines] if lines else []
+    return postal_lines(customer)
+
+
+def _country_name(code: str) -> str:
+    from babel import Locale
+
+    # La Poste: the destination country last, in capitals (in French, the sending country's language).
+    return Locale.parse("fr").territories.get(code, code).upper()
+
+
+def _letter_text(reminder: Reminder, context: dict) -> tuple[str, str]:
+    """Subject and body from the organisation's (or the shipped) template, ("", "") when there is none."""
+    from relance.channels import templates
+
+    try:
+        subject = templates.render(reminder.template, reminder.language, context, "subject", reminder.organisation)
+        body = templates.render(reminder.template, reminder.language, context, "text", reminder.organisation)
+    except templates.TemplateNotFound:
+        return "", ""
+    return subject, body
+
+
+def _qr(context: dict) -> str:
+    from relance.lib.qr import EpcError, epc_svg_data_uri
+
+    if (context.get("currency") or "EUR") != "EUR":
+        return ""
+    try:
+        return epc_svg_data_uri(context["org"]["legal_name"], context.get("iban") or "", context.get("bic") or "",
+                                context.get("total_due"), context.get("reference") or "")
+    except EpcError as exc:
+        log.warning("letter without EPC QR code: %s", exc)
+        return ""
+
+
+def build_letter(reminder: Reminder, context: dict) -> tuple[Outgoing, str]:
+    """The letter's Outgoing (PDF attached, HTML kept as body_html) and its HTML."""
+    from relance.law.late_payment import penalty_rate
+
+    formal = is_formal(reminder)
+    customer = reminder.customer
+    lines = address_block(customer)
+    if not lines:
+        raise DeliveryError(f"{customer.name} : adresse postale incomplète (rue, code postal, ville)", permanent=True)
+    subject, body = _letter_text(reminder, context)
+    language = reminder.language if reminder.language in SUBJECTS else "fr"
+    subject = subject or SUBJECTS[language][formal]
+    org = reminder.organisation
+    html = layout.letter_html(
+        {**context, "registered": reminder.registered}, subject=subject, body_text=body, formal=formal,
+        recipient_lines=lines, logo=layout.logo_data_uri(org.logo.path if org.logo else None), qr=_qr(context),
+        penalty_rate=penalty_rate(context["today"], customer.kind),
+    )
+    pdf = layout.render_pdf(html)
+    stem = _SAFE.sub("-", f"{reminder.run_date:%Y%m%d}-{customer.external_id}-{reminder.pk or 'draft'}")
+    message = Outgoing(
+        channel="letter", recipient="\n".join(lines), subject=subject, body_text=body, body_html=html,
+        attachments=[Attachment(f"{stem}.pdf", pdf)],
+        headers={"X-Registered": "1" if reminder.registered else "0"},
+    )
+    return message, html
+
+
+class LetterChannel(Channel):
+    kind = "letter"
+    needs_contact = "postal"
+
+    def recipient(self, customer: Customer) -> Contact | None:
+        """A postal Contact when the customer has one, else its own address (an unsaved Contact)."""
+        from relance.ledger.models import Contact
+
+        saved = customer.contacts.filter(kind="postal", valid=True).order_by("id").first()
+        if saved is not None:
+            return saved
+        lines = postal_lines(customer)
+        if not lines:
+            return None
+        return Contact(customer=customer, kind="postal", value="\n".join(lines[1:]), name=customer.name)
+
+    def render(self, reminder: Reminder, context: dict) -> Outgoing:
+        return build_letter(reminder, context)[0]
+
+    def backend(self, reminder: Reminder) -> Backend:
+        return get_backend("letter", backend_url("letter"))

@@ -1,0 +1,125 @@
+"""The SMS channel: a short text to the customer's mobile, within quiet hours and a cost cap."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import phonenumbers
+from django.conf import settings
+from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
+
+from relance.channels.base import Backend, Channel, DeliveryError, Outgoing
+from relance.channels.registry import backend_url, get_backend
+from relance.channels.sms.quiet_hours import deferred_until
+from relance.channels.sms.segments import SmsTooLong, count, fit
+
+if TYPE_CHECKING:
+    from relance.dunning.models import Reminder
+    from relance.ledger.models import Contact, Customer
+
+DEFAULT_MAX_SEGMENTS = 3
+ROLE_ORDER = {"billing": 0, "accounting": 1, "main": 2}
+MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+# Used when the organisation and the shipped templates have no "sms_reminder" (the seeds' SMS).
+FALLBACK = {
+    "fr": "Bonjour{name}, relance facture {numbers} de {amount}. Avez-vous une date de règlement à me "
+          "confirmer ? Paiement : {link}. Merci. {org}",
+    "en": "Hello{name}, reminder for invoice {numbers} of {amount}. Could you confirm a payment date? "
+          "Pay here: {link}. Thank you. {org}",
+}
+
+
+class InvalidPhoneNumber(ValueError):
+    pass
+
+
+def normalise_number(value: str, region: str = "FR") -> str:
+    """The number in E.164 (+33612345678); national numbers are read in `region`."""
+    try:
+        number = phonenumbers.parse(value, region or "FR")
+    except NumberParseException as exc:
+        raise InvalidPhoneNumber(f"numéro de téléphone illisible : {value!r} ({exc})")
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhoneNumber(f"numéro de téléphone invalide : {value!r}")
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+def is_mobile(value: str, region: str = "FR") -> bool:
+    try:
+        number = phonenumbers.parse(value, region or "FR")
+    except NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in MOBILE_TYPES
+
+
+def max_segments() -> int:
+    return int(getattr(settings, "SMS_MAX_SEGMENTS", DEFAULT_MAX_SEGMENTS) or DEFAULT_MAX_SEGMENTS)
+
+
+def _fallback_text(context: dict, language: str) -> str:
+    from relance.channels.templates import format_money
+
+    numbers = ", ".join(line["number"] for line in context.get("invoices", []))
+    name = (context.get("contact") or {}).get("name") or ""
+    return FALLBACK.get(language, FALLBACK["fr"]).format(
+        name=f" {name}" if name else "", numbers=numbers,
+        amount=format_money(context.get("total_due"), context.get("currency") or "EUR", language),
+        link=context.get("payment_link") or context.get("portal_link") or "", org=context["org"]["legal_name"],
+    )
+
+
+def sms_text(reminder: Reminder, context: dict) -> str:
+    """The organisation's (or the shipped) template for the step, else the seeds' SMS."""
+    from relance.channels import templates
+
+    try:
+        text = templates.render(reminder.template, reminder.language, context, "text", reminder.organisation)
+    except templates.TemplateNotFound:
+        text = ""
+    return " ".join(text.split()) or _fallback_text(context, reminder.language)
+
+
+class SmsChannel(Channel):
+    kind = "sms"
+    needs_contact = "phone"
+
+    def recipient(self, customer: Customer) -> Contact | None:
+        """The customer's first valid mobile number (billing, then accounting, then main contact)."""
+        phones = [c for c in customer.contacts.filter(kind="phone", valid=True).order_by("id")
+                  if is_mobile(c.value, customer.country)]
+        phones.sort(key=lambda c: ROLE_ORDER.get(c.role, 9))
+        return phones[0] if phones else None
+
+    def number(self, reminder: Reminder) -> str:
+        customer = reminder.customer
+        value = reminder.recipient
+        if not value:
+            contact = self.recipient(customer)
+            value = contact.value if contact else ""
+        if not value:
+            raise DeliveryError(f"{customer.name} : aucun numéro de mobile valide", permanent=True)
+        try:
+            return normalise_number(value, customer.country)
+        except InvalidPhoneNumber as exc:
+            raise DeliveryError(str(exc), permanent=True)
+
+    def render(self, reminder: Reminder, context: dict) -> Outgoing:
+        """The SMS to send: E.164 number, text within SMS_MAX_SEGMENTS (else a permanent error)."""
+        try:
+            text = fit(sms_text(reminder, context), max_segments())
+        except SmsTooLong as exc:
+            raise DeliveryError(str(exc), permanent=True)
+        info = count(text)
+        return Outgoing(
+            channel=self.kind, recipient=self.number(reminder), body_text=text,
+            headers={"X-SMS-Encoding": info.encoding, "X-SMS-Segments": str(info.segments)},
+        )
+
+    def backend(self, reminder: Reminder) -> Backend:
+        return get_backend("sms", backend_url("sms", reminder.organisation.sms_url))
+
+    def not_before(self, reminder: Reminder, now: datetime) -> datetime:
+        """The first moment the SMS may be sent (now, or after the quiet hours / Sunday / holiday)."""
+        return deferred_until(now, reminder.organisation.time_zone)

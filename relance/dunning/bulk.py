@@ -1,0 +1,140 @@
+"""Fast writes of the daily run's many rows (reminders, lines, tasks), below the ORM.
+
+A model instance per row costs seconds on a large run, so the run hands plain values to these
+helpers: COPY on PostgreSQL (with ids taken from the sequence beforehand when the caller needs
+them), executemany on SQLite (where the run's write lock makes the new ids consecutive). Fields
+not given get their model default, prepared once. (relance.ledger.importers.bulk does the same
+for the importers, without ids.)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from django.db import connections, router
+from django.db.models import Model
+from django.utils import timezone
+
+
+class Inserter:
+    """Insert rows of `fields` (attribute names, e.g. "customer_id", in that order) into `model`'s table."""
+
+    def __init__(self, model: type[Model], fields: Sequence[str]):
+        self.connection = connections[router.db_for_write(model)]
+        ops = self.connection.ops
+        meta = model._meta
+        by_attname = {f.attname: f for f in meta.concrete_fields}
+        given = [by_attname[name] for name in fields]
+        # Only JSON needs preparing: both drivers take dates and Decimals as they are (Django registers
+        # the SQLite adapters).
+        self.json = [i for i, f in enumerate(given) if f.get_internal_type() == "JSONField"]
+        now = timezone.now()
+        rest, defaults = [], []
+        for f in meta.concrete_fields:
+            if f.primary_key or f in given:
+                continue
+            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+                value = now
+            elif f.has_default() or f.null or f.empty_strings_allowed:
+                value = f.get_default()
+            else:
+                raise TypeError(f"{meta.label}.{f.name} has no default: give it to Inserter")
+            rest.append(f)
+            defaults.append(f.get_db_prep_save(value, self.connection))
+        self.defaults = tuple(defaults)
+        qn = ops.quote_name
+        self.columns = ", ".join(qn(f.column) for f in [*given, *rest])
+        self.table = qn(meta.db_table)
+        self.pk = qn(meta.pk.column)
+        self.table_name, self.pk_name = meta.db_table, meta.pk.column
+        self.width = len(given) + len(rest)
+
+    def _rows(self, rows: Sequence[tuple]) -> list[tuple]:
+        defaults = self.defaults
+        if not self.json:
+            return [tuple(row) + defaults for row in rows]
+        out = []
+        for row in rows:
+            values = list(row)
+            for i in self.json:
+                values[i] = json.dumps(values[i], ensure_ascii=False)
+            out.append(tuple(values) + defaults)
+        return out
+
+    def insert(self, rows: Sequence[tuple]) -> None:
+        if not rows:
+            return
+        data = self._rows(rows)
+        with self.connection.cursor() as cursor:
+            if self.connection.vendor == "postgresql":
+                with cursor.cursor.copy(f"COPY {self.table} ({self.columns}) FROM STDIN") as copy:
+                    for row in data:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join(["%s"] * self.width)
+                cursor.executemany(f"INSERT INTO {self.table} ({self.columns}) VALUES ({marks})", data)
+
+    def insert_returning(self, rows: Sequence[tuple]) -> list[int]:
+        """Insert and return the new primary keys, in the order of `rows`."""
+        data = self._rows(rows)
+        if not data:
+            return []
+        one = "(" + ", ".join(["%s"] * self.width) + ")"
+        with self.connection.cursor() as cursor:
+            if self.connection.vendor == "sqlite":
+                # One prepared statement for all rows is much faster there than long VALUES lists. The
+                # caller holds the write lock (the run's transaction), so AUTOINCREMENT gives the rows
+                # consecutive ids ending at last_insert_rowid().
+                cursor.executemany(f"INSERT INTO {self.table} ({self.columns}) VALUES {one}", data)
+                cursor.execute("SELECT last_insert_rowid()")
+                last = cursor.fetchone()[0]
+                return list(range(last - len(data) + 1, last + 1))
+            # Take the ids from the table's sequence first, then COPY the rows with them: ten times
+            # faster than INSERT ... RETURNING row by row, and safe alongside other writers.
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [self.table_name, self.pk_name, len(data)],
+            )
+            ids = [r[0] for r in cursor.fetchall()]
+            with cursor.cursor.copy(f"COPY {self.table} ({self.pk}, {self.columns}) FROM STDIN") as copy:
+                for pk, row in zip(ids, data, strict=True):
+                    copy.write_row((pk, *row))
+        return ids
+
+
+def update_rows(model: type[Model], fields: Sequence[str], rows: Sequence[tuple]) -> None:
+    """Set `fields` (attribute names) of each row; a row is its values then its primary key.
+
+    PostgreSQL: COPY into a temporary table, then one UPDATE ... FROM. SQLite: executemany.
+    """
+    if not rows:
+        return
+    connection = connections[router.db_for_write(model)]
+    meta = model._meta
+    qn = connection.ops.quote_name
+    by_attname = {f.attname: f for f in meta.concrete_fields}
+    given = [by_attname[name] for name in fields]
+    json_at = [i for i, f in enumerate(given) if f.get_internal_type() == "JSONField"]
+    if json_at:
+        rows = [tuple(json.dumps(v, ensure_ascii=False) if i in json_at else v for i, v in enumerate(row))
+                for row in rows]
+    table, pk = qn(meta.db_table), qn(meta.pk.column)
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            sets = ", ".join(f"{qn(f.column)} = %s" for f in given)
+            cursor.executemany(f"UPDATE {table} SET {sets} WHERE {pk} = %s", rows)
+            return
+        types = [f.db_type(connection) for f in given]
+        cols = [f"v{i}" for i in range(len(given))]
+        tmp = qn(f"tmp_update_{meta.db_table}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {tmp} ({', '.join(f'{c} {t}' for c, t in zip(cols, types, strict=True))}, "
+            f"id bigint) ON COMMIT DROP"
+        )
+        with cursor.cursor.copy(f"COPY {tmp} ({', '.join(cols)}, id) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        sets = ", ".join(f"{qn(f.column)} = v.{c}" for f, c in zip(given, cols, strict=True))
+        cursor.execute(f"UPDATE {table} AS t SET {sets} FROM {tmp} AS v WHERE t.{pk} = v.id")
+        cursor.execute(f"DROP TABLE {tmp}")

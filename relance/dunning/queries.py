@@ -1,0 +1,481 @@
+"""Reads for the dunning engine: the database turned into the planner's plain states, and the lists
+the commands and pages show. No writes here (see actions.py and run.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+
+from relance.accounts.models import Organisation
+from relance.dunning.models import (
+    Dispute,
+    PaymentPlan,
+    Promise,
+    PromiseState,
+    Reminder,
+    ReminderState,
+    Scenario,
+    ScenarioRule,
+    Task,
+    TaskKind,
+)
+from relance.dunning.rules import spread_plan_payments
+from relance.dunning.scoring import History, OpenInvoice, Overdue, PaidInvoice, summarise_overdue
+from relance.dunning.state import (
+    Config,
+    CustomerState,
+    InstalmentState,
+    InvoiceState,
+    PlanState,
+    Policy,
+    RuleSpec,
+    ScenarioSpec,
+    StepSpec,
+)
+from relance.dunning.state import PromiseState as PromiseSpec
+from relance.ledger.models import Contact, Customer, Invoice, InvoiceStatus
+from relance.lib.money import CENT
+
+# Invoices the engine looks at: not paid, cancelled or written off.
+ACTIVE_STATUSES = [InvoiceStatus.OPEN, InvoiceStatus.PARTLY_PAID, InvoiceStatus.DISPUTED]
+# Call outcomes that are not a conversation: they do not spare the customer the firm e-mail.
+NON_CONTACT_OUTCOMES = {"no_answer", "wrong_number"}
+# IN lists are cut to this size (SQLite allows 32766 variables per statement).
+CHUNK = 5000
+_FR_MOBILE_PREFIXES = ("+336", "+337", "06", "07", "00336", "00337")
+
+_INVOICE_FIELDS = (
+    "id", "customer_id", "number", "issue_date", "due_date", "open_balance", "status",
+    "dunning_last_step", "dunning_last_date", "dunning_next_date",
+)
+
+
+def chunks(ids: Sequence[int] | Iterable[int], size: int = CHUNK) -> Iterator[list[int]]:
+    ids = list(ids)
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def org_today(org: Organisation, now: datetime | None = None) -> date:
+    """Today's date in the organisation's time zone."""
+    now = now or timezone.now()
+    return now.astimezone(ZoneInfo(org.time_zone)).date()
+
+
+def get_config(org: Organisation) -> Config:
+    """The organisation's active scenarios, rules and thresholds, as planner data."""
+    scenarios: dict[str, ScenarioSpec] = {}
+    for scenario in Scenario.objects.filter(organisation=org, active=True).prefetch_related("steps"):
+        steps = tuple(
+            StepSpec.build(
+                s.code, s.position, s.offset_days, s.channel, s.options, template=s.template, tone=s.tone,
+                anchor=s.anchor, needs_approval=s.needs_approval, registered=s.registered,
+                min_gap_days=s.min_gap_days,
+            )
+            for s in sorted(scenario.steps.all(), key=lambda s: s.position)
+        )
+        scenarios[scenario.code] = ScenarioSpec(scenario.code, steps, name=scenario.name)
+    rules = tuple(
+        RuleSpec(r.condition, r.value, r.scenario.code)
+        for r in ScenarioRule.objects.filter(organisation=org).select_related("scenario").order_by("position")
+    )
+    policy = Policy(min_amount=org.min_reminder_amount, small_amount_threshold=org.small_amount_threshold)
+    return Config(scenarios=scenarios, rules=rules, policy=policy)
+
+
+def is_mobile(number: str, country: str = "FR") -> bool:
+    compact = "".join(ch for ch in number if ch.isdigit() or ch == "+")
+    if country == "FR" and not compact.startswith(("+", "00")):
+        return compact.startswith(("06", "07"))
+    if compact.startswith(_FR_MOBILE_PREFIXES):
+        return True
+    try:
+        parsed = phonenumbers.parse(number, country or "FR")
+    except phonenumbers.NumberParseException:
+        return False
+    kind = phonenumbers.number_type(parsed)
+    return kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+def load_customers(org: Organisation, customer_ids: Iterable[int]) -> dict[int, CustomerState]:
+    """The customers, with the channels their valid contacts allow."""
+    ids = list(customer_ids)
+    channels: dict[int, set[str]] = {}
+    rows = []
+    fields = (
+        "id", "external_id", "name", "kind", "strategic", "risk_segment", "risk_segment_override",
+        "scenario__code", "scenario__active", "paused_until", "collector_id", "address_line1", "postcode", "city",
+        "language",
+    )
+    for chunk in chunks(ids):
+        # By primary key only: an organisation filter makes SQLite scan the table.
+        rows.extend(Customer.objects.filter(pk__in=chunk).order_by().values_list(*fields))
+        contacts = Contact.objects.filter(customer_id__in=chunk, valid=True).order_by()
+        contacts = contacts.values_list("customer_id", "kind", "value")
+        for cid, kind, value in contacts:
+            have = channels.setdefault(cid, set())
+            if kind == "email":
+                have.add("email")
+            elif kind == "phone":
+                have.add("call")
+                if is_mobile(value):
+                    have.add("sms")
+            elif kind == "postal":
+                have.add("letter")
+    out = {}
+    for (cid, ext, name, kind, strategic, segment, override, scenario_code, scenario_active, paused, collector,
+         line1, postcode, city, language) in rows:
+        have = channels.get(cid, set())
+        if line1 and (postcode or city):
+            have.add("letter")
+        out[cid] = CustomerState(
+            id=cid, external_id=ext, name=name, kind=kind, strategic=strategic, segment=override or segment,
+            scenario_code=scenario_code if scenario_code and scenario_active else "", paused_until=paused,
+            channels=frozenset(have), collector_id=collector, language=language, segment_locked=bool(override),
+        )
+    return out
+
+
+def list_candidate_invoices(org: Organisation, today: date) -> list[tuple[int, int]]:
+    """(invoice id, customer id) of the invoices a run on `today` must examine.
+
+    Those whose indexed next date has come (the `invoice_next_dunning` partial index), and the
+    open ones never planned (just imported: no next date yet and no step done).
+    """
+    # No ORDER BY: the default ordering would make the database prefer the (organisation, due date)
+    # index and walk the whole ledger.
+    due = Invoice.objects.filter(organisation=org, dunning_next_date__lte=today).order_by()
+    due = due.values_list("id", "customer_id")
+    # Read through the `dunning_invoice_unplanned` partial index (migration dunning 0004).
+    fresh = (
+        Invoice.objects.filter(organisation=org, dunning_next_date__isnull=True, dunning_last_step="")
+        .filter(status__in=ACTIVE_STATUSES, open_balance__gt=0)
+        .order_by()
+        .values_list("id", "customer_id")
+    )
+    return list(due) + list(fresh)
+
+
+def _open_promises(org: Organisation, closed: frozenset[int] = frozenset()) -> dict[int, PromiseSpec]:
+    rows = Promise.objects.filter(organisation=org, state=PromiseState.OPEN).values_list(
+        "invoice_id", "id", "promised_date"
+    )
+    return {inv: PromiseSpec(pid, when) for inv, pid, when in rows if pid not in closed}
+
+
+def list_kept_promises(org: Organisation) -> list[int]:
+    """Open promises now kept: the invoice is settled, or the promised amount has been paid."""
+    kept = []
+    rows = Promise.objects.filter(organisation=org, state=PromiseState.OPEN).values_list(
+        "id", "amount", "balance_when_made", "invoice__open_balance", "invoice__status"
+    )
+    closed = (InvoiceStatus.PAID, InvoiceStatus.CANCELLED, InvoiceStatus.WRITTEN_OFF)
+    for pid, amount, before, balance, status in rows:
+        settled = balance <= 0 or status in closed
+        amount_paid = amount is not None and before is not None and balance <= before - amount
+        if settled or amount_paid:
+            kept.append(pid)
+    return kept
+
+
+def _open_disputes(org: Organisation) -> set[int]:
+    return set(Dispute.objects.filter(organisation=org, is_open=True).values_list("invoice_id", flat=True))
+
+
+def _planned_invoices(org: Organisation) -> set[int]:
+    through = PaymentPlan.invoices.through
+    rows = through.objects.filter(paymentplan__organisation=org, paymentplan__state=PaymentPlan.State.ACTIVE)
+    return set(rows.values_list("invoice_id", flat=True))
+
+
+def _call_outcomes(org: Organisation, invoice_ids: list[int]) -> dict[int, date]:
+    """Latest date a call task on these invoices got a conversation outcome."""
+    out: dict[int, date] = {}
+    through = Task.invoices.through
+    tz = ZoneInfo(org.time_zone)
+    for chunk in chunks(invoice_ids):
+        rows = (
+            through.objects.filter(invoice_id__in=chunk, task__kind=TaskKind.CALL)
+            .exclude(task__outcome="")
+            .exclude(task__outcome__in=NON_CONTACT_OUTCOMES)
+            .values_list("invoice_id", "task__done_at", "task__created_at")
+        )
+        for inv, done_at, created_at in rows:
+            day = (done_at or created_at).astimezone(tz).date()
+            if inv not in out or day > out[inv]:
+                out[inv] = day
+    return out
+
+
+def _in(column: str, ids: list[int]) -> tuple[str, list]:
+    """`column IN (...)`, as one array parameter on PostgreSQL (the driver parses long lists slowly)."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [ids]
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", ids
+
+
+def _dec(value) -> Decimal:
+    # SQLite gives NUMERIC columns back as int or float (exact to the cent at these magnitudes).
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(repr(value) if isinstance(value, float) else value).quantize(CENT)
+
+
+def _select_invoices(where: str, params: list) -> list[tuple]:
+    """Invoice rows (_INVOICE_FIELDS) read with a plain cursor: the ORM's per-value conversions cost
+    more than the query on a large run."""
+    sqlite = connection.vendor == "sqlite"
+    fields = [Invoice._meta.get_field(name) for name in _INVOICE_FIELDS]
+    qn = connection.ops.quote_name
+    dates = {i for i, f in enumerate(fields) if f.get_internal_type() == "DateField"}
+    # On SQLite a CAST has no declared type, so the driver leaves the ISO string to date.fromisoformat.
+    cols = ", ".join(
+        f"CAST({qn(f.column)} AS TEXT)" if sqlite and i in dates else qn(f.column) for i, f in enumerate(fields)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {cols} FROM {qn(Invoice._meta.db_table)} WHERE {where}", params)
+        rows = cursor.fetchall()
+    if not sqlite:
+        return rows
+    iso = date.fromisoformat
+    return [
+        (r[0], r[1], r[2], iso(r[3]), iso(r[4]), _dec(r[5]), r[6], r[7], r[8] and iso(r[8]), r[9] and iso(r[9]))
+        for r in rows
+    ]
+
+
+def load_invoices(
+    org: Organisation,
+    customer_ids: Iterable[int],
+    call_steps: frozenset[str] = frozenset(),
+    closed_promises: frozenset[int] = frozenset(),
+) -> list[InvoiceState]:
+    """All the active invoices of these customers, with their disputes, promises and plans."""
+    rows: list[tuple] = []
+    for chunk in chunks(list(customer_ids)):
+        # By customer (the `invoice_customer_status` index): the customer ids are the organisation's.
+        ids_sql, ids = _in("customer_id", chunk)
+        rows.extend(_select_invoices(f"{ids_sql} AND status IN (%s, %s, %s) AND open_balance > 0",
+                                     [*ids, *[s.value for s in ACTIVE_STATUSES]]))
+    return _states(org, rows, call_steps, closed_promises)
+
+
+def _states(
+    org: Organisation, rows: list[tuple], call_steps: frozenset[str], closed_promises: frozenset[int]
+) -> list[InvoiceState]:
+    """Invoice rows (_INVOICE_FIELDS) with their open disputes, promises, plans and call outcomes."""
+    promises = _open_promises(org, closed_promises)
+    disputes = _open_disputes(org)
+    planned = _planned_invoices(org)
+    after_call = [r[0] for r in rows if r[7] in call_steps]
+    outcomes = _call_outcomes(org, after_call) if after_call else {}
+    return [
+        # Positional: this runs for every invoice a run reads.
+        InvoiceState(
+            iid, cid, number, issued, due, balance, status, last_step, last_date, next_date,
+            iid in disputes, promises.get(iid), iid in planned, outcomes.get(iid),
+        )
+        for iid, cid, number, issued, due, balance, status, last_step, last_date, next_date in rows
+    ]
+
+
+@dataclass
+class RunRead:
+    """What a run reads besides the customers: the candidate invoices in full, and per customer
+    its uncontested total due, its other overdue invoices (ids, oldest first) and what is overdue."""
+
+    invoices: list[InvoiceState]
+    totals: dict[int, Decimal]
+    others: dict[int, list[int]]
+    overdue: dict[int, Overdue]
+
+
+def _days_before(connection_vendor: str) -> str:
+    # Days from due_date to the date parameter, in each database's date arithmetic.
+    if connection_vendor == "postgresql":
+        return "(CAST(%s AS date) - due_date)"
+    return "(julianday(%s) - julianday(due_date))"
+
+
+def load_run_invoices(
+    org: Organisation,
+    candidate_ids: Iterable[int],
+    customer_ids: Iterable[int],
+    today: date,
+    call_steps: frozenset[str] = frozenset(),
+    closed_promises: frozenset[int] = frozenset(),
+) -> RunRead:
+    """The candidates in full; the customers' other invoices only as sums and ids computed by the
+    database, so that a large run never brings their rows into Python."""
+    active = [s.value for s in ACTIVE_STATUSES]
+    uncontested = [InvoiceStatus.OPEN.value, InvoiceStatus.PARTLY_PAID.value]
+    rows: list[tuple] = []
+    for chunk in chunks(list(candidate_ids)):
+        ids_sql, ids = _in("id", chunk)
+        rows.extend(_select_invoices(f"{ids_sql} AND status IN (%s, %s, %s) AND open_balance > 0", [*ids, *active]))
+    invoices = _states(org, rows, call_steps, closed_promises)
+    read = RunRead(invoices, {}, {}, {})
+    table = connection.ops.quote_name(Invoice._meta.db_table)
+    days = _days_before(connection.vendor)
+    # Not claimed as "other overdue invoices": contested, promised or in a payment plan.
+    held = _open_disputes(org) | set(_open_promises(org, closed_promises)) | _planned_invoices(org)
+    for chunk in chunks(list(customer_ids)):
+        ids_sql, ids = _in("customer_id", chunk)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT customer_id, SUM(open_balance), "
+                f"SUM(CASE WHEN due_date < %s THEN open_balance ELSE 0 END), "
+                f"SUM(CASE WHEN due_date < %s THEN open_balance * {days} ELSE 0 END), "
+                f"MIN(CASE WHEN due_date < %s THEN due_date END) "
+                f"FROM {table} WHERE {ids_sql} AND status IN (%s, %s) AND open_balance > 0 "
+                "GROUP BY customer_id",
+                [today, today, today, today, *ids, *uncontested],
+            )
+            for cid, total, overdue, weighted, oldest in cursor.fetchall():
+                read.totals[cid] = _dec(total)
+                if overdue and _dec(overdue) > 0:
+                    oldest_day = oldest if isinstance(oldest, date) else date.fromisoformat(oldest)
+                    read.overdue[cid] = Overdue(_dec(overdue), float(weighted) / float(overdue),
+                                                (today - oldest_day).days)
+            cursor.execute(
+                f"SELECT id, customer_id FROM {table} WHERE {ids_sql} AND status IN (%s, %s) "
+                "AND open_balance >= %s AND due_date < %s ORDER BY customer_id, due_date, number",
+                [*ids, *uncontested, org.min_reminder_amount, today],
+            )
+            for iid, cid in cursor.fetchall():
+                if iid not in held:
+                    read.others.setdefault(cid, []).append(iid)
+    return read
+
+
+def load_plans(org: Organisation) -> list[PlanState]:
+    """Active payment plans, each instalment with what remains due (payments go to the oldest first)."""
+    out = []
+    plans = PaymentPlan.objects.filter(organisation=org, state=PaymentPlan.State.ACTIVE).prefetch_related(
+        "instalments", "invoices"
+    )
+    for p in plans:
+        invoices = sorted(p.invoices.all(), key=lambda i: (i.due_date, i.number))
+        instalments = sorted(p.instalments.all(), key=lambda i: i.position)
+        if not invoices or not instalments:
+            continue
+        planned_total = sum((i.amount for i in instalments), Decimal("0"))
+        still_due = sum((max(i.open_balance, Decimal("0")) for i in invoices), Decimal("0"))
+        remaining = spread_plan_payments([i.amount for i in instalments], planned_total - still_due)
+        out.append(
+            PlanState(
+                id=p.pk, customer_id=p.customer_id, invoice_ids=tuple(i.pk for i in invoices),
+                anchor_invoice_id=invoices[0].pk, anchor_number=invoices[0].number,
+                instalments=tuple(
+                    InstalmentState(i.pk, i.position, i.due_date, i.amount, left, i.dunning_last_step,
+                                    i.dunning_last_date)
+                    for i, left in zip(instalments, remaining, strict=True)
+                ),
+            )
+        )
+    return out
+
+
+def overdue_of(invoices: Iterable[InvoiceState], today: date) -> dict[int, Overdue]:
+    """What each customer has overdue and uncontested, from its invoices' states."""
+    by_customer: dict[int, list[OpenInvoice]] = {}
+    for inv in invoices:
+        if not inv.disputed and inv.status != InvoiceStatus.DISPUTED:
+            by_customer.setdefault(inv.customer_id, []).append(OpenInvoice(inv.due_date, inv.balance))
+    out = {}
+    for cid, open_invoices in by_customer.items():
+        summary = summarise_overdue(tuple(open_invoices), today)
+        if summary is not None:
+            out[cid] = summary
+    return out
+
+
+def load_histories(
+    org: Organisation, customer_ids: Iterable[int], overdue: dict[int, Overdue], today: date
+) -> dict[int, History]:
+    """Payment history of these customers over two years, and what they have overdue, for the risk score."""
+    ids = list(customer_ids)
+    since = today - timedelta(days=730)
+    paid: dict[int, list[PaidInvoice]] = {}
+    for chunk in chunks(ids):
+        rows = (
+            Invoice.objects.filter(customer_id__in=chunk, status=InvoiceStatus.PAID, due_date__gte=since)
+            .order_by()
+            .filter(Q(allocations__payment__isnull=False) | Q(allocations__credit_note__isnull=False))
+            .values_list("id", "customer_id", "due_date", "total", "allocations__payment__date",
+                         "allocations__credit_note__date")
+        )
+        last: dict[int, tuple[int, date, Decimal, date]] = {}
+        for iid, cid, due, total, pay_date, note_date in rows:
+            day = pay_date or note_date
+            if iid not in last or day > last[iid][3]:
+                last[iid] = (cid, due, total, day)
+        for cid, due, total, day in last.values():
+            paid.setdefault(cid, []).append(PaidInvoice(due, day, total))
+    year_ago = timezone.now() - timedelta(days=365)
+    disputes: dict[int, int] = {}
+    for cid in Dispute.objects.filter(organisation=org, opened_at__gte=year_ago).values_list(
+        "invoice__customer_id", flat=True
+    ):
+        disputes[cid] = disputes.get(cid, 0) + 1
+    broken: dict[int, int] = {}
+    for cid in Promise.objects.filter(
+        organisation=org, state=PromiseState.BROKEN, created_at__gte=year_ago
+    ).values_list("invoice__customer_id", flat=True):
+        broken[cid] = broken.get(cid, 0) + 1
+    return {
+        cid: History(tuple(paid.get(cid, ())), (), disputes.get(cid, 0), broken.get(cid, 0), overdue.get(cid))
+        for cid in ids
+    }
+
+
+# ---- lists for the commands and pages ----
+
+
+def list_promises(org: Organisation, state: str | None = PromiseState.OPEN):
+    qs = Promise.objects.filter(organisation=org).select_related("invoice", "invoice__customer")
+    if state:
+        qs = qs.filter(state=state)
+    return qs.order_by("promised_date", "invoice__number")
+
+
+def list_disputes(org: Organisation, is_open: bool | None = True):
+    qs = Dispute.objects.filter(organisation=org).select_related("invoice", "invoice__customer")
+    if is_open is not None:
+        qs = qs.filter(is_open=is_open)
+    return qs.order_by("opened_at")
+
+
+def list_plans(org: Organisation, state: str | None = PaymentPlan.State.ACTIVE):
+    qs = PaymentPlan.objects.filter(organisation=org).select_related("customer").prefetch_related(
+        "instalments", "invoices"
+    )
+    if state:
+        qs = qs.filter(state=state)
+    return qs.order_by("created_at")
+
+
+def list_awaiting_approval(org: Organisation):
+    return (
+        Reminder.objects.filter(organisation=org, state=ReminderState.AWAITING_APPROVAL)
+        .select_related("customer")
+        .prefetch_related("lines__invoice")
+        .order_by("run_date", "customer__external_id", "channel")
+    )
+
+
+def get_invoice(org: Organisation, number: str) -> Invoice:
+    """The organisation's invoice with this number (Invoice.DoesNotExist otherwise)."""
+    return Invoice.objects.select_related("customer").get(organisation=org, number=number)
+
+
+def get_customer(org: Organisation, external_id: str) -> Customer:
+    return Customer.objects.get(organisation=org, external_id=external_id)

@@ -1,0 +1,229 @@
+"""Import of customers (debtors): upsert by code client; e-mail and phone columns become billing contacts."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+
+from relance.accounts.models import Organisation
+from relance.ledger.importers.bulk import BulkInsert, bulk_update
+from relance.ledger.importers.columns import Column, Slot, header_of
+from relance.ledger.importers.fields import (
+    FieldError,
+    parse_bool,
+    parse_country,
+    parse_emails,
+    parse_kind,
+    parse_language,
+    parse_phone,
+    parse_phone_text,
+    parse_siren,
+    parse_siret,
+    parse_tags,
+    parse_vat,
+    text_parser,
+)
+from relance.ledger.importers.result import ImportResult
+from relance.ledger.models import Contact, ContactRole, Customer, ImportBatch
+
+COLUMNS = [
+    Column("external_id", "Code client", ("Customer id", "Customer code", "N° client", "Numéro client", "Client id",
+           "Compte client", "Code"), text_parser(64), required=True),
+    Column("name", "Raison sociale", ("Nom", "Name", "Customer name", "Nom client", "Company name", "Société"),
+           text_parser(200)),
+    Column("siren", "SIREN", (), parse_siren),
+    Column("siret", "SIRET", (), parse_siret),
+    Column("vat_number", "N° TVA", ("TVA intracommunautaire", "Numéro de TVA", "VAT number", "VAT"), parse_vat),
+    Column("kind", "Type", ("Type de client", "Kind", "Customer type", "Catégorie"), parse_kind),
+    Column("email", "E-mail", ("Email", "Courriel", "Adresse e-mail", "Mail", "E-mail de facturation",
+           "Billing email"), parse_emails),
+    Column("phone", "Téléphone", ("Phone", "Tél", "Tel", "Telephone", "Phone number", "Mobile"), parse_phone_text),
+    Column("address_line1", "Adresse", ("Address", "Adresse 1", "Adresse ligne 1", "Address line 1", "Rue"),
+           text_parser(200)),
+    Column("address_line2", "Complément d'adresse", ("Adresse 2", "Adresse ligne 2", "Address line 2"),
+           text_parser(200)),
+    Column("postcode", "Code postal", ("Postcode", "Postal code", "Zip", "Zip code", "CP"), text_parser(20)),
+    Column("city", "Ville", ("City", "Town", "Commune"), text_parser(100)),
+    Column("country", "Pays", ("Country",), parse_country),
+    Column("language", "Langue", ("Language", "Lang"), parse_language),
+    Column("strategic", "Stratégique", ("Strategic", "Client stratégique", "Key account"), parse_bool),
+    Column("collector", "Chargé de recouvrement", ("Collector", "Responsable", "Gestionnaire", "Assigned to"),
+           text_parser(150)),
+    Column("notes", "Notes", ("Note", "Commentaire", "Commentaires", "Comments"), text_parser(10_000)),
+    Column("tags", "Étiquettes", ("Tags", "Tag", "Étiquette", "Labels"), parse_tags),
+]
+
+# Model fields a customer row can set, and what an empty cell in a present column means.
+_FIELDS = ("name", "siren", "siret", "vat_number", "kind", "address_line1", "address_line2", "postcode", "city",
+           "country", "language", "strategic", "collector", "notes", "tags")
+# Why an import turned a billing contact off: it may turn it back on; a bounce it must not.
+REPLACED = "remplacé par un import"
+
+
+def members(org: Organisation) -> dict[str, int]:
+    """Username and e-mail (lower case) -> user id, for the people of this organisation."""
+    found: dict[str, int] = {}
+    for pk, username, email in get_user_model().objects.filter(memberships__organisation=org).values_list(
+        "pk", "username", "email"
+    ):
+        found[username.lower()] = pk
+        if email:
+            found.setdefault(email.lower(), pk)
+    return found
+
+
+def check_customer(values: dict, people: dict[str, int]) -> list[tuple[str, str]]:
+    """Cross-field rules of one row: SIREN/SIRET agreement, phone region, collector. Pure."""
+    problems = []
+    siren, siret = values.get("siren"), values.get("siret")
+    if siren and siret and not siret.startswith(siren):
+        problems.append(("siret", f"le SIRET {siret} ne commence pas par le SIREN {siren}"))
+    elif siret and not siren:
+        values["siren"] = siret[:9]
+    if "phone" in values:
+        try:
+            values["phone"] = parse_phone(values["phone"], values.get("country", "FR"))
+        except FieldError as exc:
+            problems.append(("phone", str(exc)))
+    if "collector" in values:
+        user = people.get(values["collector"].lower())
+        if user is None:
+            problems.append(("collector", f"{values['collector']} n'est pas membre de l'organisation"))
+        values["collector"] = user
+    return problems
+
+
+class CustomerImporter:
+    kind = "customers"
+    columns = COLUMNS
+
+    def __init__(self, org: Organisation, batch: ImportBatch, result: ImportResult, slots: list[Slot]):
+        self.org, self.batch, self.result = org, batch, result
+        present = {s.field for s in slots}
+        if "siret" in present:
+            present.add("siren")  # derived from the SIRET when not given
+        self.fields = [f for f in _FIELDS if f in present]
+        self.contact_kinds = [k for k in ("email", "phone") if k in present]
+        self.label = {c.field: header_of(slots, c.field, c.label) for c in COLUMNS}
+        self.people = members(org)
+        self.empty = {
+            "siren": "", "siret": "", "vat_number": "", "kind": "business", "address_line1": "", "address_line2": "",
+            "postcode": "", "city": "", "country": org.country, "language": org.language, "strategic": False,
+            "collector": None, "notes": "", "tags": [],
+        }
+        self.seen: dict[str, int] = {}
+        self.inserter: BulkInsert | None = None
+
+    def process(self, rows: list[tuple[int, dict]]) -> None:
+        result = self.result
+        good = []
+        for line, values in rows:
+            problems = check_customer(values, self.people)
+            code = values["external_id"]
+            if code in self.seen:
+                problems.append(("external_id", f"code client en double (déjà ligne {self.seen[code]})"))
+            else:
+                self.seen[code] = line
+            for field, message in problems:
+                result.add_error(line, self.label[field], message)
+            if not problems:
+                good.append((line, values))
+        existing = self._existing([v["external_id"] for _, v in good])
+        new, changed, contacts = [], [], []
+        for line, values in good:
+            old = existing.get(values["external_id"])
+            wanted = {(k, v) for k in self.contact_kinds for v in _as_list(values.get(k))}
+            if old is None:
+                if not values.get("name"):
+                    result.add_error(line, self.label["name"], "raison sociale obligatoire pour un nouveau client")
+                    continue
+                new.append(values)
+                contacts.append((values["external_id"], wanted, {}))
+                continue
+            fields = {f: values.get(f, old[f] if f == "name" else self.empty[f]) for f in self.fields}
+            kinds = {k for k, _ in wanted}
+            stale = {key: c for key, c in old["contacts"].items() if key[0] in kinds}
+            contact_change = any(_contact_change(key, stale.get(key), wanted) for key in wanted | stale.keys())
+            if any(fields[f] != old[f] for f in self.fields) or contact_change:
+                changed.append((fields, old))
+                contacts.append((values["external_id"], wanted, stale))
+            else:
+                result.unchanged += 1
+        if result.ok:
+            self._write(new, changed, contacts)
+
+    def _existing(self, codes: list[str]) -> dict[str, dict]:
+        found: dict[str, dict] = {}
+        for start in range(0, len(codes), 900):
+            # No ORDER BY (the model orders by name): SQLite would then walk the wrong index.
+            query = Customer.objects.filter(organisation=self.org, external_id__in=codes[start:start + 900]).order_by()
+            for row in query.values("id", "external_id", *(f for f in _FIELDS if f != "collector"), "collector_id"):
+                row["collector"] = row.pop("collector_id")
+                row["contacts"] = {}
+                found[row["external_id"]] = row
+        if self.contact_kinds and found:
+            by_id = {row["id"]: row for row in found.values()}
+            ids = list(by_id)
+            for start in range(0, len(ids), 900):
+                query = Contact.objects.filter(customer_id__in=ids[start:start + 900], kind__in=self.contact_kinds)
+                for pk, customer_id, kind, value, role, valid, reason in query.values_list(
+                    "pk", "customer_id", "kind", "value", "role", "valid", "invalid_reason"
+                ):
+                    by_id[customer_id]["contacts"][(kind, value)] = (pk, role, valid, reason)
+        return found
+
+    def _write(self, new: list[dict], changed: list[tuple[dict, dict]], contacts: list) -> None:
+        if new:
+            if self.inserter is None:
+                self.inserter = BulkInsert(Customer, ("organisation", "external_id", *_FIELDS))
+            org_id, empty = self.org.pk, self.empty
+            self.inserter.insert([
+                (org_id, v["external_id"], *(v.get(f, empty.get(f)) for f in _FIELDS)) for v in new
+            ])
+            self.result.created += len(new)
+        if changed:
+            rows = [(*(fields[f] for f in self.fields), old["id"]) for fields, old in changed]
+            bulk_update(Customer, self.fields, rows)
+            self.result.updated += len(changed)
+        self._write_contacts(contacts)
+
+    def _write_contacts(self, contacts: list) -> None:
+        codes = [code for code, wanted, _ in contacts if wanted]
+        if not codes:
+            return
+        ids: dict[str, int] = {}
+        for start in range(0, len(codes), 900):
+            ids.update(Customer.objects.filter(
+                organisation=self.org, external_id__in=codes[start:start + 900]).order_by().values_list(
+                    "external_id", "id"))
+        create, revive, retire = [], [], []
+        for code, wanted, stale in contacts:
+            for key in wanted:
+                known = stale.get(key)
+                if known is None:
+                    create.append((ids[code], key[0], key[1], ContactRole.BILLING.value))
+                elif not known[2] and known[3] == REPLACED:
+                    revive.append(known[0])
+            retire += [c[0] for key, c in stale.items()
+                       if key not in wanted and c[1] == ContactRole.BILLING and c[2]]
+        if create:
+            BulkInsert(Contact, ("customer", "kind", "value", "role")).insert(create)
+        if revive:
+            Contact.objects.filter(pk__in=revive).update(valid=True, invalid_reason="")
+        if retire:
+            Contact.objects.filter(pk__in=retire).update(valid=False, invalid_reason=REPLACED)
+
+    def finish(self) -> None:
+        pass
+
+
+def _as_list(value) -> list[str]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _contact_change(key: tuple[str, str], known: tuple | None, wanted: set) -> bool:
+    """Would the import create, turn back on or turn off this contact?"""
+    if key in wanted:
+        return known is None or (not known[2] and known[3] == REPLACED)
+    return known is not None and known[1] == ContactRole.BILLING and known[2]

@@ -1,0 +1,320 @@
+"""Parsers of single cells: amounts, dates, yes/no, kinds, codes, identifiers.
+
+Each takes a non-empty cell (a string from CSV, or a typed value from XLSX) and returns the
+value, or raises FieldError with a short French message. They never raise anything else.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cache
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from relance.accounts import validators
+from relance.ledger.importers.result import FieldError
+from relance.lib.money import CENT, parse_amount
+
+MAX_AMOUNT = Decimal("1000000000000")  # the columns hold 14 digits, 2 of them after the point
+_PLAIN_AMOUNT = re.compile(r"-?\d{1,12}(?:[.,]\d{1,2})?")
+
+
+def normalise_label(text: str) -> str:
+    """'Date d’échéance ' -> 'datedecheance': header and value matching ignores case, accents, spaces."""
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    return "".join(c for c in decomposed if c.isalnum() and not unicodedata.combining(c)).lower()
+
+
+def _show(value: object, width: int = 40) -> str:
+    text = str(value)
+    return repr(text if len(text) <= width else text[:width] + "…")
+
+
+def parse_text(value: object, max_length: int) -> str:
+    text = " ".join(str(value).split())
+    if len(text) > max_length:
+        raise FieldError(f"trop long ({len(text)} caractères, {max_length} au plus)")
+    return text
+
+
+def parse_money(value: object) -> Decimal:
+    """An amount to the cent: '1 234,56', '1234.56', 1234.56 (XLSX), '(12,00)' for a negative one."""
+    if value.__class__ is str:
+        text = value.replace(" ", "")
+        if _PLAIN_AMOUNT.fullmatch(text):  # the common case, fast: at most 12 digits and 2 decimals
+            return Decimal(text.replace(",", ".") if "," in text else text)
+    if isinstance(value, bool):
+        raise FieldError(f"montant invalide: {_show(value)}")
+    if isinstance(value, int | float | Decimal):
+        amount = Decimal(str(value))
+        if not amount.is_finite():
+            raise FieldError(f"montant invalide: {_show(value)}")
+        # XLSX numbers are binary floats: 0.1 + 0.2 is read 0.30000000000000004, so round.
+        amount = amount.quantize(CENT, rounding=ROUND_HALF_UP) if abs(amount) < MAX_AMOUNT else amount
+    else:
+        try:
+            amount = parse_amount(str(value))
+        except (ValueError, InvalidOperation):
+            raise FieldError(f"montant invalide: {_show(value)}")
+        if amount.is_finite() and abs(amount) < MAX_AMOUNT and amount != amount.quantize(CENT):
+            raise FieldError(f"montant invalide (au centime près): {_show(value)}")
+    if abs(amount) >= MAX_AMOUNT:
+        raise FieldError(f"montant trop grand: {_show(value)}")
+    return amount.quantize(CENT)
+
+
+_DMY = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})")
+_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]00:00(?::00(?:\.0+)?)?)?")
+
+
+def parse_date(value: object) -> date:
+    """A date written dd/mm/yyyy (also with - or . and two-digit years) or ISO yyyy-mm-dd."""
+    if isinstance(value, datetime):
+        return _in_range(value.date(), value)
+    if isinstance(value, date):
+        return _in_range(value, value)
+    text = str(value).strip()
+    if len(text) == 10 and text[2] == "/" and text[5] == "/":  # the common case, fast
+        day, month, year = text[:2], text[3:5], text[6:]
+    elif m := _DMY.fullmatch(text):
+        day, month, year = m.groups()
+        if len(year) == 2:
+            year = "20" + year
+    elif m := _ISO.fullmatch(text):
+        year, month, day = m.groups()
+    else:
+        raise FieldError(f"date invalide (jj/mm/aaaa ou aaaa-mm-jj attendu): {_show(value)}")
+    try:
+        parsed = date(int(year), int(month), int(day))
+    except ValueError:
+        raise FieldError(f"date inexistante: {_show(value)}")
+    return _in_range(parsed, value)
+
+
+def _in_range(d: date, value: object) -> date:
+    if not 1900 <= d.year <= 2200:
+        raise FieldError(f"date hors limites: {_show(value)}")
+    return d
+
+
+_YES = {"oui", "o", "yes", "y", "vrai", "true", "1", "x"}
+_NO = {"non", "n", "no", "faux", "false", "0"}
+
+
+def parse_bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    key = normalise_label(value)
+    if key in _YES:
+        return True
+    if key in _NO:
+        return False
+    raise FieldError(f"oui ou non attendu: {_show(value)}")
+
+
+_KINDS = {
+    "entreprise": "business", "societe": "business", "professionnel": "business", "pro": "business",
+    "business": "business", "company": "business", "b2b": "business",
+    "particulier": "consumer", "consommateur": "consumer", "consumer": "consumer", "individual": "consumer",
+    "b2c": "consumer",
+    "public": "public", "organismepublic": "public", "administration": "public", "collectivite": "public",
+    "publicbody": "public", "publicsector": "public", "secteurpublic": "public",
+}
+
+
+def parse_kind(value: object) -> str:
+    kind = _KINDS.get(normalise_label(value))
+    if kind is None:
+        raise FieldError(f"type inconnu {_show(value)} (entreprise, particulier ou public)")
+    return kind
+
+
+@cache
+def _currencies() -> frozenset[str]:
+    from babel.numbers import list_currencies
+
+    return frozenset(list_currencies())
+
+
+def parse_currency(value: object) -> str:
+    code = str(value).strip().upper()
+    if code == "€":
+        code = "EUR"
+    if code not in _currencies():
+        raise FieldError(f"devise inconnue (code ISO 4217 attendu, ex. EUR): {_show(value)}")
+    return code
+
+
+@cache
+def _countries() -> dict[str, str]:
+    from babel import Locale
+
+    names: dict[str, str] = {}
+    for lang in ("en", "fr"):
+        for code, name in Locale(lang).territories.items():
+            if len(code) == 2 and code.isalpha():
+                names[normalise_label(name)] = code
+                names[code.lower()] = code
+    return names
+
+
+def parse_country(value: object) -> str:
+    code = _countries().get(normalise_label(value))
+    if code is None:
+        raise FieldError(f"pays inconnu (code ISO à deux lettres attendu, ex. FR): {_show(value)}")
+    return code
+
+
+_LANGUAGES = {"fr": "fr", "francais": "fr", "french": "fr", "en": "en", "anglais": "en", "english": "en"}
+
+
+def parse_language(value: object) -> str:
+    lang = _LANGUAGES.get(normalise_label(value))
+    if lang is None:
+        raise FieldError(f"langue non prise en charge (fr ou en): {_show(value)}")
+    return lang
+
+
+def parse_emails(value: object) -> list[str]:
+    """One or more addresses separated by ';' or ','."""
+    found = []
+    for part in re.split(r"[;,\s]+", str(value).strip()):
+        if not part:
+            continue
+        try:
+            validate_email(part)
+        except ValidationError:
+            raise FieldError(f"adresse e-mail invalide: {_show(part)}")
+        if len(part) > 254:
+            raise FieldError("adresse e-mail trop longue")
+        if part not in found:
+            found.append(part)
+    if not found:
+        raise FieldError(f"adresse e-mail invalide: {_show(value)}")
+    return found
+
+
+def parse_phone(value: object, region: str = "FR") -> str:
+    """A phone number stored in international form (+33...); national numbers are read for `region`."""
+    text = str(value).strip()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        text = "0" + _whole(value)  # Excel drops the leading zero of 0612345678
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        raise FieldError(f"numéro de téléphone invalide: {_show(value)}")
+    if not phonenumbers.is_possible_number(number):
+        raise FieldError(f"numéro de téléphone invalide: {_show(value)}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_PHONE_CHARS = re.compile(r"[\d\s+().\-/]+")
+
+
+def parse_phone_text(value: object) -> str:
+    """A cell that looks like a phone number; read in its country later (parse_phone)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return parse_phone(value)
+    text = str(value).strip()
+    digits = sum(c.isdigit() for c in text)
+    if not _PHONE_CHARS.fullmatch(text) or not 6 <= digits <= 17:
+        raise FieldError(f"numéro de téléphone invalide: {_show(value)}")
+    return text
+
+
+def _whole(value: int | float) -> str:
+    """A number from an XLSX cell written as digits (codes, identifiers, phone numbers)."""
+    if isinstance(value, float) and not value.is_integer():
+        raise FieldError(f"nombre entier attendu: {_show(value)}")
+    return str(int(value))
+
+
+def _identifier(value: object) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _whole(value)
+    return "".join(str(value).split()).replace(".", "").replace("-", "")
+
+
+def parse_siren(value: object) -> str:
+    text = _identifier(value)
+    try:
+        validators.validate_siren(text)
+    except ValidationError as exc:
+        raise FieldError(exc.messages[0])
+    return validators.normalise_siren(text)
+
+
+def parse_siret(value: object) -> str:
+    text = _identifier(value)
+    try:
+        validators.validate_siret(text)
+    except ValidationError as exc:
+        raise FieldError(exc.messages[0])
+    return validators.normalise_siret(text)
+
+
+def parse_vat(value: object) -> str:
+    text = _identifier(value).upper()
+    try:
+        validators.validate_vat(text)
+    except ValidationError as exc:
+        raise FieldError(exc.messages[0])
+    return text
+
+
+def parse_iban(value: object) -> str:
+    text = str(value).strip()
+    try:
+        validators.validate_iban(text)
+    except ValidationError as exc:
+        raise FieldError(exc.messages[0])
+    return validators.normalise_iban(text)
+
+
+_METHODS = {
+    "virement": "transfer", "vir": "transfer", "transfer": "transfer", "banktransfer": "transfer",
+    "wire": "transfer", "sepa": "transfer",
+    "prelevement": "direct_debit", "prlv": "direct_debit", "directdebit": "direct_debit", "sdd": "direct_debit",
+    "carte": "card", "cb": "card", "cartebancaire": "card", "card": "card",
+    "cheque": "cheque", "chq": "cheque", "check": "cheque",
+    "especes": "cash", "liquide": "cash", "cash": "cash",
+    "autre": "other", "other": "other",
+}
+
+
+def parse_method(value: object) -> str:
+    method = _METHODS.get(normalise_label(value))
+    if method is None:
+        raise FieldError(f"mode de paiement inconnu {_show(value)} (virement, prélèvement, carte, chèque, espèces)")
+    return method
+
+
+def parse_tags(value: object) -> list[str]:
+    tags = [" ".join(t.split()) for t in re.split(r"[,;|]", str(value))]
+    tags = [t for t in tags if t]
+    if any(len(t) > 50 for t in tags):
+        raise FieldError("étiquette trop longue (50 caractères au plus)")
+    return sorted(set(tags))
+
+
+def text_parser(max_length: int):
+    """A parser of free text limited to the length of its column."""
+
+    def parse(value: object) -> str:
+        if value.__class__ is str:
+            text = " ".join(value.split())
+            if len(text) > max_length:
+                raise FieldError(f"trop long ({len(text)} caractères, {max_length} au plus)")
+            return text
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # XLSX stores the code client 1234 as the number 1234.0
+        elif isinstance(value, datetime | date):
+            value = value.isoformat()
+        return parse_text(value, max_length)
+
+    return parse

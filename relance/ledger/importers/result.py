@@ -1,0 +1,82 @@
+"""What an import did, and the problems that made it refuse a file."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+# Past this many problems we only count: a file with a wrong date format on every one of
+# its million lines must not need gigabytes to say so.
+MAX_KEPT_ERRORS = 100_000
+
+
+class ImportUsageError(Exception):
+    """The import cannot start: unknown kind, unreadable or unsupported file, bad --map."""
+
+
+class FieldError(ValueError):
+    """A cell that cannot be read as its field; the message says why, in French."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    line: int
+    field: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"line": self.line, "field": self.field, "message": self.message}
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    filename: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[Problem] = field(default_factory=list)
+    more_errors: int = 0  # problems found beyond MAX_KEPT_ERRORS
+    dry_run: bool = False
+    batch_id: int | None = None
+    # Side effects worth telling a person, e.g. {"customers_created": 3}; not part of the JSON.
+    extra: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def error_count(self) -> int:
+        return len(self.errors) + self.more_errors
+
+    def add_error(self, line: int, field_name: str, message: str) -> None:
+        if len(self.errors) < MAX_KEPT_ERRORS:
+            self.errors.append(Problem(line, field_name, message))
+        else:
+            self.more_errors += 1
+
+    def as_dict(self) -> dict:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "errors": [p.as_dict() for p in sorted(self.errors, key=_order)],
+        }
+
+    def as_json(self) -> str:
+        """The machine-readable summary: {"created", "updated", "unchanged", "errors": [...]}."""
+        return json.dumps(self.as_dict(), ensure_ascii=False)
+
+    def error_lines(self, limit: int = 50) -> list[str]:
+        """`file:line: field: message` for the first `limit` problems, then how many more."""
+        ordered = sorted(self.errors, key=_order)
+        lines = [f"{self.filename}:{p.line}: {p.field}: {p.message}" for p in ordered[:limit]]
+        rest = self.error_count - min(limit, len(ordered))
+        if rest > 0:
+            lines.append(f"... et {rest} autres problèmes / and {rest} more problems")
+        return lines
+
+
+def _order(p: Problem) -> tuple[int, str]:
+    return (p.line, p.field)

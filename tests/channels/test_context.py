@@ -1,0 +1,115 @@
+"""The context a reminder's templates see, built from the database."""
+
+from __future__ import annotations
+
+import base64
+from datetime import date
+from decimal import Decimal
+
+from django.core import signing
+
+from relance.channels.context import PORTAL_SALT, build_context, build_customer_context, sample_context
+from relance.channels.models import OrganisationChannelSettings
+from relance.ledger.balances import set_external_paid
+from tests.channels.email_support import make_reminder
+
+TODAY = date(2026, 7, 10)
+
+
+def test_it_has_every_documented_variable(org, customer, make_invoice):
+    reminder = make_reminder(org, customer, [make_invoice()])
+    context = build_context(reminder, today=TODAY)
+    assert set(sample_context()) == set(context)
+    assert set(sample_context()["org"]) == set(context["org"])
+    assert set(sample_context()["customer"]) == set(context["customer"])
+    assert set(sample_context()["invoices"][0]) == set(context["invoices"][0])
+
+
+def test_it_lists_the_reminders_invoices_at_todays_balance_and_the_other_overdue_ones(org, customer, make_invoice):
+    listed = make_invoice(total="1500.00", due=date(2026, 6, 30))
+    partly = make_invoice(total="600.00", due=date(2026, 6, 20))
+    older = make_invoice(total="300.00", due=date(2026, 5, 31))
+    make_invoice(total="900.00", due=date(2026, 8, 31))  # not due yet: not "overdue"
+    set_external_paid(partly, Decimal("100.00"))
+    reminder = make_reminder(org, customer, [listed, partly])
+
+    context = build_context(reminder, today=TODAY)
+
+    assert [(i["number"], i["balance"], i["days_late"]) for i in context["invoices"]] == [
+        (partly.number, Decimal("500.00"), 20), (listed.number, Decimal("1500.00"), 10)]
+    assert [i["number"] for i in context["other_overdue"]] == [older.number]
+    assert context["total_due"] == Decimal("2000.00")
+    assert context["grand_total"] == Decimal("2300.00")
+    assert context["oldest_due_date"] == date(2026, 6, 20)
+    assert context["reference"] == f"C001 {partly.number} {listed.number}"
+    assert context["deadline"] == date(2026, 7, 18)
+    assert context["step"] == {"code": "first", "tone": "friendly"}
+    assert context["contact"] == {"name": "", "value": "compta@dupont.fr"}
+
+
+def test_a_business_owes_the_indemnity_and_interest_a_consumer_no_indemnity(org, customer, make_invoice):
+    reminder = make_reminder(org, customer, [make_invoice(total="1500.00", due=date(2026, 6, 30))])
+    business = build_context(reminder, today=TODAY)
+    assert business["indemnity"] == Decimal("40.00")
+    assert business["late_interest"] > 0
+    assert business["penalty_rate"] > 0
+    customer.kind = "consumer"
+    customer.save()
+    reminder.refresh_from_db()
+    assert build_context(reminder, today=TODAY)["indemnity"] == Decimal("0.00")
+
+
+def test_the_epc_qr_code_is_a_png_for_the_amount_due(org, customer, make_invoice):
+    reminder = make_reminder(org, customer, [make_invoice(total="1500.00")])
+    uri = build_context(reminder, today=TODAY)["epc_qr_png_data_uri"]
+    assert uri.startswith("data:image/png;base64,")
+    assert base64.b64decode(uri.partition(",")[2]).startswith(b"\x89PNG")
+
+
+def test_there_is_no_qr_code_without_an_iban(org, customer, make_invoice):
+    org.iban = ""
+    org.save()
+    reminder = make_reminder(org, customer, [make_invoice()])
+    assert build_context(reminder, today=TODAY)["epc_qr_png_data_uri"] == ""
+
+
+def test_the_portal_link_is_signed_for_the_customer(org, customer, make_invoice, settings):
+    settings.BASE_URL = "https://relance.example.com"
+    link = build_customer_context(org, customer, [make_invoice()], "fr", today=TODAY)["portal_link"]
+    assert link.startswith("https://relance.example.com/p/")
+    token = link.rstrip("/").rsplit("/", 1)[1]
+    assert signing.loads(token, salt=PORTAL_SALT) == {"org": org.pk, "customer": customer.pk}
+
+
+def test_the_payment_link_is_the_organisations_when_it_has_one(org, customer, make_invoice):
+    OrganisationChannelSettings.objects.create(
+        organisation=org, payment_link_url="https://pay.example.com/?ref={reference}&amount={amount}")
+    inv = make_invoice(total="99.90", number="F 1")
+    link = build_customer_context(org, customer, [inv], "fr", today=TODAY)["payment_link"]
+    assert link == "https://pay.example.com/?ref=C001%20F%201&amount=99.90"
+
+
+def test_the_collector_is_the_customers_else_the_organisation(org, customer, make_invoice, bob):
+    inv = make_invoice()
+    assert build_customer_context(org, customer, [inv], "fr", today=TODAY)["collector"]["name"] == "ABC Consulting"
+    bob.first_name, bob.last_name = "Bob", "Martin"
+    bob.save()
+    customer.collector = bob
+    customer.save()
+    collector = build_customer_context(org, customer, [inv], "fr", today=TODAY)["collector"]
+    assert collector == {"name": "Bob Martin", "phone": "", "email": "bob@abc-consulting.fr"}
+
+
+def test_a_promise_and_a_payment_plan_reach_the_context(org, customer, make_invoice):
+    from relance.dunning.models import Instalment, PaymentPlan, Promise
+
+    inv = make_invoice(total="1000.00")
+    Promise.objects.create(organisation=org, invoice=inv, promised_date=date(2026, 7, 15), amount=Decimal("1000"))
+    plan = PaymentPlan.objects.create(organisation=org, customer=customer)
+    plan.invoices.add(inv)
+    Instalment.objects.create(plan=plan, position=1, due_date=date(2026, 7, 31), amount=Decimal("600"))
+    Instalment.objects.create(plan=plan, position=2, due_date=date(2026, 8, 31), amount=Decimal("400"))
+    context = build_customer_context(org, customer, [inv], "fr", today=TODAY)
+    assert context["promise"]["date"] == date(2026, 7, 15)
+    assert context["plan"]["total"] == Decimal("1000")
+    assert [i["position"] for i in context["plan"]["instalments"]] == [1, 2]

@@ -1,0 +1,176 @@
+"""relance run, end to end on the database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from relance.dunning.models import DunningRun, Reminder, ReminderLine, Task
+from relance.ledger.balances import allocate
+from relance.ledger.models import Invoice
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command("run_dunning", "--org", "abc", "--no-send", *args, stdout=out)
+    return out.getvalue()
+
+
+def run_json(day: str, *args) -> list[dict]:
+    return json.loads(run("--date", day, "--json", *args))
+
+
+def test_a_dry_run_prints_the_messages_as_json_and_writes_nothing(scenarios, customer, make_customer, make_invoice):
+    other = make_customer("C002", phone="06 12 34 56 78")
+    make_invoice(number="F1")
+    make_invoice(number="F2", total="300.00")
+    make_invoice(number="F3", cust=other, due=date(2026, 6, 1), issue=date(2026, 5, 1))
+    messages = run_json("2026-06-29", "--dry-run")
+    assert messages == [
+        {"customer": "C001", "channel": "email", "step": "pre-due", "scenario": "standard",
+         "invoices": ["F1", "F2"], "total_due": "1500.00"},
+        {"customer": "C002", "channel": "email", "step": "first", "scenario": "standard",
+         "invoices": ["F3"], "total_due": "1200.00"},
+    ]
+    assert Reminder.objects.count() == 0 and Task.objects.count() == 0 and DunningRun.objects.count() == 0
+    assert not Invoice.objects.filter(dunning_next_date__isnull=False).exists()
+
+
+def test_a_run_writes_reminders_lines_and_next_dates(scenarios, customer, make_invoice):
+    inv = make_invoice(number="F1")
+    assert run_json("2026-06-29") == [
+        {"customer": "C001", "channel": "email", "step": "pre-due", "scenario": "standard",
+         "invoices": ["F1"], "total_due": "1200.00"}
+    ]
+    reminder = Reminder.objects.get()
+    assert (reminder.state, reminder.template, reminder.run_date) == ("planned", "friendly_reminder", date(2026, 6, 29))
+    assert reminder.total_due == Decimal("1200.00")
+    line = ReminderLine.objects.get()
+    assert (line.invoice_id, line.step_code, line.balance) == (inv.pk, "pre-due", Decimal("1200.00"))
+    inv.refresh_from_db()
+    assert (inv.dunning_last_step, inv.dunning_last_date, inv.dunning_next_date) == (
+        "pre-due", date(2026, 6, 29), date(2026, 7, 6)
+    )
+
+
+def test_a_second_run_on_the_same_date_does_nothing_new(scenarios, customer, make_invoice):
+    make_invoice(number="F1")
+    run("--date", "2026-06-29")
+    assert run_json("2026-06-29") == []
+    assert Reminder.objects.count() == 1 and ReminderLine.objects.count() == 1
+    assert DunningRun.objects.get().passes == 2
+
+
+def test_a_later_run_the_same_day_adds_only_what_is_new(scenarios, customer, make_customer, make_invoice):
+    make_invoice(number="F1")
+    run("--date", "2026-06-29")
+    late = make_customer("C002")
+    make_invoice(number="F2", cust=late)  # imported after the morning run
+    make_invoice(number="F3")  # same customer and channel as this morning: tomorrow
+    assert [m["customer"] for m in run_json("2026-06-29")] == ["C002"]
+    assert [m["invoices"] for m in run_json("2026-06-30")] == [["F3"]]
+
+
+def test_the_run_follows_an_invoice_through_its_scenario(scenarios, customer, make_invoice, bob):
+    customer.collector = bob
+    customer.save()
+    make_invoice(number="F1")
+    steps = []
+    for day in ["2026-06-29", "2026-07-06", "2026-07-13", "2026-07-17", "2026-07-20", "2026-07-30", "2026-08-14"]:
+        steps += [(day, m["channel"], m["step"]) for m in run_json(day)]
+    # No phone: the call becomes an e-mail and the SMS too; no address: the formal notice goes by e-mail.
+    assert steps == [
+        ("2026-06-29", "email", "pre-due"),
+        ("2026-07-06", "email", "first"),
+        ("2026-07-13", "email", "call"),
+        ("2026-07-17", "email", "firm"),
+        ("2026-07-20", "email", "sms"),
+        ("2026-07-30", "email", "formal-notice"),
+    ]
+    assert Reminder.objects.get(step_code="formal-notice").state == "awaiting_approval"
+    tasks = sorted((t.kind, t.channel) for t in Task.objects.all())
+    # One fix-contact task per missing channel, not one per run.
+    assert tasks == [("escalation", ""), ("fix_contact", "call"), ("fix_contact", "letter"), ("fix_contact", "sms")]
+    assert Task.objects.get(kind="escalation").assignee == bob
+
+
+def test_a_call_step_creates_a_call_task_for_the_collector_linked_to_its_reminder(
+    scenarios, make_customer, make_invoice, bob
+):
+    cust = make_customer("C002", phone="01 45 67 89 10", collector=bob)
+    inv = make_invoice(number="F1", cust=cust)
+    Invoice.objects.filter(pk=inv.pk).update(dunning_last_step="first", dunning_last_date=date(2026, 7, 6),
+                                             dunning_next_date=date(2026, 7, 13))
+    assert [(m["channel"], m["step"]) for m in run_json("2026-07-13")] == [("call", "call")]
+    task = Task.objects.get()
+    assert (task.kind, task.assignee, task.reminder.channel, task.step_code) == ("call", bob, "call", "call")
+    assert list(task.invoices.values_list("number", flat=True)) == ["F1"]
+    assert task.title.startswith("Appeler Client C002")
+
+
+def test_a_paid_invoice_is_not_reminded_and_leaves_the_index(scenarios, customer, make_invoice):
+    inv = make_invoice(number="F1")
+    run("--date", "2026-06-29")
+    allocate(inv, Decimal("1200.00"))
+    assert run_json("2026-07-06") == []
+    inv.refresh_from_db()
+    assert inv.dunning_next_date is None
+
+
+def test_invoices_just_imported_without_a_next_date_are_planned(scenarios, customer, make_invoice):
+    make_invoice(number="F1", due=date(2026, 6, 1), issue=date(2026, 5, 1))
+    assert [m["step"] for m in run_json("2026-07-01")] == ["first"]
+
+
+def test_small_amounts_below_the_minimum_are_never_reminded(scenarios, customer, make_invoice):
+    make_invoice(number="F1", total="9.50", due=date(2026, 6, 1), issue=date(2026, 5, 1))
+    assert run_json("2026-07-01") == []
+
+
+def test_the_run_recomputes_risk_scores(scenarios, customer, make_invoice):
+    make_invoice(number="F1", due=date(2026, 3, 1), issue=date(2026, 2, 1))
+    run("--date", "2026-07-01")
+    customer.refresh_from_db()
+    # No payment history: from the "unknown" 35, plus the full weight of four months overdue.
+    assert customer.risk_score == 50 and customer.risk_segment == "medium"
+    assert customer.risk_reasons == [
+        "1\u202f200,00 € échus impayés, le plus ancien depuis 122 jours", "pas encore d'historique de paiement"
+    ]
+
+
+def test_the_message_lists_the_customers_other_overdue_invoices(scenarios, customer, make_invoice):
+    make_invoice(number="F1")  # its pre-due step today
+    old = make_invoice(number="F0", due=date(2026, 6, 20), issue=date(2026, 5, 20))
+    Invoice.objects.filter(pk=old.pk).update(
+        dunning_last_step="first", dunning_last_date=date(2026, 6, 25), dunning_next_date=date(2026, 7, 2)
+    )
+    make_invoice(number="F9", total="5.00", due=date(2026, 6, 1), issue=date(2026, 5, 1))  # under the minimum
+    assert [m["invoices"] for m in run_json("2026-06-29")] == [["F1"]]
+    assert Reminder.objects.get().other_invoice_ids == [old.pk]
+
+
+def test_an_unknown_organisation_is_a_one_line_error(scenarios):
+    with pytest.raises(CommandError, match="--org 'nope'"):
+        call_command("run_dunning", "--org", "nope")
+
+
+def test_a_bad_date_is_a_one_line_error(scenarios):
+    with pytest.raises(CommandError, match="--date '31/02/2026'"):
+        call_command("run_dunning", "--org", "abc", "--date", "31/02/2026")
+
+
+def test_an_organisation_without_scenarios_is_told_to_run_init(org):
+    with pytest.raises(CommandError, match="relance init"):
+        call_command("run_dunning", "--org", "abc")
+
+
+def test_the_text_output_sums_up_the_run(scenarios, customer, make_invoice):
+    make_invoice(number="F1")
+    assert "planned 1 message(s) (email 1)" in run("--date", "2026-06-29")

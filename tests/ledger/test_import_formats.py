@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+import codecs
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from relance.ledger.importers import ImportUsageError, import_file
+from relance.ledger.importers import fields as f
+from relance.ledger.importers.result import FieldError
+from relance.ledger.importers.tabular import open_table
+from relance.ledger.models import Customer, Invoice
+from tests.ledger.data import write_csv, write_xlsx
+
+CUSTOMERS = "Code client;Raison sociale;Ville\nC1;Société Générale d’Études;Besançon\nC2;Œuvres & Cie €;Saint-Étienne\n"
+
+
+@pytest.mark.parametrize("encoding, bom", [
+    ("utf-8", b""), ("utf-8", codecs.BOM_UTF8), ("cp1252", b""), ("utf-16", b""),
+])
+def test_it_reads_utf8_with_or_without_bom_windows_and_utf16_files(org, tmp_path, encoding, bom):
+    path = tmp_path / "clients.csv"
+    path.write_bytes(bom + CUSTOMERS.encode(encoding))
+    result = import_file(org, "customers", path)
+    assert result.created == 2, result.errors
+    assert Customer.objects.get(external_id="C1").name == "Société Générale d’Études"
+    assert Customer.objects.get(external_id="C2").city == "Saint-Étienne"
+
+
+def test_a_latin1_file_with_bytes_cp1252_lacks_is_read_as_latin1(org, tmp_path):
+    text = "Code client;Raison sociale\nC1;Hélène\x81\n"
+    path = write_csv(tmp_path, "c.csv", text, encoding="latin-1")
+    with open_table(path) as table:
+        assert table.encoding == "latin-1"
+    assert import_file(org, "customers", path).created == 1
+
+
+def test_a_utf8_file_with_non_ascii_only_far_down_is_still_utf8(tmp_path):
+    text = "Code client;Nom\n" + "C;A\n" * 300_000 + "C9;Ébène\n"
+    path = write_csv(tmp_path, "c.csv", text)
+    with open_table(path) as table:
+        assert table.encoding == "utf-8"
+
+
+@pytest.mark.parametrize("sep", [";", ",", "\t"])
+def test_it_detects_the_separator(org, tmp_path, sep):
+    text = f"Code client{sep}Raison sociale{sep}Ville\nC1{sep}\"Dupont; Fils, et Cie\"{sep}Paris\n"
+    path = write_csv(tmp_path, "c.csv", text)
+    with open_table(path) as table:
+        assert table.delimiter == sep
+    assert import_file(org, "customers", path).created == 1
+    assert Customer.objects.get().name == "Dupont; Fils, et Cie"
+
+
+def test_headers_match_whatever_their_case_accents_and_spaces(org, customer, tmp_path):
+    text = ("  NUMERO DE FACTURE ;client;DATE DE FACTURE;date d echeance;montant ttc  ;Deja paye\n"
+            "F1;C001;01/02/2026;03/03/2026;120,00;20\n")
+    assert import_file(org, "invoices", write_csv(tmp_path, "f.csv", text)).created == 1
+    assert Invoice.objects.get().open_balance == Decimal("100.00")
+
+
+def test_map_names_the_columns_it_does_not_know(org, customer, tmp_path):
+    text = "Pièce n°;Tiers;Le;Pour le;Net à payer\nF1;C001;01/02/2026;03/03/2026;120,00\n"
+    path = write_csv(tmp_path, "f.csv", text)
+    assert not import_file(org, "invoices", path).ok
+    mapping = {"Pièce n°": "number", "Tiers": "customer", "Le": "Date de facture", "Pour le": "due_date",
+               "Net à payer": "total"}
+    result = import_file(org, "invoices", path, mapping=mapping)
+    assert result.created == 1, result.errors
+
+
+def test_a_map_to_an_unknown_field_is_a_usage_error(org, tmp_path):
+    path = write_csv(tmp_path, "c.csv", CUSTOMERS)
+    with pytest.raises(ImportUsageError, match="champ inconnu"):
+        import_file(org, "customers", path, mapping={"Ville": "planète"})
+
+
+def test_a_missing_required_column_is_reported_on_the_header_line(org, tmp_path):
+    path = write_csv(tmp_path, "f.csv", "Numéro de facture;Montant TTC\nF1;10\n")
+    result = import_file(org, "invoices", path)
+    assert {(e.line, e.field) for e in result.errors} == {
+        (1, "Client"), (1, "Date de facture"), (1, "Date d'échéance")}
+
+
+def test_an_empty_file_is_refused(org, tmp_path):
+    result = import_file(org, "customers", write_csv(tmp_path, "c.csv", "\n\n"))
+    assert [(e.line, e.message) for e in result.errors] == [(1, "fichier vide")]
+
+
+def test_a_row_with_more_cells_than_headers_is_an_error(org, customer, tmp_path):
+    # A decimal comma in a comma-separated file shifts the cells: never read it silently.
+    text = "Invoice number,Customer,Invoice date,Due date,Total\nF1,C001,2026-02-01,2026-03-01,120,50\n"
+    result = import_file(org, "invoices", write_csv(tmp_path, "f.csv", text))
+    assert [(e.line, e.field) for e in result.errors] == [(2, "(ligne)")]
+
+
+def test_line_numbers_are_the_files_even_with_blank_and_multiline_rows(org, tmp_path):
+    text = 'Code client;Raison sociale;Notes\nC1;A;"deux\nlignes"\n\nC1;B;\n'
+    result = import_file(org, "customers", write_csv(tmp_path, "c.csv", text))
+    assert [(e.line, e.field) for e in result.errors] == [(5, "Code client")]
+
+
+def test_it_reads_xlsx_with_typed_and_text_cells(org, customer, tmp_path):
+    path = write_xlsx(tmp_path, "factures.xlsx", [
+        ["Numéro de facture", "Client", "Date de facture", "Date d'échéance", "Montant HT", "TVA", "Montant TTC"],
+        ["F1", "C001", datetime(2026, 2, 1), datetime(2026, 3, 3), 100.1, 20.02, 120.12],
+        [None, None, None, None, None, None, None],
+        ["F2", "C001", "01/02/2026", "2026-03-03", "1 000,00", "200,00", "1 200,00"],
+        [1234, "C001", date(2026, 2, 1), date(2026, 3, 3), 0.1 + 0.2, 0, None],
+    ])
+    result = import_file(org, "invoices", path)
+    assert result.created == 3, result.errors
+    assert Invoice.objects.get(number="F1").total == Decimal("120.12")
+    assert Invoice.objects.get(number="1234").total == Decimal("0.30")
+    assert Invoice.objects.get(number="F2").due_date == date(2026, 3, 3)
+
+
+def test_xlsx_problems_carry_the_sheet_row_number(org, customer, tmp_path):
+    path = write_xlsx(tmp_path, "f.xlsx", [
+        ["Numéro de facture", "Client", "Date de facture", "Date d'échéance", "Montant TTC"],
+        ["F1", "C001", "hier", datetime(2026, 3, 3), 10],
+    ])
+    result = import_file(org, "invoices", path)
+    assert [(e.line, e.field) for e in result.errors] == [(2, "Date de facture")]
+
+
+def test_unreadable_files_are_usage_errors(org, tmp_path):
+    with pytest.raises(ImportUsageError, match="illisible"):
+        import_file(org, "customers", tmp_path / "absent.csv")
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(ImportUsageError, match="XLSX illisible"):
+        import_file(org, "customers", broken)
+    with pytest.raises(ImportUsageError, match="type d'import inconnu"):
+        import_file(org, "suppliers", broken)
+
+
+@pytest.mark.parametrize("text, amount", [
+    ("1 234,56", "1234.56"), ("1.234,56", "1234.56"), ("1,234.56", "1234.56"), ("12,5", "12.50"),
+    ("-12.5", "-12.50"), ("1\u202f234,00 €", "1234.00"), ("(15,00)", "-15.00"), ("0", "0.00"),
+])
+def test_amounts_are_read_as_french_and_english_exports_write_them(text, amount):
+    assert f.parse_money(text) == Decimal(amount)
+
+
+@pytest.mark.parametrize("text", ["abc", "1,2,3", "12,345", "1e5", "NaN", "12,3,4", "9" * 13])
+def test_amounts_that_are_not_amounts_are_refused(text):
+    with pytest.raises(FieldError):
+        f.parse_money(text)
+
+
+@pytest.mark.parametrize("text, day", [
+    ("05/03/2026", date(2026, 3, 5)), ("5/3/2026", date(2026, 3, 5)), ("05-03-2026", date(2026, 3, 5)),
+    ("05.03.26", date(2026, 3, 5)), ("2026-03-05", date(2026, 3, 5)), ("2026-03-05 00:00:00", date(2026, 3, 5)),
+])
+def test_dates_are_read_day_first_or_iso(text, day):
+    assert f.parse_date(text) == day
+
+
+@pytest.mark.parametrize("text", ["31/02/2026", "2026/03/05", "hier", "05/03", "01/01/1800"])
+def test_impossible_dates_are_refused(text):
+    with pytest.raises(FieldError):
+        f.parse_date(text)
+
+
+@pytest.mark.parametrize("parse", [
+    f.parse_money, f.parse_date, f.parse_bool, f.parse_kind, f.parse_currency, f.parse_country, f.parse_language,
+    f.parse_emails, f.parse_phone, f.parse_phone_text, f.parse_siren, f.parse_siret, f.parse_vat, f.parse_iban,
+    f.parse_method, f.parse_tags, f.text_parser(10),
+])
+@given(value=st.one_of(st.text(max_size=40), st.integers(), st.floats(), st.dates(), st.booleans(),
+                       st.decimals(allow_nan=True)))
+def test_any_cell_gives_a_value_or_a_field_error(parse, value):
+    try:
+        parse(value)
+    except FieldError as exc:
+        assert str(exc)
