@@ -23,8 +23,14 @@ VERBS: dict[str, tuple[str, str]] = {
     "pause": ("pause", "pause the reminders of a customer"),
     "approve": ("approve", "list, approve or skip reminders waiting for approval"),
     "scheduler": ("scheduler", "long-running: run each organisation's dunning at its hour"),
-    "send": ("send_reminders", "send the reminders that are due (worker)"),
+    "send": ("send_reminders", "send the reminders that are due"),
+    "worker": ("worker", "a Celery worker of the sending pool (when CELERY_BROKER_URL is set)"),
     "letters": ("letters", "print batch of the day's letters; record registered-mail numbers"),
+}
+
+
+HIDDEN_DJANGO_OPTIONS = {
+    "--version", "--settings", "--pythonpath", "--no-color", "--force-color", "--skip-checks",
 }
 
 
@@ -64,6 +70,8 @@ def main(argv: list[str] | None = None, raw: bool = False) -> int:
         print(f"relance: {verb}: not available in this version", file=sys.stderr)
         return 2
     cmd = load_command_class(app, command) if isinstance(app, str) else app
+    # Django's own options (--settings, --pythonpath ...) still work but clutter every --help.
+    cmd.suppressed_base_arguments = set(cmd.suppressed_base_arguments) | HIDDEN_DJANGO_OPTIONS
     try:
         cmd.run_from_argv(["relance", verb, *argv[2:]])
     except KeyboardInterrupt:

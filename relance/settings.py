@@ -155,6 +155,10 @@ LETTER_URL = env_str("LETTER_URL", f"file://{DATA_DIR / 'outbox' / 'letters'}")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "relance@localhost")
 BOUNCE_IMAP_URL = env_str("BOUNCE_IMAP_URL", "")
 SMS_MAX_SEGMENTS = env_int("SMS_MAX_SEGMENTS", 3)
+# Delivery: attempts before a transient failure becomes final; minutes before a reminder
+# stuck in "sending" (crash after the provider accepted it?) is marked "unknown".
+RELANCE_SEND_MAX_ATTEMPTS = env_int("RELANCE_SEND_MAX_ATTEMPTS", 5)
+RELANCE_SEND_STUCK_MINUTES = env_int("RELANCE_SEND_STUCK_MINUTES", 15)
 
 # Worker pool: Celery when a broker is configured, in-process otherwise.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")

@@ -81,3 +81,21 @@ class DunningRunAdmin(admin.ModelAdmin):
     list_display = ["run_date", "organisation", "state", "passes", "started_at", "finished_at"]
     list_filter = ["organisation", "state"]
     readonly_fields = ["counts"]
+
+
+@admin.register(Step)
+class StepAdmin(admin.ModelAdmin):
+    list_display = ["scenario", "position", "code", "offset_days", "channel", "template", "tone"]
+    list_filter = ["scenario__organisation", "channel"]
+
+
+@admin.register(ReminderLine)
+class ReminderLineAdmin(admin.ModelAdmin):
+    list_display = ["reminder", "invoice", "step_code", "balance", "dropped"]
+    raw_id_fields = ["reminder", "invoice", "instalment"]
+
+
+@admin.register(Instalment)
+class InstalmentAdmin(admin.ModelAdmin):
+    list_display = ["plan", "position", "due_date", "amount", "paid_amount"]
+    raw_id_fields = ["plan"]
