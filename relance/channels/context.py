@@ -10,7 +10,8 @@ using any other name is refused at save time (`relance.channels.templates.valida
     customer            {name, external_id, address_lines, kind ("business"|"consumer"|"public"), language}
     contact             {name, value} the recipient (name may be empty)
     invoices            this message's invoices: [{number, issue_date, due_date, total, balance, days_late,
-                        currency}]; days_late is negative before the due date
+                        currency, has_document}]; days_late is negative before the due date
+    documents_attached  True when at least one of these invoices' PDFs is attached
     other_overdue       the customer's other overdue invoices, same shape
     total_due           sum of the balances of `invoices`; grand_total adds `other_overdue`
     oldest_due_date     earliest due date among `invoices` (None when empty)
@@ -70,6 +71,7 @@ def invoice_line(invoice: Invoice, today: date) -> dict:
         "balance": invoice.open_balance,
         "days_late": (today - invoice.due_date).days,
         "currency": invoice.currency,
+        "has_document": bool(invoice.document),
     }
 
 
@@ -198,6 +200,7 @@ def build_customer_context(
         "customer": customer_dict(customer),
         "contact": contact,
         "invoices": lines,
+        "documents_attached": any(line["has_document"] for line in lines),
         "other_overdue": others,
         "total_due": total_due,
         "grand_total": total_due + sum((o["balance"] for o in others), ZERO),
@@ -323,7 +326,8 @@ def sample_context(language: str = "fr") -> dict:
     """A full context with every documented variable filled in: templates are validated against it."""
     today = date(2026, 7, 10)
     inv = {"number": "F2026-0042", "issue_date": date(2026, 5, 31), "due_date": date(2026, 6, 30),
-           "total": Decimal("1500.00"), "balance": Decimal("1500.00"), "days_late": 10, "currency": "EUR"}
+           "total": Decimal("1500.00"), "balance": Decimal("1500.00"), "days_late": 10, "currency": "EUR",
+           "has_document": True}
     other = {**inv, "number": "F2026-0031", "issue_date": date(2026, 4, 30), "due_date": date(2026, 5, 31),
              "total": Decimal("300.00"), "balance": Decimal("120.00"), "days_late": 40}
     return {
@@ -335,7 +339,7 @@ def sample_context(language: str = "fr") -> dict:
         "customer": {"name": "Dupont SARL", "external_id": "C001", "address_lines": ["3 rue Lafayette", "75009 Paris"],
                      "kind": "business", "language": language},
         "contact": {"name": "Marie Dupont", "value": "compta@dupont.fr"},
-        "invoices": [inv], "other_overdue": [other],
+        "invoices": [inv], "documents_attached": True, "other_overdue": [other],
         "total_due": Decimal("1500.00"), "grand_total": Decimal("1620.00"),
         "oldest_due_date": date(2026, 6, 30), "currency": "EUR",
         "late_interest": Decimal("4.23"), "indemnity": Decimal("40.00"), "penalty_rate": Decimal("12.15"),

@@ -9,6 +9,7 @@ started at once go one after the other, and the second one finds every invoice a
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -19,7 +20,7 @@ from django.utils import timezone
 
 from relance.accounts.models import Organisation
 from relance.dunning import queries
-from relance.dunning.bulk import Inserter, update_rows
+from relance.dunning.bulk import Inserter, big_cache, paused_gc, update_rows
 from relance.dunning.models import (
     DunningRun,
     Instalment,
@@ -77,6 +78,7 @@ class _Loaded:
     totals: dict[int, Decimal]
     others: dict[int, list[int]]
     risks: dict[int, Risk]
+    stored_risks: dict[int, tuple]  # (score, segment, reasons) as stored: only changes are written
     stale: list[int]  # candidates no longer open: their next date is cleared
 
 
@@ -88,7 +90,7 @@ def _load(org: Organisation, today: date, closed_promises: frozenset[int] = froz
     candidates = {iid for iid, _ in pairs}
     plans = queries.load_plans(org)
     customer_ids = {cid for _, cid in pairs} | {p.customer_id for p in plans}
-    customers = queries.load_customers(org, customer_ids)
+    customers, stored_risks = queries.load_customers_and_risks(org, customer_ids)
     call_steps = frozenset(s.code for sc in config.scenarios.values() for s in sc.steps if s.channel == "call")
     read = queries.load_run_invoices(org, candidates, customer_ids, today, call_steps, closed_promises)
     invoices = read.invoices
@@ -100,7 +102,9 @@ def _load(org: Organisation, today: date, closed_promises: frozenset[int] = froz
     for cid, customer in customers.items():
         if not customer.segment_locked and cid in risks:
             customers[cid] = replace(customer, segment=risks[cid].segment)
-    return _Loaded(config, customers, invoices, plans, candidates, read.totals, read.others, risks, stale)
+    return _Loaded(
+        config, customers, invoices, plans, candidates, read.totals, read.others, risks, stored_risks, stale
+    )
 
 
 def _plan(loaded: _Loaded, today: date, busy: set[tuple[int, str]]) -> DayPlan:
@@ -129,6 +133,14 @@ def summarise(plan: DayPlan, customers: dict[int, CustomerState]) -> list[dict]:
 def plan_today(org: Organisation, today: date | None = None, dry_run: bool = False, deliver: bool = True) -> RunResult:
     """Run the day's dunning of an organisation (or, with dry_run, say what it would do and write nothing)."""
     today = today or queries.org_today(org)
+    with big_cache(), paused_gc():
+        result = _run(org, today, dry_run)
+    if deliver and not dry_run:
+        result.delivered = _deliver(org)
+    return result
+
+
+def _run(org: Organisation, today: date, dry_run: bool) -> RunResult:
     if dry_run:
         kept = frozenset(queries.list_kept_promises(org))
         loaded = _load(org, today, kept)
@@ -150,7 +162,8 @@ def plan_today(org: Organisation, today: date | None = None, dry_run: bool = Fal
         result = RunResult(org.slug, today, False, summarise(plan, loaded.customers))
         result.kept_promises = len(kept)
         _count(result, plan)
-        result.scored = write_risks(org, loaded.risks)
+        write_risks(org, loaded.risks, loaded.stored_risks)
+        result.scored = len(loaded.risks)
         result.tasks = _write(org, today, plan, loaded)
         run.passes += 1
         run.state = DunningRun.State.DONE
@@ -158,8 +171,6 @@ def plan_today(org: Organisation, today: date | None = None, dry_run: bool = Fal
         result.pass_number = run.passes
         run.counts = result.counts()
         run.save()
-    if deliver:
-        result.delivered = _deliver(org)
     return result
 
 
@@ -182,15 +193,29 @@ def _deliver(org: Organisation):
     return deliver_pending(org)
 
 
-def write_risks(org: Organisation, risks: dict[int, Risk]) -> int:
-    """Store the recomputed scores of these customers (their reasons quote amounts: a row each)."""
-    rows = [(risk.score, risk.segment, list(risk.reasons), cid) for cid, risk in risks.items()]
+def write_risks(org: Organisation, risks: dict[int, Risk], stored: dict[int, tuple] | None = None) -> int:
+    """Store the recomputed scores of these customers (their reasons quote amounts: a row each).
+
+    With `stored` ((score, segment, reasons) as read), only the scores that changed are written.
+    Returns the number of customers written."""
+    rows = []
+    for cid, risk in risks.items():
+        reasons = list(risk.reasons)
+        before = stored.get(cid) if stored is not None else None
+        if before is not None and before[0] == risk.score and before[1] == risk.segment:
+            old = json.loads(before[2]) if isinstance(before[2], str) else before[2]
+            if old == reasons:
+                continue
+        rows.append((risk.score, risk.segment, reasons, cid))
+    rows.sort(key=lambda row: row[-1])  # in key order: fewer pages touched between two rows
     update_rows(Customer, ["risk_score", "risk_segment", "risk_reasons"], rows)
     return len(rows)
 
 
 def write_advances(advances: list[Advance]) -> None:
     """Store the invoices' dunning state (a stale or never-reminded invoice: its next date only)."""
+    # In key order: the updates walk the table and its indexes once instead of jumping around.
+    advances = sorted(advances, key=lambda a: a.invoice_id)
     full = [(a.last_step, a.last_date, a.next_date, a.invoice_id) for a in advances if a.last_step or a.last_date]
     update_rows(Invoice, ["dunning_last_step", "dunning_last_date", "dunning_next_date"], full)
     only_next = [(a.next_date, a.invoice_id) for a in advances if not (a.last_step or a.last_date)]
