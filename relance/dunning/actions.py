@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from relance.accounts.models import Organisation
 from relance.dunning import queries
+from relance.dunning.bulk import big_cache, paused_gc
 from relance.dunning.models import (
     Dispute,
     Instalment,
@@ -40,7 +41,7 @@ __all__ = [
     "recompute_risk", "refresh_next_dates", "resume_customer", "revalidate_reminder", "skip_reminder",
 ]
 
-CUSTOMERS_PER_BATCH = 2000
+CUSTOMERS_PER_BATCH = 5000
 
 
 def refresh_next_dates(org: Organisation, invoice_ids: Iterable[int] | None = None, today: date | None = None) -> int:
@@ -53,15 +54,18 @@ def refresh_next_dates(org: Organisation, invoice_ids: Iterable[int] | None = No
     config = queries.get_config(org)
     if not config.scenarios:
         return 0
+    # An import hands over up to a million invoices: the same care as the daily run.
+    with big_cache(), paused_gc():
+        return _refresh_next_dates(org, config, invoice_ids, today)
+
+
+def _refresh_next_dates(org: Organisation, config, invoice_ids: Iterable[int] | None, today: date) -> int:
     if invoice_ids is None:
         customer_ids = list(Customer.objects.filter(organisation=org).order_by("pk").values_list("pk", flat=True))
         only = None
     else:
         only = set(invoice_ids)
-        customer_ids = sorted(
-            {cid for chunk in queries.chunks(list(only)) for cid in
-             Invoice.objects.filter(organisation=org, pk__in=chunk).values_list("customer_id", flat=True)}
-        )
+        customer_ids = queries.list_invoice_customers(org, only)
     changed = 0
     for batch in queries.chunks(customer_ids, CUSTOMERS_PER_BATCH):
         customers = queries.load_customers(org, batch)
@@ -74,13 +78,15 @@ def refresh_next_dates(org: Organisation, invoice_ids: Iterable[int] | None = No
         ]
         write_advances(moved)
         changed += len(moved)
-    # Invoices no longer open keep no next date (the run would only clear it later).
+    # Invoices no longer open keep no next date (the run would only clear it later). Read once
+    # through the next-date index, then cleared by key: an import may name a million invoices.
     closed = Invoice.objects.filter(organisation=org, dunning_next_date__isnull=False).exclude(
         status__in=queries.ACTIVE_STATUSES, open_balance__gt=0
-    )
+    ).order_by()
     if only is not None:
-        for chunk in queries.chunks(list(only)):
-            changed += closed.filter(pk__in=chunk).update(dunning_next_date=None)
+        stale = [pk for pk in closed.values_list("pk", flat=True) if pk in only]
+        for chunk in queries.chunks(stale):
+            changed += Invoice.objects.filter(pk__in=chunk).update(dunning_next_date=None)
     return changed
 
 

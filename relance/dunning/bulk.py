@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import gc
 import json
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from django.db import connection, connections, router
+from django.db import DEFAULT_DB_ALIAS, connection, connections, router
 from django.db.models import Model
 from django.utils import timezone
 
@@ -43,7 +44,11 @@ class Inserter:
             else:
                 raise TypeError(f"{meta.label}.{f.name} has no default: give it to Inserter")
             rest.append(f)
-            defaults.append(f.get_db_prep_save(value, self.connection))
+            if f.get_internal_type() == "JSONField":
+                # As text, like the given JSON values: the driver would dump its wrapper at every row.
+                defaults.append(json.dumps(value, ensure_ascii=False))
+            else:
+                defaults.append(f.get_db_prep_save(value, self.connection))
         self.defaults = tuple(defaults)
         qn = ops.quote_name
         self.columns = ", ".join(qn(f.column) for f in [*given, *rest])
@@ -60,7 +65,7 @@ class Inserter:
         for row in rows:
             values = list(row)
             for i in self.json:
-                values[i] = json.dumps(values[i], ensure_ascii=False)
+                values[i] = _json(values[i])
             out.append(tuple(values) + defaults)
         return out
 
@@ -70,9 +75,7 @@ class Inserter:
         data = self._rows(rows)
         with self.connection.cursor() as cursor:
             if self.connection.vendor == "postgresql":
-                with cursor.cursor.copy(f"COPY {self.table} ({self.columns}) FROM STDIN") as copy:
-                    for row in data:
-                        copy.write_row(row)
+                copy_rows(cursor, f"COPY {self.table} ({self.columns}) FROM STDIN", data)
             else:
                 marks = ", ".join(["%s"] * self.width)
                 cursor.executemany(f"INSERT INTO {self.table} ({self.columns}) VALUES ({marks})", data)
@@ -99,20 +102,22 @@ class Inserter:
                 [self.table_name, self.pk_name, len(data)],
             )
             ids = [r[0] for r in cursor.fetchall()]
-            with cursor.cursor.copy(f"COPY {self.table} ({self.pk}, {self.columns}) FROM STDIN") as copy:
-                for pk, row in zip(ids, data, strict=True):
-                    copy.write_row((pk, *row))
+            copy_rows(
+                cursor, f"COPY {self.table} ({self.pk}, {self.columns}) FROM STDIN",
+                [(pk, *row) for pk, row in zip(ids, data, strict=True)],
+            )
         return ids
 
 
-def update_rows(model: type[Model], fields: Sequence[str], rows: Sequence[tuple]) -> None:
+def update_rows(model: type[Model], fields: Sequence[str], rows: Sequence[tuple], using=None) -> None:
     """Set `fields` (attribute names) of each row; a row is its values then its primary key.
 
     PostgreSQL: COPY into a temporary table, then one UPDATE ... FROM. SQLite: executemany.
+    `using`: the connection (wrapper) to write with, when called from another thread (see in_background).
     """
     if not rows:
         return
-    connection = connections[router.db_for_write(model)]
+    connection = using or connections[router.db_for_write(model)]
     meta = model._meta
     qn = connection.ops.quote_name
     by_attname = {f.attname: f for f in meta.concrete_fields}
@@ -134,12 +139,53 @@ def update_rows(model: type[Model], fields: Sequence[str], rows: Sequence[tuple]
             f"CREATE TEMPORARY TABLE {tmp} ({', '.join(f'{c} {t}' for c, t in zip(cols, types, strict=True))}, "
             f"id bigint) ON COMMIT DROP"
         )
-        with cursor.cursor.copy(f"COPY {tmp} ({', '.join(cols)}, id) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        copy_rows(cursor, f"COPY {tmp} ({', '.join(cols)}, id) FROM STDIN", rows)
         sets = ", ".join(f"{qn(f.column)} = v.{c}" for f, c in zip(given, cols, strict=True))
+        # Look each row up by key. Left to itself the planner, knowing nothing of the temporary
+        # table, merges it with a walk of the whole primary key index (a million entries for 50,000
+        # rows); the join methods are put back as they were right after.
+        cursor.execute("SELECT current_setting('enable_mergejoin'), current_setting('enable_hashjoin')")
+        merge, hash_ = cursor.fetchone()
+        cursor.execute("SELECT set_config('enable_mergejoin', 'off', true), set_config('enable_hashjoin', 'off', true)")
         cursor.execute(f"UPDATE {table} AS t SET {sets} FROM {tmp} AS v WHERE t.{pk} = v.id")
+        cursor.execute("SELECT set_config('enable_mergejoin', %s, true), set_config('enable_hashjoin', %s, true)",
+                       [merge, hash_])
         cursor.execute(f"DROP TABLE {tmp}")
+
+
+def _json(value) -> str:
+    # Lists of ids (a reminder's other invoices) are most of a run's JSON: written directly.
+    if type(value) in (list, tuple) and all(type(v) is int for v in value):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+# COPY's text format: these characters are written escaped; NULL is \N.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_BLOCK = 5000
+
+
+def _copy_value(value) -> str:
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    return str(value)  # int, Decimal, date, datetime: their str() is what PostgreSQL reads
+
+
+def copy_rows(cursor, sql: str, rows: Sequence[tuple]) -> None:
+    """Run `COPY ... FROM STDIN` with these rows, written as COPY text by blocks: several times
+    faster than the driver's row-by-row write_row() on a large run."""
+    value = _copy_value
+    with cursor.cursor.copy(sql) as copy:
+        for start in range(0, len(rows), _COPY_BLOCK):
+            block = rows[start : start + _COPY_BLOCK]
+            text = "".join("\t".join(map(value, row)) + "\n" for row in block)
+            copy.write(text.encode())
 
 
 @contextmanager
@@ -173,3 +219,32 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+@contextmanager
+def in_background(work, *args) -> Iterator[None]:
+    """Run `work(*args, using=<this thread's connection>)` in a thread while the body computes.
+
+    The body must not use the database: the connection is the worker's until the block ends, where
+    the worker is waited for and its error, if any, raised. The database works (and SQLite releases
+    the interpreter lock) while the body's Python runs on the other core.
+    """
+    using = connections[DEFAULT_DB_ALIAS]  # this thread's wrapper (the `connection` proxy is per thread)
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            work(*args, using=using)
+        except BaseException as exc:  # noqa: BLE001 - handed over to the caller's thread below
+            failure.append(exc)
+
+    worker = threading.Thread(target=target, name="relance-background-write")
+    using.inc_thread_sharing()  # Django's own switch for handing a connection to another thread
+    worker.start()
+    try:
+        yield
+    finally:
+        worker.join()
+        using.dec_thread_sharing()
+    if failure:
+        raise failure[0]

@@ -102,8 +102,30 @@ class _Customers:
         return scenario
 
 
+def _invoice_next(
+    inv: InvoiceState, scenario: ScenarioSpec, today: date, config: Config, memo: dict | None
+) -> tuple[StepSpec, date] | None:
+    """invoice_next(), remembered for the invoices of one call that share what it depends on: an
+    import or a run gives thousands of invoices the same dates, and the business-day arithmetic is
+    most of the planner's time."""
+    if memo is None:
+        return invoice_next(inv, scenario, today, config.policy)
+    # The scenario by identity: it lives in `config` for the whole call.
+    key = (id(scenario), inv.due_date, inv.issue_date, inv.last_step, inv.last_date, inv.call_outcome_on)
+    try:
+        return memo[key]
+    except KeyError:
+        found = memo[key] = invoice_next(inv, scenario, today, config.policy)
+        return found
+
+
 def _evaluate(
-    inv: InvoiceState, customer: CustomerState, scenario: ScenarioSpec, today: date, config: Config
+    inv: InvoiceState,
+    customer: CustomerState,
+    scenario: ScenarioSpec,
+    today: date,
+    config: Config,
+    memo: dict | None = None,
 ) -> tuple[int, StepSpec | None, date | None]:
     """(verdict, step due today, next date for the index) for one invoice on `today`."""
     policy = config.policy
@@ -119,7 +141,7 @@ def _evaluate(
         if inv.last_date is not None and inv.last_date >= today:
             return _WAIT, None, next_business_day(today + ONE_DAY)
         return _BROKEN, None, broken_on
-    nxt = invoice_next(inv, scenario, today, policy)
+    nxt = _invoice_next(inv, scenario, today, config, memo)
     if nxt is None:
         return _WAIT, None, None
     step, when = nxt
@@ -142,6 +164,7 @@ def next_dates(
 ) -> list[Advance]:
     """The indexed next date of each invoice (of `only` when given), as of `today`, without acting."""
     facts = _Customers(config, customers, invoices)
+    memo: dict = {}
     out = []
     for cid, invs in facts.invoices.items():
         customer = customers.get(cid)
@@ -151,7 +174,7 @@ def next_dates(
             if customer is None:
                 out.append(Advance(inv.id, inv.last_step, inv.last_date, None))
                 continue
-            _, _, when = _evaluate(inv, customer, facts.scenario(cid), today, config)
+            _, _, when = _evaluate(inv, customer, facts.scenario(cid), today, config, memo)
             out.append(Advance(inv.id, inv.last_step, inv.last_date, when))
     return out
 
@@ -177,6 +200,7 @@ def plan_day(
     """
     plan = DayPlan(today)
     facts = _Customers(config, customers, invoices, totals, others)
+    memo: dict = {}
     todo: dict[int, list[_Item]] = {}
     for cid, invs in facts.invoices.items():
         customer = customers.get(cid)
@@ -187,7 +211,7 @@ def plan_day(
                 plan.advances.append(Advance(inv.id, inv.last_step, inv.last_date, None))
                 continue
             scenario = facts.scenario(cid)
-            verdict, step, when = _evaluate(inv, customer, scenario, today, config)
+            verdict, step, when = _evaluate(inv, customer, scenario, today, config, memo)
             if verdict == _WAIT:
                 if when != inv.next_date:
                     plan.advances.append(Advance(inv.id, inv.last_step, inv.last_date, when))

@@ -50,6 +50,7 @@ NON_CONTACT_OUTCOMES = {"no_answer", "wrong_number"}
 # IN lists are cut to this size (SQLite allows 32766 variables per statement).
 CHUNK = 5000
 _FR_MOBILE_PREFIXES = ("+336", "+337", "06", "07", "00336", "00337")
+_FR_GEOGRAPHIC_PREFIXES = tuple(f"{p}{d}" for p in ("+33", "0033") for d in "12345")
 
 _INVOICE_FIELDS = (
     "id", "customer_id", "number", "issue_date", "due_date", "open_balance", "status",
@@ -96,6 +97,8 @@ def is_mobile(number: str, country: str = "FR") -> bool:
         return compact.startswith(("06", "07"))
     if compact.startswith(_FR_MOBILE_PREFIXES):
         return True
+    if compact.startswith(_FR_GEOGRAPHIC_PREFIXES):
+        return False  # French landlines (01 to 05), as stored in international form: no parsing needed
     try:
         parsed = phonenumbers.parse(number, country or "FR")
     except phonenumbers.NumberParseException:
@@ -166,6 +169,20 @@ def load_customers_and_risks(
     return out, risks
 
 
+def list_invoice_customers(org: Organisation, invoice_ids: Iterable[int]) -> list[int]:
+    """The customers (sorted ids) of these invoices of the organisation."""
+    found: set[int] = set()
+    table = connection.ops.quote_name(Invoice._meta.db_table)
+    with connection.cursor() as cursor:
+        for chunk in chunks(sorted(invoice_ids)):
+            ids_sql, params = _in("id", chunk)
+            # By primary key only (an organisation filter makes SQLite walk the organisation's
+            # invoices for every chunk): the organisation is checked here.
+            cursor.execute(f"SELECT customer_id, organisation_id FROM {table} WHERE {ids_sql}", params)
+            found.update(cid for cid, org_id in cursor.fetchall() if org_id == org.pk)
+    return sorted(found)
+
+
 def list_candidate_invoices(org: Organisation, today: date) -> list[tuple[int, int]]:
     """(invoice id, customer id) of the invoices a run on `today` must examine.
 
@@ -176,7 +193,7 @@ def list_candidate_invoices(org: Organisation, today: date) -> list[tuple[int, i
     # index and walk the whole ledger.
     due = Invoice.objects.filter(organisation=org, dunning_next_date__lte=today).order_by()
     due = due.values_list("id", "customer_id")
-    # Read through the `dunning_invoice_unplanned` partial index (migration dunning 0004).
+    # Read through the `invoice_unplanned` partial index (Invoice.Meta.indexes).
     fresh = (
         Invoice.objects.filter(organisation=org, dunning_next_date__isnull=True, dunning_last_step="")
         .filter(status__in=ACTIVE_STATUSES, open_balance__gt=0)
@@ -240,7 +257,8 @@ def _call_outcomes(org: Organisation, invoice_ids: list[int]) -> dict[int, date]
 def _in(column: str, ids: list[int]) -> tuple[str, list]:
     """`column IN (...)`, as one array parameter on PostgreSQL (the driver parses long lists slowly)."""
     if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)", [ids]
+        # Written as an array literal: the driver's per-element dumping of a list costs more.
+        return f"{column} = ANY(%s::bigint[])", ["{" + ",".join(map(str, ids)) + "}"]
     return f"{column} IN ({', '.join(['%s'] * len(ids))})", ids
 
 
@@ -346,36 +364,69 @@ def load_run_invoices(
     invoices = _states(org, rows, call_steps, closed_promises)
     read = RunRead(invoices, {}, {}, {})
     table = connection.ops.quote_name(Invoice._meta.db_table)
-    days = _days_before(connection.vendor)
     # Not claimed as "other overdue invoices": contested, promised or in a payment plan.
     held = _open_disputes(org) | set(_open_promises(org, closed_promises)) | _planned_invoices(org)
-    for chunk in chunks(list(customer_ids)):
-        ids_sql, ids = _in("customer_id", chunk)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT customer_id, SUM(open_balance), "
-                f"SUM(CASE WHEN due_date < %s THEN open_balance ELSE 0 END), "
-                f"SUM(CASE WHEN due_date < %s THEN open_balance * {days} ELSE 0 END), "
-                f"MIN(CASE WHEN due_date < %s THEN due_date END) "
-                f"FROM {table} WHERE {ids_sql} AND status IN (%s, %s) AND open_balance > 0 "
-                "GROUP BY customer_id",
-                [today, today, today, today, *ids, *uncontested],
-            )
-            for cid, total, overdue, weighted, oldest in cursor.fetchall():
-                read.totals[cid] = _dec(total)
+    with connection.cursor() as cursor:
+        for chunk in chunks(list(customer_ids)):
+            ids_sql, ids = _in("customer_id", chunk)
+            if connection.vendor == "postgresql":
+                rows = _sums_and_others_pg(cursor, table, ids_sql, ids, uncontested, org.min_reminder_amount, today)
+            else:
+                rows = _sums_and_others(cursor, table, ids_sql, ids, uncontested, org.min_reminder_amount, today)
+            for cid, total, overdue, weighted, oldest, other_ids in rows:
+                if total is not None:
+                    read.totals[cid] = _dec(total)
                 if overdue and _dec(overdue) > 0:
                     oldest_day = oldest if isinstance(oldest, date) else date.fromisoformat(oldest)
                     read.overdue[cid] = Overdue(_dec(overdue), float(weighted) / float(overdue),
                                                 (today - oldest_day).days)
-            cursor.execute(
-                f"SELECT id, customer_id FROM {table} WHERE {ids_sql} AND status IN (%s, %s) "
-                "AND open_balance >= %s AND due_date < %s ORDER BY customer_id, due_date, number",
-                [*ids, *uncontested, org.min_reminder_amount, today],
-            )
-            for iid, cid in cursor.fetchall():
-                if iid not in held:
-                    read.others.setdefault(cid, []).append(iid)
+                kept = [iid for iid in other_ids if iid not in held]
+                if kept:
+                    read.others[cid] = kept
     return read
+
+
+def _sums_and_others_pg(cursor, table: str, ids_sql: str, ids: list, statuses: list, minimum, today: date):
+    """(customer, total due, overdue, overdue weighted by days, oldest due date, overdue invoice ids
+    to list oldest first) in one pass over the customers' invoices."""
+    cursor.execute(
+        "SELECT customer_id, SUM(open_balance) FILTER (WHERE open_balance > 0), "
+        "SUM(open_balance) FILTER (WHERE open_balance > 0 AND due_date < %s), "
+        "SUM(open_balance * (CAST(%s AS date) - due_date)) FILTER (WHERE open_balance > 0 AND due_date < %s), "
+        "MIN(due_date) FILTER (WHERE open_balance > 0 AND due_date < %s), "
+        "array_agg(id ORDER BY due_date, number) FILTER (WHERE open_balance >= %s AND due_date < %s) "
+        f"FROM {table} WHERE {ids_sql} AND status IN (%s, %s) AND (open_balance > 0 OR open_balance >= %s) "
+        "GROUP BY customer_id",
+        [today, today, today, today, minimum, today, *ids, *statuses, minimum],
+    )
+    return [(*row[:5], row[5] or ()) for row in cursor.fetchall()]
+
+
+def _sums_and_others(cursor, table: str, ids_sql: str, ids: list, statuses: list, minimum, today: date):
+    """_sums_and_others_pg in two queries (SQLite's group_concat keeps no order)."""
+    days = _days_before(connection.vendor)
+    cursor.execute(
+        "SELECT customer_id, SUM(open_balance), "
+        "SUM(CASE WHEN due_date < %s THEN open_balance ELSE 0 END), "
+        f"SUM(CASE WHEN due_date < %s THEN open_balance * {days} ELSE 0 END), "
+        "MIN(CASE WHEN due_date < %s THEN due_date END) "
+        f"FROM {table} WHERE {ids_sql} AND status IN (%s, %s) AND open_balance > 0 "
+        "GROUP BY customer_id",
+        [today, today, today, today, *ids, *statuses],
+    )
+    sums = {row[0]: row for row in cursor.fetchall()}
+    cursor.execute(
+        f"SELECT id, customer_id FROM {table} WHERE {ids_sql} AND status IN (%s, %s) "
+        "AND open_balance >= %s AND due_date < %s ORDER BY customer_id, due_date, number",
+        [*ids, *statuses, minimum, today],
+    )
+    others: dict[int, list[int]] = {}
+    for iid, cid in cursor.fetchall():
+        others.setdefault(cid, []).append(iid)
+    return [
+        (*(sums.get(cid) or (cid, None, None, None, None)), others.get(cid, ()))
+        for cid in sums.keys() | others.keys()
+    ]
 
 
 def load_plans(org: Organisation) -> list[PlanState]:

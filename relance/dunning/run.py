@@ -8,7 +8,6 @@ started at once go one after the other, and the second one finds every invoice a
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 from dataclasses import dataclass, field, replace
@@ -20,7 +19,7 @@ from django.utils import timezone
 
 from relance.accounts.models import Organisation
 from relance.dunning import queries
-from relance.dunning.bulk import Inserter, big_cache, paused_gc, update_rows
+from relance.dunning.bulk import Inserter, big_cache, in_background, paused_gc, update_rows
 from relance.dunning.models import (
     DunningRun,
     Instalment,
@@ -100,8 +99,9 @@ def _load(org: Organisation, today: date, closed_promises: frozenset[int] = froz
     histories = queries.load_histories(org, customer_ids, read.overdue, today)
     risks = {cid: score(h, today, org.language) for cid, h in histories.items()}
     for cid, customer in customers.items():
-        if not customer.segment_locked and cid in risks:
-            customers[cid] = replace(customer, segment=risks[cid].segment)
+        risk = risks.get(cid)
+        if risk is not None and not customer.segment_locked and risk.segment != customer.segment:
+            customers[cid] = replace(customer, segment=risk.segment)
     return _Loaded(
         config, customers, invoices, plans, candidates, read.totals, read.others, risks, stored_risks, stale
     )
@@ -157,12 +157,13 @@ def _run(org: Organisation, today: date, dry_run: bool) -> RunResult:
         Promise.objects.filter(pk__in=kept).update(state=PromiseState.KEPT, closed_at=timezone.now())
         loaded = _load(org, today)
         busy = set(Reminder.objects.filter(organisation=org, run_date=today).values_list("customer_id", "channel"))
-        plan = _plan(loaded, today, busy)
-        plan.advances.extend(Advance(iid, "", None, None) for iid in loaded.stale)
-        result = RunResult(org.slug, today, False, summarise(plan, loaded.customers))
-        result.kept_promises = len(kept)
-        _count(result, plan)
-        write_risks(org, loaded.risks, loaded.stored_risks)
+        # The scores are known before the plan: the database stores them while the planner works.
+        with in_background(write_risks, org, loaded.risks, loaded.stored_risks):
+            plan = _plan(loaded, today, busy)
+            plan.advances.extend(Advance(iid, "", None, None) for iid in loaded.stale)
+            result = RunResult(org.slug, today, False, summarise(plan, loaded.customers))
+            result.kept_promises = len(kept)
+            _count(result, plan)
         result.scored = len(loaded.risks)
         result.tasks = _write(org, today, plan, loaded)
         run.passes += 1
@@ -185,19 +186,19 @@ def _count(result: RunResult, plan: DayPlan) -> None:
 
 
 def _deliver(org: Organisation):
-    # Sending is the channels' job; their module may not be installed yet.
-    if importlib.util.find_spec("relance.channels.delivery") is None:
-        return None
-    from relance.channels.delivery import deliver_pending
+    # Sending is the channels' job: queued to the Celery pool when a broker is set, else here.
+    from relance.worker import deliver
 
-    return deliver_pending(org)
+    return deliver(org)
 
 
-def write_risks(org: Organisation, risks: dict[int, Risk], stored: dict[int, tuple] | None = None) -> int:
+def write_risks(
+    org: Organisation, risks: dict[int, Risk], stored: dict[int, tuple] | None = None, using=None
+) -> int:
     """Store the recomputed scores of these customers (their reasons quote amounts: a row each).
 
     With `stored` ((score, segment, reasons) as read), only the scores that changed are written.
-    Returns the number of customers written."""
+    Returns the number of customers written. `using`: the connection, when called from another thread."""
     rows = []
     for cid, risk in risks.items():
         reasons = list(risk.reasons)
@@ -208,7 +209,7 @@ def write_risks(org: Organisation, risks: dict[int, Risk], stored: dict[int, tup
                 continue
         rows.append((risk.score, risk.segment, reasons, cid))
     rows.sort(key=lambda row: row[-1])  # in key order: fewer pages touched between two rows
-    update_rows(Customer, ["risk_score", "risk_segment", "risk_reasons"], rows)
+    update_rows(Customer, ["risk_score", "risk_segment", "risk_reasons"], rows, using)
     return len(rows)
 
 

@@ -174,6 +174,13 @@ class Invoice(models.Model):
                 name="invoice_next_dunning",
                 condition=Q(dunning_next_date__isnull=False),
             ),
+            # The daily run, too: the invoices never planned yet (just imported: no next date, no step
+            # done), read by relance.dunning.queries.list_candidate_invoices without scanning the ledger.
+            models.Index(
+                fields=["organisation"],
+                name="invoice_unplanned",
+                condition=Q(dunning_next_date__isnull=True, dunning_last_step=""),
+            ),
             models.Index(fields=["customer", "status"], name="invoice_customer_status"),
             models.Index(fields=["organisation", "due_date"], name="invoice_org_due"),
         ]

@@ -1,14 +1,9 @@
-# The daily run reads the invoices never planned yet (just imported: no next date and no step
-# done) through this partial index instead of scanning the ledger. It sits on ledger_invoice but
-# is created here, by the dunning app that reads it; IF NOT EXISTS lets the ledger app adopt it
-# later in Invoice.Meta.indexes under the same name.
+# This migration used to create the `dunning_invoice_unplanned` partial index on ledger_invoice with
+# raw SQL. The index now belongs to the ledger app (Invoice.Meta.indexes, `invoice_unplanned`,
+# migration ledger 0003), so this step does nothing on a new database; it stays in the history for
+# the databases that ran it, where 0005 drops the old index.
 
 from django.db import migrations
-
-SQL = (
-    "CREATE INDEX IF NOT EXISTS dunning_invoice_unplanned ON ledger_invoice (organisation_id) "
-    "WHERE dunning_next_date IS NULL AND dunning_last_step = ''"
-)
 
 
 class Migration(migrations.Migration):
@@ -18,6 +13,4 @@ class Migration(migrations.Migration):
         ('ledger', '0001_initial'),
     ]
 
-    operations = [
-        migrations.RunSQL(SQL, reverse_sql="DROP INDEX IF EXISTS dunning_invoice_unplanned"),
-    ]
+    operations = []
