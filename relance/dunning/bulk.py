@@ -17,7 +17,8 @@ from contextlib import contextmanager
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, router
 from django.db.models import Model
-from django.utils import timezone
+
+from relance.lib.bulk import default_columns
 
 
 class Inserter:
@@ -32,24 +33,7 @@ class Inserter:
         # Only JSON needs preparing: both drivers take dates and Decimals as they are (Django registers
         # the SQLite adapters).
         self.json = [i for i, f in enumerate(given) if f.get_internal_type() == "JSONField"]
-        now = timezone.now()
-        rest, defaults = [], []
-        for f in meta.concrete_fields:
-            if f.primary_key or f in given:
-                continue
-            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-                value = now
-            elif f.has_default() or f.null or f.empty_strings_allowed:
-                value = f.get_default()
-            else:
-                raise TypeError(f"{meta.label}.{f.name} has no default: give it to Inserter")
-            rest.append(f)
-            if f.get_internal_type() == "JSONField":
-                # As text, like the given JSON values: the driver would dump its wrapper at every row.
-                defaults.append(json.dumps(value, ensure_ascii=False))
-            else:
-                defaults.append(f.get_db_prep_save(value, self.connection))
-        self.defaults = tuple(defaults)
+        rest, self.defaults = default_columns(meta, given, self.connection, json_as_text=True, who="Inserter")
         qn = ops.quote_name
         self.columns = ", ".join(qn(f.column) for f in [*given, *rest])
         self.table = qn(meta.db_table)

@@ -14,6 +14,8 @@ from django.db import connections, router
 from django.db.models import Model
 from django.utils import timezone
 
+from relance.lib.bulk import default_columns
+
 
 class BulkInsert:
     """Insert rows of `fields` (in that order) into `model`'s table; other fields get their defaults."""
@@ -23,20 +25,7 @@ class BulkInsert:
         meta = model._meta
         given = [meta.get_field(name) for name in fields]
         self.prepare = _preparers(given, self.connection)
-        now = timezone.now()
-        rest, defaults = [], []
-        for f in meta.concrete_fields:
-            if f.primary_key or f in given:
-                continue
-            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-                value = now
-            elif f.has_default() or f.null or f.empty_strings_allowed:
-                value = f.get_default()
-            else:
-                raise TypeError(f"{meta.label}.{f.name} has no default: give it to BulkInsert")
-            rest.append(f)
-            defaults.append(f.get_db_prep_save(value, self.connection))
-        self.defaults = tuple(defaults)
+        rest, self.defaults = default_columns(meta, given, self.connection, who="BulkInsert")
         qn = self.connection.ops.quote_name
         self.columns = ", ".join(qn(f.column) for f in [*given, *rest])
         self.table = qn(meta.db_table)
