@@ -98,6 +98,21 @@ def insert(model, rows: list[dict], connection) -> None:
             cursor.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})", data)
 
 
+def insert_schedules(first_id: int, states: list[tuple], org_id: int, connection) -> None:
+    from relance.dunning.models import InvoiceSchedule
+
+    table = InvoiceSchedule._meta.db_table
+    cols = "invoice_id, organisation_id, last_step, last_date, next_date"
+    data = [(first_id + n, org_id, step, last, nxt) for n, (step, last, nxt) in enumerate(states)]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                for row in data:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES (%s, %s, %s, %s, %s)", data)
+
+
 def build_ledger(n_invoices: int, n_customers: int, due_share: float, seed: int):
     from django.db import connection, transaction
 
@@ -129,8 +144,9 @@ def build_ledger(n_invoices: int, n_customers: int, due_share: float, seed: int)
                                  "created_at": now})
         for start in range(0, len(contacts), CHUNK):
             insert(Contact, contacts[start : start + CHUNK], connection)
+        first_id = None
         for start in range(0, n_invoices, CHUNK):
-            rows = []
+            rows, schedules = [], []
             for i in range(start, min(start + CHUNK, n_invoices)):
                 due, last_step, last_date, next_date = invoice_state(i, rng, due_share)
                 total = Decimal(rng.randrange(6_000, 600_000)) / 100
@@ -138,11 +154,17 @@ def build_ledger(n_invoices: int, n_customers: int, due_share: float, seed: int)
                     "organisation_id": org.pk, "customer_id": ids[i % len(ids)], "number": f"F{i:08d}",
                     "issue_date": due - timedelta(days=30), "due_date": due, "currency": "EUR",
                     "amount_excl_tax": total, "tax": Decimal("0"), "total": total, "open_balance": total,
-                    "status": "open", "document": "", "external_id": "", "dunning_last_step": last_step,
-                    "dunning_last_date": last_date, "dunning_next_date": next_date, "created_at": now,
-                    "updated_at": now,
+                    "status": "open", "document": "", "external_id": "", "dunning_scheduled": True,
+                    "created_at": now, "updated_at": now,
                 })
+                schedules.append((last_step, last_date, next_date))
             insert(Invoice, rows, connection)
+            if first_id is None:
+                first_id = Invoice.objects.filter(organisation=org).order_by("pk").values_list("pk", flat=True)[0]
+            # Invoices get consecutive ids here (one writer): the schedule rows follow them.
+            insert_schedules(first_id + start, schedules, org.pk, connection)
+    last_id = Invoice.objects.filter(organisation=org).order_by("-pk").values_list("pk", flat=True)[0]
+    assert last_id == first_id + n_invoices - 1, "the invoices' ids are not consecutive: schedules misplaced"
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
         if connection.vendor == "sqlite":

@@ -159,6 +159,9 @@ SMS_MAX_SEGMENTS = env_int("SMS_MAX_SEGMENTS", 3)
 # stuck in "sending" (crash after the provider accepted it?) is marked "unknown".
 RELANCE_SEND_MAX_ATTEMPTS = env_int("RELANCE_SEND_MAX_ATTEMPTS", 5)
 RELANCE_SEND_STUCK_MINUTES = env_int("RELANCE_SEND_STUCK_MINUTES", 15)
+# Daily run on PostgreSQL: from this many invoice steps, half of the customers are written over a
+# second connection at the same time (0: never).
+RELANCE_RUN_SPLIT_FROM = env_int("RELANCE_RUN_SPLIT_FROM", 5000)
 
 # Worker pool: Celery when a broker is configured, in-process otherwise.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")

@@ -19,6 +19,7 @@ from relance.dunning.bulk import big_cache, paused_gc
 from relance.dunning.models import (
     Dispute,
     Instalment,
+    InvoiceSchedule,
     PaymentPlan,
     Promise,
     PromiseState,
@@ -29,7 +30,8 @@ from relance.dunning.models import (
 )
 from relance.dunning.planner import next_dates
 from relance.dunning.rules import excluded, is_paused
-from relance.dunning.run import DunningError, RunResult, forecast, plan_today, write_advances, write_risks
+from relance.dunning.run import DunningError, RunResult, forecast, plan_today, write_risks
+from relance.dunning.schedules import write_schedules
 from relance.dunning.scoring import score
 from relance.dunning.state import Advance
 from relance.ledger.balances import status_for
@@ -76,17 +78,19 @@ def _refresh_next_dates(org: Organisation, config, invoice_ids: Iterable[int] | 
             for a in next_dates(config, customers, invoices, today, only)
             if current[a.invoice_id] != a.next_date
         ]
-        write_advances(moved)
+        write_schedules(org.pk, moved)
         changed += len(moved)
     # Invoices no longer open keep no next date (the run would only clear it later). Read once
     # through the next-date index, then cleared by key: an import may name a million invoices.
-    closed = Invoice.objects.filter(organisation=org, dunning_next_date__isnull=False).exclude(
-        status__in=queries.ACTIVE_STATUSES, open_balance__gt=0
-    ).order_by()
+    closed = (
+        InvoiceSchedule.objects.filter(organisation=org, next_date__isnull=False)
+        .exclude(invoice__status__in=queries.ACTIVE_STATUSES, invoice__open_balance__gt=0)
+        .order_by()
+    )
     if only is not None:
         stale = [pk for pk in closed.values_list("pk", flat=True) if pk in only]
-        for chunk in queries.chunks(stale):
-            changed += Invoice.objects.filter(pk__in=chunk).update(dunning_next_date=None)
+        write_schedules(org.pk, [Advance(pk, "", None, None) for pk in stale])
+        changed += len(stale)
     return changed
 
 
@@ -129,7 +133,8 @@ def open_dispute(invoice: Invoice, reason: str, user=None) -> Dispute:
                                      opened_by=user)
     # Status only, as relance.ledger.balances would (DISPUTED is sticky there): the balance is untouched.
     if invoice.open_balance > 0:
-        Invoice.objects.filter(pk=invoice.pk).update(status=InvoiceStatus.DISPUTED, dunning_next_date=None)
+        Invoice.objects.filter(pk=invoice.pk).update(status=InvoiceStatus.DISPUTED)
+        write_schedules(invoice.organisation_id, [Advance(invoice.pk, "", None, None)])
     return dispute
 
 
@@ -192,7 +197,7 @@ def add_payment_plan(
         Instalment(plan=plan, position=n, due_date=when, amount=amount)
         for n, (when, amount) in enumerate(sorted(instalments), start=1)
     )
-    Invoice.objects.filter(pk__in=[i.pk for i in invoices]).update(dunning_next_date=None)
+    write_schedules(plan.organisation_id, [Advance(i.pk, "", None, None) for i in invoices])
     return plan
 
 

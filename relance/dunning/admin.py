@@ -4,6 +4,7 @@ from relance.dunning.models import (
     Dispute,
     DunningRun,
     Instalment,
+    InvoiceSchedule,
     PaymentPlan,
     Promise,
     Reminder,
@@ -29,6 +30,15 @@ class ScenarioAdmin(admin.ModelAdmin):
 @admin.register(ScenarioRule)
 class ScenarioRuleAdmin(admin.ModelAdmin):
     list_display = ["organisation", "position", "condition", "value", "scenario"]
+
+
+@admin.register(InvoiceSchedule)
+class InvoiceScheduleAdmin(admin.ModelAdmin):
+    list_display = ["invoice", "organisation", "last_step", "last_date", "next_date"]
+    list_filter = ["organisation"]
+    search_fields = ["invoice__number"]
+    raw_id_fields = ["invoice"]
+    date_hierarchy = "next_date"
 
 
 class ReminderLineInline(admin.TabularInline):

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import gc
 import json
+import queue
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, router
+from django.db import DEFAULT_DB_ALIAS, connection, connections, router, transaction
 from django.db.models import Model
 
 from relance.lib.bulk import default_columns
@@ -137,6 +139,37 @@ def update_rows(model: type[Model], fields: Sequence[str], rows: Sequence[tuple]
         cursor.execute(f"DROP TABLE {tmp}")
 
 
+def upsert_rows(model: type[Model], fields: Sequence[str], rows: Sequence[tuple], update: Sequence[str]) -> None:
+    """Insert rows of `fields` (the primary key first), or where the key exists set only `update`.
+
+    PostgreSQL: COPY into a temporary table, then one INSERT ... ON CONFLICT. SQLite: executemany.
+    The keys must be distinct."""
+    if not rows:
+        return
+    connection = connections[router.db_for_write(model)]
+    meta = model._meta
+    qn = connection.ops.quote_name
+    by_attname = {f.attname: f for f in meta.concrete_fields}
+    given = [by_attname[name] for name in fields]
+    table, cols = qn(meta.db_table), ", ".join(qn(f.column) for f in given)
+    key = qn(given[0].column)
+    sets = ", ".join(f"{qn(by_attname[name].column)} = EXCLUDED.{qn(by_attname[name].column)}" for name in update)
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            marks = ", ".join(["%s"] * len(given))
+            cursor.executemany(
+                f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT ({key}) DO UPDATE SET {sets}", rows
+            )
+            return
+        tmp = qn(f"tmp_upsert_{meta.db_table}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {tmp} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
+        copy_rows(cursor, f"COPY {tmp} ({cols}) FROM STDIN", rows)
+        cursor.execute(
+            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {tmp} ON CONFLICT ({key}) DO UPDATE SET {sets}"
+        )
+        cursor.execute(f"DROP TABLE {tmp}")
+
+
 def _json(value) -> str:
     # Lists of ids (a reminder's other invoices) are most of a run's JSON: written directly.
     if type(value) in (list, tuple) and all(type(v) is int for v in value):
@@ -232,3 +265,89 @@ def in_background(work, *args) -> Iterator[None]:
         using.dec_thread_sharing()
     if failure:
         raise failure[0]
+
+
+_COMMIT, _ABORT = object(), object()
+
+
+class SecondConnection:
+    """A second database connection, with its own thread and transaction, that takes a share of a
+    large run's writes: on PostgreSQL a second server process then works on the other core while
+    this one writes its own share (a run's time is mostly the server's).
+
+    Jobs run in order in one transaction, each giving its result through the Future that submit()
+    returns; `commit()` commits the transaction, `abort()` (or leaving the `with` block without
+    commit) rolls it back. The jobs must not touch rows the first connection's transaction has
+    written, or the two would wait on each other.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._failure: list[BaseException] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._thread = threading.Thread(target=self._work, name="relance-second-connection")
+        self._thread.start()
+
+    def submit(self, work, *args) -> Future:
+        future: Future = Future()
+        with self._lock:
+            if self._closed:
+                future.set_exception(_Aborted("the second connection has stopped"))
+            else:
+                self._jobs.put((future, work, args))
+        return future
+
+    def commit(self) -> None:
+        self._jobs.put(_COMMIT)
+        self._thread.join()
+        if self._failure:
+            raise self._failure[0]
+
+    def abort(self) -> None:
+        if self._thread.is_alive():
+            self._jobs.put(_ABORT)
+            self._thread.join()
+
+    def __enter__(self) -> SecondConnection:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.abort()
+
+    def _work(self) -> None:
+        # This thread's `connection` is its own: Django opens one per thread.
+        try:
+            with transaction.atomic():
+                while True:
+                    job = self._jobs.get()
+                    if job is _COMMIT:
+                        break
+                    if job is _ABORT:
+                        raise _Aborted
+                    future, work, args = job
+                    try:
+                        future.set_result(work(*args))
+                    except BaseException as exc:
+                        future.set_exception(exc)
+                        raise
+        except _Aborted:
+            pass
+        except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread by commit()
+            self._failure.append(exc)
+        finally:
+            connections.close_all()
+            # Jobs never started (a failure before them): whoever waits on them must not hang.
+            with self._lock:
+                self._closed = True
+                while True:
+                    try:
+                        job = self._jobs.get_nowait()
+                    except queue.Empty:
+                        break
+                    if isinstance(job, tuple):
+                        job[0].set_exception(_Aborted("the second connection stopped before this job"))
+
+
+class _Aborted(Exception):
+    pass

@@ -161,11 +161,39 @@ class Reminder(models.Model):
         return f"{self.channel} {self.customer_id} {self.run_date} {self.step_code}"
 
 
+class InvoiceSchedule(models.Model):
+    """Where an invoice stands in its scenario: the last step done, and when the next one is due.
+
+    Apart from the invoice so that the daily run, which rewrites tens of thousands of these rows,
+    touches a narrow table with two indexes instead of the ledger's invoices and all their indexes.
+    A row exists once the engine has scheduled the invoice (Invoice.dunning_scheduled)."""
+
+    invoice = models.OneToOneField(Invoice, primary_key=True, on_delete=models.CASCADE, related_name="schedule")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+", db_index=False)
+    last_step = models.CharField(max_length=40, blank=True)
+    last_date = models.DateField(null=True, blank=True)
+    next_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The daily run reads what is due through this index, never the ledger.
+            models.Index(
+                fields=["organisation", "next_date"], name="schedule_next_date", condition=Q(next_date__isnull=False)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id}: {self.last_step or '-'} → {self.next_date or '-'}"
+
+
 class ReminderLine(models.Model):
     """An invoice in a reminder, at its own step. Unique per (invoice, step): never twice."""
 
     reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="lines")
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="reminder_lines")
+    # No database constraint (Django still cascades): checking one locks the invoice row, which
+    # rewrites its page, and a large run would rewrite the whole ledger for it. Invoices are
+    # cancelled, credited or written off, not deleted.
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="reminder_lines", db_constraint=False)
     step_code = models.CharField(max_length=40)
     balance = models.DecimalField(**MONEY)
     dropped = models.BooleanField(default=False, help_text="paid between planning and sending")
@@ -279,7 +307,8 @@ class Task(models.Model):
     )
     state = models.CharField(max_length=9, choices=State.choices, default=State.OPEN)
     reminder = models.ForeignKey(Reminder, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks")
-    invoices = models.ManyToManyField(Invoice, blank=True, related_name="tasks")
+    # Without database constraints, as ReminderLine.invoice (the tasks are written by the daily run).
+    invoices = models.ManyToManyField(Invoice, blank=True, related_name="tasks", db_constraint=False)
     script = models.TextField(blank=True)
     # The step that created the task, and for fix_contact tasks the channel without a usable contact.
     step_code = models.CharField(max_length=40, blank=True)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from relance.accounts.models import Organisation
 from relance.dunning.models import (
     Dispute,
+    InvoiceSchedule,
     PaymentPlan,
     Promise,
     PromiseState,
@@ -52,10 +53,8 @@ CHUNK = 5000
 _FR_MOBILE_PREFIXES = ("+336", "+337", "06", "07", "00336", "00337")
 _FR_GEOGRAPHIC_PREFIXES = tuple(f"{p}{d}" for p in ("+33", "0033") for d in "12345")
 
-_INVOICE_FIELDS = (
-    "id", "customer_id", "number", "issue_date", "due_date", "open_balance", "status",
-    "dunning_last_step", "dunning_last_date", "dunning_next_date",
-)
+_INVOICE_FIELDS = ("id", "customer_id", "number", "issue_date", "due_date", "open_balance", "status")
+_SCHEDULE_FIELDS = ("last_step", "last_date", "next_date")
 
 
 def chunks(ids: Sequence[int] | Iterable[int], size: int = CHUNK) -> Iterator[list[int]]:
@@ -183,24 +182,32 @@ def list_invoice_customers(org: Organisation, invoice_ids: Iterable[int]) -> lis
     return sorted(found)
 
 
-def list_candidate_invoices(org: Organisation, today: date) -> list[tuple[int, int]]:
-    """(invoice id, customer id) of the invoices a run on `today` must examine.
+@dataclass
+class Candidates:
+    """The invoices a run examines: (invoice id, customer id) pairs, and which of them were never
+    scheduled."""
 
-    Those whose indexed next date has come (the `invoice_next_dunning` partial index), and the
-    open ones never planned (just imported: no next date yet and no step done).
-    """
-    # No ORDER BY: the default ordering would make the database prefer the (organisation, due date)
-    # index and walk the whole ledger.
-    due = Invoice.objects.filter(organisation=org, dunning_next_date__lte=today).order_by()
-    due = due.values_list("id", "customer_id")
-    # Read through the `invoice_unplanned` partial index (Invoice.Meta.indexes).
-    fresh = (
-        Invoice.objects.filter(organisation=org, dunning_next_date__isnull=True, dunning_last_step="")
-        .filter(status__in=ACTIVE_STATUSES, open_balance__gt=0)
+    pairs: list[tuple[int, int]]
+    fresh: set[int]
+
+
+def list_candidate_invoices(org: Organisation, today: date) -> Candidates:
+    """The invoices a run on `today` must examine: those whose next date has come (read through the
+    schedule's `schedule_next_date` index), and the open ones never scheduled (just imported: the
+    `invoice_unscheduled` partial index)."""
+    # No ORDER BY: a default ordering would make the database prefer another index and walk more.
+    due = (
+        InvoiceSchedule.objects.filter(organisation=org, next_date__lte=today)
+        .order_by()
+        .values_list("invoice_id", "invoice__customer_id")
+    )
+    fresh = list(
+        Invoice.objects.filter(organisation=org, dunning_scheduled=False, status__in=ACTIVE_STATUSES,
+                               open_balance__gt=0)
         .order_by()
         .values_list("id", "customer_id")
     )
-    return list(due) + list(fresh)
+    return Candidates(list(due) + fresh, {iid for iid, _ in fresh})
 
 
 def _open_promises(org: Organisation, closed: frozenset[int] = frozenset()) -> dict[int, PromiseSpec]:
@@ -270,18 +277,28 @@ def _dec(value) -> Decimal:
 
 
 def _select_invoices(where: str, params: list) -> list[tuple]:
-    """Invoice rows (_INVOICE_FIELDS) read with a plain cursor: the ORM's per-value conversions cost
-    more than the query on a large run."""
+    """Invoice rows (_INVOICE_FIELDS then _SCHEDULE_FIELDS) read with a plain cursor: the ORM's
+    per-value conversions cost more than the query on a large run. `where` names invoice columns."""
     sqlite = connection.vendor == "sqlite"
-    fields = [Invoice._meta.get_field(name) for name in _INVOICE_FIELDS]
     qn = connection.ops.quote_name
-    dates = {i for i, f in enumerate(fields) if f.get_internal_type() == "DateField"}
-    # On SQLite a CAST has no declared type, so the driver leaves the ISO string to date.fromisoformat.
-    cols = ", ".join(
-        f"CAST({qn(f.column)} AS TEXT)" if sqlite and i in dates else qn(f.column) for i, f in enumerate(fields)
-    )
+    invoice_fields = [Invoice._meta.get_field(name) for name in _INVOICE_FIELDS]
+    schedule_fields = [InvoiceSchedule._meta.get_field(name) for name in _SCHEDULE_FIELDS]
+
+    def column(alias: str, f) -> str:
+        # On SQLite a CAST has no declared type, so the driver leaves the ISO string to date.fromisoformat.
+        if sqlite and f.get_internal_type() == "DateField":
+            return f"CAST({alias}.{qn(f.column)} AS TEXT)"
+        if f.get_internal_type() == "CharField" and alias == "s":
+            return f"COALESCE(s.{qn(f.column)}, '')"  # not scheduled yet: no step done
+        return f"{alias}.{qn(f.column)}"
+
+    cols = ", ".join([*(column("i", f) for f in invoice_fields), *(column("s", f) for f in schedule_fields)])
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {cols} FROM {qn(Invoice._meta.db_table)} WHERE {where}", params)
+        cursor.execute(
+            f"SELECT {cols} FROM {qn(Invoice._meta.db_table)} i "
+            f"LEFT JOIN {qn(InvoiceSchedule._meta.db_table)} s ON s.invoice_id = i.id WHERE {where}",
+            params,
+        )
         rows = cursor.fetchall()
     if not sqlite:
         return rows
@@ -302,7 +319,7 @@ def load_invoices(
     rows: list[tuple] = []
     for chunk in chunks(list(customer_ids)):
         # By customer (the `invoice_customer_status` index): the customer ids are the organisation's.
-        ids_sql, ids = _in("customer_id", chunk)
+        ids_sql, ids = _in("i.customer_id", chunk)
         rows.extend(_select_invoices(f"{ids_sql} AND status IN (%s, %s, %s) AND open_balance > 0",
                                      [*ids, *[s.value for s in ACTIVE_STATUSES]]))
     return _states(org, rows, call_steps, closed_promises)
@@ -352,20 +369,38 @@ def load_run_invoices(
     today: date,
     call_steps: frozenset[str] = frozenset(),
     closed_promises: frozenset[int] = frozenset(),
+    sums: tuple | None = None,
 ) -> RunRead:
     """The candidates in full; the customers' other invoices only as sums and ids computed by the
-    database, so that a large run never brings their rows into Python."""
+    database, so that a large run never brings their rows into Python. `sums`: customer_sums()
+    of these customers when already read (by a second connection, at the same time)."""
     active = [s.value for s in ACTIVE_STATUSES]
-    uncontested = [InvoiceStatus.OPEN.value, InvoiceStatus.PARTLY_PAID.value]
     rows: list[tuple] = []
     for chunk in chunks(list(candidate_ids)):
-        ids_sql, ids = _in("id", chunk)
+        ids_sql, ids = _in("i.id", chunk)
         rows.extend(_select_invoices(f"{ids_sql} AND status IN (%s, %s, %s) AND open_balance > 0", [*ids, *active]))
     invoices = _states(org, rows, call_steps, closed_promises)
-    read = RunRead(invoices, {}, {}, {})
-    table = connection.ops.quote_name(Invoice._meta.db_table)
+    totals, overdue, others = sums if sums is not None else customer_sums(org, customer_ids, today)
     # Not claimed as "other overdue invoices": contested, promised or in a payment plan.
     held = _open_disputes(org) | set(_open_promises(org, closed_promises)) | _planned_invoices(org)
+    kept_others = {}
+    for cid, ids in others.items():
+        kept = [iid for iid in ids if iid not in held]
+        if kept:
+            kept_others[cid] = kept
+    return RunRead(invoices, totals, kept_others, overdue)
+
+
+def customer_sums(
+    org: Organisation, customer_ids: Iterable[int], today: date
+) -> tuple[dict[int, Decimal], dict[int, Overdue], dict[int, list[int]]]:
+    """Per customer, computed by the database: its uncontested total due, what it has overdue, and
+    its overdue invoices worth listing (ids, oldest first)."""
+    uncontested = [InvoiceStatus.OPEN.value, InvoiceStatus.PARTLY_PAID.value]
+    totals: dict[int, Decimal] = {}
+    overdue: dict[int, Overdue] = {}
+    others: dict[int, list[int]] = {}
+    table = connection.ops.quote_name(Invoice._meta.db_table)
     with connection.cursor() as cursor:
         for chunk in chunks(list(customer_ids)):
             ids_sql, ids = _in("customer_id", chunk)
@@ -373,17 +408,15 @@ def load_run_invoices(
                 rows = _sums_and_others_pg(cursor, table, ids_sql, ids, uncontested, org.min_reminder_amount, today)
             else:
                 rows = _sums_and_others(cursor, table, ids_sql, ids, uncontested, org.min_reminder_amount, today)
-            for cid, total, overdue, weighted, oldest, other_ids in rows:
+            for cid, total, late, weighted, oldest, other_ids in rows:
                 if total is not None:
-                    read.totals[cid] = _dec(total)
-                if overdue and _dec(overdue) > 0:
+                    totals[cid] = _dec(total)
+                if late and _dec(late) > 0:
                     oldest_day = oldest if isinstance(oldest, date) else date.fromisoformat(oldest)
-                    read.overdue[cid] = Overdue(_dec(overdue), float(weighted) / float(overdue),
-                                                (today - oldest_day).days)
-                kept = [iid for iid in other_ids if iid not in held]
-                if kept:
-                    read.others[cid] = kept
-    return read
+                    overdue[cid] = Overdue(_dec(late), float(weighted) / float(late), (today - oldest_day).days)
+                if other_ids:
+                    others[cid] = list(other_ids)
+    return totals, overdue, others
 
 
 def _sums_and_others_pg(cursor, table: str, ids_sql: str, ids: list, statuses: list, minimum, today: date):

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
 from relance.accounts.models import Organisation
 from relance.dunning import queries
-from relance.dunning.bulk import Inserter, big_cache, in_background, paused_gc, update_rows
+from relance.dunning.bulk import Inserter, SecondConnection, big_cache, in_background, paused_gc, update_rows
 from relance.dunning.models import (
     DunningRun,
     Instalment,
@@ -32,9 +34,10 @@ from relance.dunning.models import (
     TaskKind,
 )
 from relance.dunning.planner import plan_day, simulate
+from relance.dunning.schedules import write_schedules
 from relance.dunning.scoring import Risk, score
 from relance.dunning.state import Advance, Config, CustomerState, DayPlan, InvoiceState, PlanState
-from relance.ledger.models import Customer, Invoice
+from relance.ledger.models import Customer
 
 log = logging.getLogger(__name__)
 
@@ -79,19 +82,31 @@ class _Loaded:
     risks: dict[int, Risk]
     stored_risks: dict[int, tuple]  # (score, segment, reasons) as stored: only changes are written
     stale: list[int]  # candidates no longer open: their next date is cleared
+    fresh: set[int]  # candidates never scheduled yet (just imported)
 
 
-def _load(org: Organisation, today: date, closed_promises: frozenset[int] = frozenset()) -> _Loaded:
+def _load(
+    org: Organisation,
+    today: date,
+    closed_promises: frozenset[int] = frozenset(),
+    candidates: queries.Candidates | None = None,
+    second: SecondConnection | None = None,
+) -> _Loaded:
+    """What the planner needs. `candidates`: when already listed; `second`: a second connection that
+    reads the customers' sums while this one reads the rest."""
     config = queries.get_config(org)
     if not config.scenarios:
         raise DunningError(f"{org.slug} : aucun scénario de relance actif (lancez `relance init`)")
-    pairs = queries.list_candidate_invoices(org, today)
-    candidates = {iid for iid, _ in pairs}
+    listed = candidates or queries.list_candidate_invoices(org, today)
+    candidates = {iid for iid, _ in listed.pairs}
     plans = queries.load_plans(org)
-    customer_ids = {cid for _, cid in pairs} | {p.customer_id for p in plans}
+    customer_ids = {cid for _, cid in listed.pairs} | {p.customer_id for p in plans}
+    sums = second.submit(queries.customer_sums, org, customer_ids, today) if second else None
     customers, stored_risks = queries.load_customers_and_risks(org, customer_ids)
     call_steps = frozenset(s.code for sc in config.scenarios.values() for s in sc.steps if s.channel == "call")
-    read = queries.load_run_invoices(org, candidates, customer_ids, today, call_steps, closed_promises)
+    read = queries.load_run_invoices(
+        org, candidates, customer_ids, today, call_steps, closed_promises, sums.result() if sums else None
+    )
     invoices = read.invoices
     loaded = {inv.id for inv in invoices}
     stale = [iid for iid in candidates if iid not in loaded]
@@ -103,7 +118,8 @@ def _load(org: Organisation, today: date, closed_promises: frozenset[int] = froz
         if risk is not None and not customer.segment_locked and risk.segment != customer.segment:
             customers[cid] = replace(customer, segment=risk.segment)
     return _Loaded(
-        config, customers, invoices, plans, candidates, read.totals, read.others, risks, stored_risks, stale
+        config, customers, invoices, plans, candidates, read.totals, read.others, risks, stored_risks, stale,
+        listed.fresh,
     )
 
 
@@ -150,22 +166,43 @@ def _run(org: Organisation, today: date, dry_run: bool) -> RunResult:
         result.kept_promises = len(kept)
         _count(result, plan)
         return result
+    # On PostgreSQL, outside a caller's transaction (which a second connection could not see), a
+    # large run gets a second connection, with its own transaction and server process: it reads the
+    # customers' sums while this one reads the rest, stores the scores while this one plans, then
+    # writes half of the customers' reminders while this one writes the other half.
+    can_split = (connection.vendor == "postgresql" and not connection.in_atomic_block
+                 and settings.RELANCE_RUN_SPLIT_FROM > 0)
     with transaction.atomic():
         run, _ = DunningRun.objects.get_or_create(organisation=org, run_date=today)
         run = DunningRun.objects.select_for_update().get(pk=run.pk)
         kept = queries.list_kept_promises(org)
         Promise.objects.filter(pk__in=kept).update(state=PromiseState.KEPT, closed_at=timezone.now())
-        loaded = _load(org, today)
-        busy = set(Reminder.objects.filter(organisation=org, run_date=today).values_list("customer_id", "channel"))
-        # The scores are known before the plan: the database stores them while the planner works.
-        with in_background(write_risks, org, loaded.risks, loaded.stored_risks):
-            plan = _plan(loaded, today, busy)
-            plan.advances.extend(Advance(iid, "", None, None) for iid in loaded.stale)
-            result = RunResult(org.slug, today, False, summarise(plan, loaded.customers))
-            result.kept_promises = len(kept)
-            _count(result, plan)
-        result.scored = len(loaded.risks)
-        result.tasks = _write(org, today, plan, loaded)
+        listed = queries.list_candidate_invoices(org, today)
+        split = can_split and len(listed.pairs) >= settings.RELANCE_RUN_SPLIT_FROM
+        with SecondConnection() if split else nullcontext() as second:
+            loaded = _load(org, today, candidates=listed, second=second)
+            busy = set(Reminder.objects.filter(organisation=org, run_date=today).values_list("customer_id", "channel"))
+            # The scores are known before the plan: the database stores them while the planner works,
+            # each connection those of the customers it writes for (one never waits on the other).
+            risks = loaded.risks
+            if second:
+                second.submit(write_risks, org, {c: r for c, r in risks.items() if c % 2}, loaded.stored_risks)
+                risks = {c: r for c, r in risks.items() if not c % 2}
+            with in_background(write_risks, org, risks, loaded.stored_risks):
+                plan = _plan(loaded, today, busy)
+                plan.advances.extend(Advance(iid, "", None, None) for iid in loaded.stale)
+                result = RunResult(org.slug, today, False, summarise(plan, loaded.customers))
+                result.kept_promises = len(kept)
+                _count(result, plan)
+            result.scored = len(loaded.risks)
+            if second:
+                mine, theirs = split_plan(plan, loaded)
+                their_tasks = second.submit(_write, org, today, theirs, loaded)
+                result.tasks = _write(org, today, mine, loaded)
+                second.commit()  # first: a failure there rolls this transaction back too
+                result.tasks += their_tasks.result()
+            else:
+                result.tasks = _write(org, today, plan, loaded)
         run.passes += 1
         run.state = DunningRun.State.DONE
         run.finished_at = timezone.now()
@@ -173,6 +210,24 @@ def _run(org: Organisation, today: date, dry_run: bool) -> RunResult:
         run.counts = result.counts()
         run.save()
     return result
+
+
+def split_plan(plan: DayPlan, loaded: _Loaded) -> tuple[DayPlan, DayPlan]:
+    """The plan in two halves by customer (odd and even ids), each complete for its customers: a
+    customer's messages, lines, invoice advances and tasks are written together, so that either half
+    committed alone is a consistent run of its customers (a second pass writes the other half).
+    Promises and instalments, few, stay in the first half."""
+    customer_of = {inv.id: inv.customer_id for inv in loaded.invoices}
+    first = DayPlan(plan.day, broken_promises=plan.broken_promises, instalment_advances=plan.instalment_advances)
+    second = DayPlan(plan.day)
+    for m in plan.messages:
+        (second if m.customer_id % 2 else first).messages.append(m)
+    for t in plan.tasks:
+        (second if t.customer_id % 2 else first).tasks.append(t)
+    for a in plan.advances:
+        cid = customer_of.get(a.invoice_id)
+        (second if cid is not None and cid % 2 else first).advances.append(a)
+    return first, second
 
 
 def _count(result: RunResult, plan: DayPlan) -> None:
@@ -213,19 +268,14 @@ def write_risks(
     return len(rows)
 
 
-def write_advances(advances: list[Advance]) -> None:
-    """Store the invoices' dunning state (a stale or never-reminded invoice: its next date only)."""
-    # In key order: the updates walk the table and its indexes once instead of jumping around.
-    advances = sorted(advances, key=lambda a: a.invoice_id)
-    full = [(a.last_step, a.last_date, a.next_date, a.invoice_id) for a in advances if a.last_step or a.last_date]
-    update_rows(Invoice, ["dunning_last_step", "dunning_last_date", "dunning_next_date"], full)
-    only_next = [(a.next_date, a.invoice_id) for a in advances if not (a.last_step or a.last_date)]
-    update_rows(Invoice, ["dunning_next_date"], only_next)
-
-
 def _write(org: Organisation, today: date, plan: DayPlan, loaded: _Loaded) -> int:
     """Write the plan; returns the number of tasks created."""
     customers = loaded.customers
+    if connection.vendor == "postgresql":
+        # Check the foreign keys as each statement ends rather than all at commit: with two
+        # connections writing, the checks are made by both at once.
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     reminder_ids = Inserter(Reminder, REMINDER_FIELDS).insert_returning([
         (org.pk, m.customer_id, m.channel, today, m.scenario_code, m.step_code, m.template, m.tone,
          customers[m.customer_id].language, m.registered,
@@ -239,7 +289,7 @@ def _write(org: Organisation, today: date, plan: DayPlan, loaded: _Loaded) -> in
         for m, pk in zip(plan.messages, reminder_ids, strict=True)
         for line in m.lines
     ])
-    write_advances(plan.advances)
+    write_schedules(org.pk, plan.advances, loaded.fresh)
     if plan.broken_promises:
         Promise.objects.filter(pk__in=plan.broken_promises).update(
             state=PromiseState.BROKEN, closed_at=timezone.now()
@@ -323,9 +373,9 @@ def forecast(org: Organisation, days: int, start: date | None = None) -> list[Da
     if not config.scenarios:
         raise DunningError(f"{org.slug} : aucun scénario de relance actif (lancez `relance init`)")
     end = start.toordinal() + days
-    pairs = queries.list_candidate_invoices(org, date.fromordinal(end))
+    listed = queries.list_candidate_invoices(org, date.fromordinal(end))
     plans = queries.load_plans(org)
-    customer_ids = {cid for _, cid in pairs} | {p.customer_id for p in plans}
+    customer_ids = {cid for _, cid in listed.pairs} | {p.customer_id for p in plans}
     customers = queries.load_customers(org, customer_ids)
     call_steps = frozenset(s.code for sc in config.scenarios.values() for s in sc.steps if s.channel == "call")
     invoices = queries.load_invoices(org, customer_ids, call_steps, frozenset(queries.list_kept_promises(org)))

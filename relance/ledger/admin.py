@@ -37,8 +37,19 @@ class InvoiceAdmin(admin.ModelAdmin):
     search_fields = ["number", "customer__name", "customer__external_id"]
     raw_id_fields = ["customer", "source_import"]
     # The balance is derived from allocations (relance.ledger.balances), never typed in.
-    readonly_fields = ["open_balance", "status", "dunning_last_step", "dunning_last_date", "dunning_next_date"]
+    readonly_fields = ["open_balance", "status", "dunning_state"]
     inlines = [AllocationInline]
+
+    @admin.display(description="relance")
+    def dunning_state(self, obj: Invoice) -> str:
+        schedule = getattr(obj, "schedule", None) if obj.pk else None  # the engine's row, when scheduled
+        if schedule is None:
+            return "pas encore planifiée"
+        done = "aucune étape faite"
+        if schedule.last_date:
+            done = f"dernière étape {schedule.last_step} le {schedule.last_date:%d/%m/%Y}"
+        coming = f"prochaine le {schedule.next_date:%d/%m/%Y}" if schedule.next_date else "pas de prochaine étape"
+        return f"{done} ; {coming}"
 
 
 @admin.register(CreditNote)

@@ -156,10 +156,9 @@ class Invoice(models.Model):
     document = models.FileField(upload_to="invoices/", blank=True)
     external_id = models.CharField(max_length=64, blank=True)
     source_import = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL)
-    # Dunning state, kept here so that the daily run reads an index, not the ledger.
-    dunning_last_step = models.CharField(max_length=40, blank=True)
-    dunning_last_date = models.DateField(null=True, blank=True)
-    dunning_next_date = models.DateField(null=True, blank=True)
+    # Whether the dunning engine has this invoice in its schedule (relance.dunning.models.InvoiceSchedule,
+    # where its steps and next date live, off this table: the daily run rewrites those rows).
+    dunning_scheduled = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -168,18 +167,12 @@ class Invoice(models.Model):
             models.UniqueConstraint(fields=["organisation", "number"], name="invoice_number_per_org"),
         ]
         indexes = [
-            # The daily run: open invoices of one organisation whose next step is due.
-            models.Index(
-                fields=["organisation", "dunning_next_date"],
-                name="invoice_next_dunning",
-                condition=Q(dunning_next_date__isnull=False),
-            ),
-            # The daily run, too: the invoices never planned yet (just imported: no next date, no step
-            # done), read by relance.dunning.queries.list_candidate_invoices without scanning the ledger.
+            # The daily run: the open invoices not yet in the dunning schedule (just imported), read
+            # by relance.dunning.queries.list_candidate_invoices without scanning the ledger.
             models.Index(
                 fields=["organisation"],
-                name="invoice_unplanned",
-                condition=Q(dunning_next_date__isnull=True, dunning_last_step=""),
+                name="invoice_unscheduled",
+                condition=Q(dunning_scheduled=False, status__in=["open", "partly_paid", "disputed"]),
             ),
             models.Index(fields=["customer", "status"], name="invoice_customer_status"),
             models.Index(fields=["organisation", "due_date"], name="invoice_org_due"),

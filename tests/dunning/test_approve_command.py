@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from relance.dunning.actions import DunningError, approve_reminder, plan_today, skip_reminder
 from relance.dunning.models import Reminder
-from relance.ledger.models import Invoice
+from tests.schedule_support import set_schedule
 
 pytestmark = pytest.mark.django_db
 
@@ -19,9 +19,7 @@ pytestmark = pytest.mark.django_db
 def notice(scenarios, make_customer, make_invoice):
     cust = make_customer("C002", address=True)
     inv = make_invoice(number="F1", cust=cust)
-    Invoice.objects.filter(pk=inv.pk).update(
-        dunning_last_step="sms", dunning_last_date=date(2026, 7, 20), dunning_next_date=date(2026, 7, 30)
-    )
+    set_schedule(inv, "sms", date(2026, 7, 20), date(2026, 7, 30))
     plan_today(scenarios, date(2026, 7, 30), deliver=False)
     return Reminder.objects.get()
 

@@ -9,8 +9,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from relance.dunning.models import Reminder
-from relance.ledger.models import Invoice
+from relance.dunning.models import InvoiceSchedule, Reminder
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +38,7 @@ def test_the_forecast_lists_each_days_messages_and_writes_nothing(scenarios, cus
     }
     assert days[4]["counts"] == {"email": 2}
     assert Reminder.objects.count() == 0
-    assert not Invoice.objects.filter(dunning_next_date__isnull=False).exists()
+    assert not InvoiceSchedule.objects.exists()
 
 
 def test_the_text_forecast_is_a_table_per_day_and_channel(scenarios, customer, make_invoice):

@@ -11,6 +11,7 @@ import time_machine
 from django.core.management import CommandError, call_command
 
 from relance.dunning.actions import DunningError, pause_customer
+from tests.schedule_support import next_date_of
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ def test_a_paused_customer_is_not_reminded_until_the_end_date(scenarios, custome
     customer.refresh_from_db()
     assert (customer.paused_until, customer.pause_reason) == (date(2026, 7, 31), "Négociation en cours")
     inv.refresh_from_db()
-    assert inv.dunning_next_date == date(2026, 8, 3)
+    assert next_date_of(inv) == date(2026, 8, 3)
     assert run("2026-07-06") == [] and run("2026-07-31") == []
     assert [m["step"] for m in run("2026-08-03")] == ["first"]
 

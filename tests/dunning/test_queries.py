@@ -13,7 +13,8 @@ from django.core.management import call_command
 from relance.dunning.actions import create_task
 from relance.dunning.models import Scenario
 from relance.dunning.queries import get_config, is_mobile, load_customers
-from relance.ledger.models import Contact, Invoice
+from relance.ledger.models import Contact
+from tests.schedule_support import set_schedule
 
 pytestmark = pytest.mark.django_db
 
@@ -65,9 +66,7 @@ def test_an_explicit_scenario_wins_and_an_inactive_one_is_ignored(scenarios, mak
 def test_a_call_outcome_spares_the_customer_the_firm_email(scenarios, make_customer, make_invoice):
     cust = make_customer("C1", phone="01 45 67 89 10")
     inv = make_invoice(number="F1", cust=cust)
-    Invoice.objects.filter(pk=inv.pk).update(
-        dunning_last_step="first", dunning_last_date=date(2026, 7, 6), dunning_next_date=date(2026, 7, 13)
-    )
+    set_schedule(inv, "first", date(2026, 7, 6), date(2026, 7, 13))
     assert [m["step"] for m in run("2026-07-13")] == ["call"]
     task = create_task(cust, "call", "Rappel", invoices=[inv])
     task.outcome = "promise"
@@ -80,9 +79,7 @@ def test_a_call_outcome_spares_the_customer_the_firm_email(scenarios, make_custo
 def test_no_answer_does_not_spare_the_firm_email(scenarios, make_customer, make_invoice):
     cust = make_customer("C1", phone="01 45 67 89 10")
     inv = make_invoice(number="F1", cust=cust)
-    Invoice.objects.filter(pk=inv.pk).update(
-        dunning_last_step="call", dunning_last_date=date(2026, 7, 13), dunning_next_date=date(2026, 7, 17)
-    )
+    set_schedule(inv, "call", date(2026, 7, 13), date(2026, 7, 17))
     task = create_task(cust, "call", "Appel", invoices=[inv])
     task.outcome = "no_answer"
     task.save()

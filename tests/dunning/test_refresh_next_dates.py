@@ -9,13 +9,9 @@ import pytest
 
 from relance.dunning.actions import refresh_next_dates
 from relance.ledger.balances import allocate
-from relance.ledger.models import Invoice
+from tests.schedule_support import next_dates, schedule_of, set_schedule
 
 pytestmark = pytest.mark.django_db
-
-
-def next_dates():
-    return dict(Invoice.objects.values_list("number", "dunning_next_date"))
 
 
 def test_it_gives_every_open_invoice_its_next_date(scenarios, customer, make_customer, make_invoice):
@@ -43,10 +39,9 @@ def test_a_paid_invoice_loses_its_next_date(scenarios, customer, make_invoice):
 
 def test_the_history_of_an_invoice_is_kept(scenarios, customer, make_invoice):
     inv = make_invoice(number="F1")
-    Invoice.objects.filter(pk=inv.pk).update(dunning_last_step="first", dunning_last_date=date(2026, 7, 6))
+    set_schedule(inv, "first", date(2026, 7, 6))
     refresh_next_dates(scenarios, today=date(2026, 7, 6))
-    inv.refresh_from_db()
-    assert (inv.dunning_last_step, inv.dunning_last_date, inv.dunning_next_date) == (
+    assert schedule_of(inv) == (
         "first", date(2026, 7, 6), date(2026, 7, 13)
     )
 

@@ -10,9 +10,9 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from relance.dunning.models import DunningRun, Reminder, ReminderLine, Task
+from relance.dunning.models import DunningRun, InvoiceSchedule, Reminder, ReminderLine, Task
 from relance.ledger.balances import allocate
-from relance.ledger.models import Invoice
+from tests.schedule_support import next_date_of, schedule_of, set_schedule
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ def test_a_dry_run_prints_the_messages_as_json_and_writes_nothing(scenarios, cus
          "invoices": ["F3"], "total_due": "1200.00"},
     ]
     assert Reminder.objects.count() == 0 and Task.objects.count() == 0 and DunningRun.objects.count() == 0
-    assert not Invoice.objects.filter(dunning_next_date__isnull=False).exists()
+    assert not InvoiceSchedule.objects.exists()
 
 
 def test_a_run_writes_reminders_lines_and_next_dates(scenarios, customer, make_invoice):
@@ -54,8 +54,7 @@ def test_a_run_writes_reminders_lines_and_next_dates(scenarios, customer, make_i
     assert reminder.total_due == Decimal("1200.00")
     line = ReminderLine.objects.get()
     assert (line.invoice_id, line.step_code, line.balance) == (inv.pk, "pre-due", Decimal("1200.00"))
-    inv.refresh_from_db()
-    assert (inv.dunning_last_step, inv.dunning_last_date, inv.dunning_next_date) == (
+    assert schedule_of(inv) == (
         "pre-due", date(2026, 6, 29), date(2026, 7, 6)
     )
 
@@ -106,8 +105,7 @@ def test_a_call_step_creates_a_call_task_for_the_collector_linked_to_its_reminde
 ):
     cust = make_customer("C002", phone="01 45 67 89 10", collector=bob)
     inv = make_invoice(number="F1", cust=cust)
-    Invoice.objects.filter(pk=inv.pk).update(dunning_last_step="first", dunning_last_date=date(2026, 7, 6),
-                                             dunning_next_date=date(2026, 7, 13))
+    set_schedule(inv, "first", date(2026, 7, 6), date(2026, 7, 13))
     assert [(m["channel"], m["step"]) for m in run_json("2026-07-13")] == [("call", "call")]
     task = Task.objects.get()
     assert (task.kind, task.assignee, task.reminder.channel, task.step_code) == ("call", bob, "call", "call")
@@ -120,8 +118,7 @@ def test_a_paid_invoice_is_not_reminded_and_leaves_the_index(scenarios, customer
     run("--date", "2026-06-29")
     allocate(inv, Decimal("1200.00"))
     assert run_json("2026-07-06") == []
-    inv.refresh_from_db()
-    assert inv.dunning_next_date is None
+    assert next_date_of(inv) is None
 
 
 def test_invoices_just_imported_without_a_next_date_are_planned(scenarios, customer, make_invoice):
@@ -148,9 +145,7 @@ def test_the_run_recomputes_risk_scores(scenarios, customer, make_invoice):
 def test_the_message_lists_the_customers_other_overdue_invoices(scenarios, customer, make_invoice):
     make_invoice(number="F1")  # its pre-due step today
     old = make_invoice(number="F0", due=date(2026, 6, 20), issue=date(2026, 5, 20))
-    Invoice.objects.filter(pk=old.pk).update(
-        dunning_last_step="first", dunning_last_date=date(2026, 6, 25), dunning_next_date=date(2026, 7, 2)
-    )
+    set_schedule(old, "first", date(2026, 6, 25), date(2026, 7, 2))
     make_invoice(number="F9", total="5.00", due=date(2026, 6, 1), issue=date(2026, 5, 1))  # under the minimum
     assert [m["invoices"] for m in run_json("2026-06-29")] == [["F1"]]
     assert Reminder.objects.get().other_invoice_ids == [old.pk]

@@ -13,6 +13,7 @@ from relance.dunning.queries import list_candidate_invoices
 from relance.ledger.importers import import_file
 from relance.ledger.models import Invoice
 from tests.ledger.data import write_csv
+from tests.schedule_support import next_date_of, next_dates
 
 pytestmark = pytest.mark.django_db
 
@@ -31,10 +32,6 @@ def scenarios(org):
     return org
 
 
-def next_dates() -> dict[str, date | None]:
-    return dict(Invoice.objects.order_by("number").values_list("number", "dunning_next_date"))
-
-
 @time_machine.travel("2026-01-20 10:00 +0100")
 def test_imported_invoices_get_their_next_dunning_date(scenarios, customer, tmp_path):
     import_file(scenarios, "invoices", write_csv(tmp_path, "factures.csv", INVOICES))
@@ -45,9 +42,9 @@ def test_imported_invoices_get_their_next_dunning_date(scenarios, customer, tmp_
 @time_machine.travel("2026-01-20 10:00 +0100")
 def test_the_next_run_has_no_candidate_before_the_first_step(scenarios, customer, tmp_path):
     import_file(scenarios, "invoices", write_csv(tmp_path, "factures.csv", INVOICES))
-    assert list_candidate_invoices(scenarios, date(2026, 1, 21)) == []
+    assert list_candidate_invoices(scenarios, date(2026, 1, 21)).pairs == []
     f001 = Invoice.objects.get(number="F001")
-    assert list_candidate_invoices(scenarios, date(2026, 2, 11)) == [(f001.pk, customer.pk)]
+    assert list_candidate_invoices(scenarios, date(2026, 2, 11)).pairs == [(f001.pk, customer.pk)]
 
 
 @time_machine.travel("2026-01-20 10:00 +0100")
@@ -72,7 +69,7 @@ def test_a_payment_import_clears_the_next_date_of_the_invoice_it_settles(scenari
     paid = PAYMENTS + "19/02/2026;1 200,00;C001;F001;VIR;virement\n"
     import_file(scenarios, "payments", write_csv(tmp_path, "p.csv", paid))
     f001 = Invoice.objects.get(number="F001")
-    assert (f001.status, f001.dunning_next_date) == ("paid", None)
+    assert (f001.status, next_date_of(f001)) == ("paid", None)
 
 
 @time_machine.travel("2026-02-20 10:00 +0100")
@@ -83,4 +80,4 @@ def test_a_partial_payment_keeps_the_invoice_in_its_scenario(scenarios, customer
     import_file(scenarios, "payments", write_csv(tmp_path, "p.csv", part))
     f001 = Invoice.objects.get(number="F001")
     assert f001.status == "partly_paid"
-    assert f001.dunning_next_date == before is not None
+    assert next_date_of(f001) == before is not None
