@@ -104,8 +104,13 @@ class ReminderState(models.TextChoices):
 class Reminder(models.Model):
     """One message to one customer on one channel (the outbox row), saved before it is sent."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="reminders")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="reminders")
+    # The customer's organisation, copied for filtering: no database constraint of its own (the
+    # customer's holds), since every run's writers would otherwise all lock the organisation row.
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="reminders", db_constraint=False, db_index=False
+    )
+    # Indexed by one_reminder_per_customer_channel_day, which leads with it.
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="reminders", db_index=False)
     channel = models.CharField(max_length=6, choices=Channel.choices)
     run_date = models.DateField()
     scenario_code = models.CharField(max_length=40)
@@ -149,6 +154,8 @@ class Reminder(models.Model):
             )
         ]
         indexes = [
+            # An organisation's reminders of a day (the run's "already sent today", the outbox pages).
+            models.Index(fields=["organisation", "run_date"], name="reminder_org_day"),
             # The sender claims work with this one (state planned, oldest first).
             models.Index(
                 fields=["state", "next_attempt_at"],
@@ -193,7 +200,10 @@ class ReminderLine(models.Model):
     # No database constraint (Django still cascades): checking one locks the invoice row, which
     # rewrites its page, and a large run would rewrite the whole ledger for it. Invoices are
     # cancelled, credited or written off, not deleted.
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="reminder_lines", db_constraint=False)
+    # Indexed by invoice_step_once, which leads with it.
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.CASCADE, related_name="reminder_lines", db_constraint=False, db_index=False
+    )
     step_code = models.CharField(max_length=40)
     balance = models.DecimalField(**MONEY)
     dropped = models.BooleanField(default=False, help_text="paid between planning and sending")
@@ -297,7 +307,10 @@ class Task(models.Model):
         DONE = "done", "faite"
         CANCELLED = "cancelled", "annulée"
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="tasks")
+    # As Reminder.organisation: no constraint of its own; indexed by task_inbox, which leads with it.
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="tasks", db_constraint=False, db_index=False
+    )
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tasks")
     kind = models.CharField(max_length=14, choices=TaskKind.choices)
     title = models.CharField(max_length=300)

@@ -281,32 +281,40 @@ def _select_invoices(where: str, params: list) -> list[tuple]:
     per-value conversions cost more than the query on a large run. `where` names invoice columns."""
     sqlite = connection.vendor == "sqlite"
     qn = connection.ops.quote_name
-    invoice_fields = [Invoice._meta.get_field(name) for name in _INVOICE_FIELDS]
-    schedule_fields = [InvoiceSchedule._meta.get_field(name) for name in _SCHEDULE_FIELDS]
 
-    def column(alias: str, f) -> str:
+    def columns(model, names) -> str:
+        fields = [model._meta.get_field(name) for name in names]
         # On SQLite a CAST has no declared type, so the driver leaves the ISO string to date.fromisoformat.
-        if sqlite and f.get_internal_type() == "DateField":
-            return f"CAST({alias}.{qn(f.column)} AS TEXT)"
-        if f.get_internal_type() == "CharField" and alias == "s":
-            return f"COALESCE(s.{qn(f.column)}, '')"  # not scheduled yet: no step done
-        return f"{alias}.{qn(f.column)}"
-
-    cols = ", ".join([*(column("i", f) for f in invoice_fields), *(column("s", f) for f in schedule_fields)])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {cols} FROM {qn(Invoice._meta.db_table)} i "
-            f"LEFT JOIN {qn(InvoiceSchedule._meta.db_table)} s ON s.invoice_id = i.id WHERE {where}",
-            params,
+        return ", ".join(
+            f"CAST({qn(f.column)} AS TEXT)" if sqlite and f.get_internal_type() == "DateField" else qn(f.column)
+            for f in fields
         )
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns(Invoice, _INVOICE_FIELDS)} FROM {qn(Invoice._meta.db_table)} WHERE {where}",
+                       params)
         rows = cursor.fetchall()
+        # The schedules in a query of their own, by key: joined, PostgreSQL would rather read the
+        # whole schedule table for each batch of invoices.
+        schedules = {}
+        for chunk in chunks([r[0] for r in rows]):
+            ids_sql, ids = _in(qn("invoice_id"), chunk)
+            cursor.execute(
+                f"SELECT invoice_id, {columns(InvoiceSchedule, _SCHEDULE_FIELDS)} "
+                f"FROM {qn(InvoiceSchedule._meta.db_table)} WHERE {ids_sql}",
+                ids,
+            )
+            schedules.update((r[0], r[1:]) for r in cursor.fetchall())
+    none = ("", None, None)  # not scheduled yet: no step done
     if not sqlite:
-        return rows
+        return [(*r, *schedules.get(r[0], none)) for r in rows]
     iso = date.fromisoformat
-    return [
-        (r[0], r[1], r[2], iso(r[3]), iso(r[4]), _dec(r[5]), r[6], r[7], r[8] and iso(r[8]), r[9] and iso(r[9]))
-        for r in rows
-    ]
+    out = []
+    for r in rows:
+        step, last, nxt = schedules.get(r[0], none)
+        out.append((r[0], r[1], r[2], iso(r[3]), iso(r[4]), _dec(r[5]), r[6], step, last and iso(last),
+                    nxt and iso(nxt)))
+    return out
 
 
 def load_invoices(
@@ -319,7 +327,7 @@ def load_invoices(
     rows: list[tuple] = []
     for chunk in chunks(list(customer_ids)):
         # By customer (the `invoice_customer_status` index): the customer ids are the organisation's.
-        ids_sql, ids = _in("i.customer_id", chunk)
+        ids_sql, ids = _in("customer_id", chunk)
         rows.extend(_select_invoices(f"{ids_sql} AND status IN (%s, %s, %s) AND open_balance > 0",
                                      [*ids, *[s.value for s in ACTIVE_STATUSES]]))
     return _states(org, rows, call_steps, closed_promises)
@@ -377,7 +385,7 @@ def load_run_invoices(
     active = [s.value for s in ACTIVE_STATUSES]
     rows: list[tuple] = []
     for chunk in chunks(list(candidate_ids)):
-        ids_sql, ids = _in("i.id", chunk)
+        ids_sql, ids = _in("id", chunk)
         rows.extend(_select_invoices(f"{ids_sql} AND status IN (%s, %s, %s) AND open_balance > 0", [*ids, *active]))
     invoices = _states(org, rows, call_steps, closed_promises)
     totals, overdue, others = sums if sums is not None else customer_sums(org, customer_ids, today)
