@@ -196,7 +196,7 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class Advance:
-    """An invoice's dunning state after the run (written to Invoice.dunning_*)."""
+    """An invoice's dunning state after the run (written to its InvoiceSchedule)."""
 
     invoice_id: int
     last_step: str
