@@ -84,3 +84,21 @@ def test_no_answer_does_not_spare_the_firm_email(scenarios, make_customer, make_
     task.outcome = "no_answer"
     task.save()
     assert [m["step"] for m in run("2026-07-17")] == ["firm"]
+
+
+def test_the_invoices_never_scheduled_are_read_through_their_partial_index(org):
+    from django.db import connection, transaction
+
+    from relance.dunning.queries import ACTIVE_STATUSES, unscheduled_sql
+    from relance.ledger.models import Invoice
+
+    index = next(i for i in Invoice._meta.indexes if i.name == "invoice_unscheduled")
+    assert dict(index.condition.children)["status__in"] == [s.value for s in ACTIVE_STATUSES]
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")  # an empty table: only the index may be chosen
+            cursor.execute("EXPLAIN " + unscheduled_sql(), [org.pk])
+        else:
+            cursor.execute("EXPLAIN QUERY PLAN " + unscheduled_sql(), [org.pk])
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    assert "invoice_unscheduled" in plan, plan
