@@ -54,3 +54,13 @@ def test_the_last_advance_of_an_invoice_wins(org, make_invoice):
     inv = make_invoice()
     write_schedules(org.pk, [Advance(inv.pk, "", None, date(2026, 6, 27)), Advance(inv.pk, "", None, date(2026, 7, 1))])
     assert schedule_of(inv) == ("", None, date(2026, 7, 1))
+
+
+def test_on_postgresql_customer_pages_keep_room_for_the_scores():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("fillfactor: PostgreSQL only")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'ledger_customer'")
+        assert cursor.fetchone()[0] == ["fillfactor=80"]
