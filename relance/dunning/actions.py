@@ -78,7 +78,9 @@ def _refresh_next_dates(org: Organisation, config, invoice_ids: Iterable[int] | 
             for a in next_dates(config, customers, invoices, today, only)
             if current[a.invoice_id] != a.next_date
         ]
-        write_schedules(org.pk, moved)
+        # Without a schedule row (no step done, no next date): not marked scheduled yet.
+        unscheduled = {inv.id for inv in invoices if not inv.last_step and inv.next_date is None}
+        write_schedules(org.pk, moved, unscheduled)
         changed += len(moved)
     # Invoices no longer open keep no next date (the run would only clear it later). Read once
     # through the next-date index, then cleared by key: an import may name a million invoices.

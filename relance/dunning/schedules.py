@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
-from relance.dunning.bulk import upsert_rows
+from relance.dunning.bulk import update_rows, upsert_rows
 from relance.dunning.models import InvoiceSchedule
 from relance.dunning.queries import chunks
 from relance.dunning.state import Advance
@@ -39,8 +39,12 @@ def write_schedules(org_id: int, advances: Iterable[Advance], unscheduled: Colle
         if gone:
             InvoiceSchedule.objects.filter(pk__in=gone).delete()
             Invoice.objects.filter(pk__in=gone).update(dunning_scheduled=False)
-    added = [row[0] for row in full] + [row[0] for row in next_only]
-    if unscheduled is not None:
-        added = [iid for iid in added if iid in unscheduled]
-    for chunk in chunks(added):
-        Invoice.objects.filter(pk__in=chunk, dunning_scheduled=False).update(dunning_scheduled=True)
+    added = sorted({row[0] for row in full} | {row[0] for row in next_only})
+    if unscheduled is None:
+        # Unknown: read which are not marked yet (an import's hook may name a million invoices).
+        unscheduled = set()
+        for chunk in chunks(added):
+            unscheduled.update(
+                Invoice.objects.filter(pk__in=chunk, dunning_scheduled=False).values_list("pk", flat=True)
+            )
+    update_rows(Invoice, ["dunning_scheduled"], [(True, iid) for iid in added if iid in unscheduled])
