@@ -182,33 +182,40 @@ def _run(org: Organisation, today: date, dry_run: bool) -> RunResult:
         with SecondConnection() if split else nullcontext() as second:
             loaded = _load(org, today, candidates=listed, second=second)
             busy = set(Reminder.objects.filter(organisation=org, run_date=today).values_list("customer_id", "channel"))
-            # The scores are known before the plan: the database stores them while the planner works,
-            # each connection those of the customers it writes for (one never waits on the other).
-            risks = loaded.risks
-            if second:
-                second.submit(write_risks, org, {c: r for c, r in risks.items() if c % 2}, loaded.stored_risks)
-                risks = {c: r for c, r in risks.items() if not c % 2}
-            with in_background(write_risks, org, risks, loaded.stored_risks):
-                plan = _plan(loaded, today, busy)
-                plan.advances.extend(Advance(iid, "", None, None) for iid in loaded.stale)
-                result = RunResult(org.slug, today, False, summarise(plan, loaded.customers))
-                result.kept_promises = len(kept)
-                _count(result, plan)
-            result.scored = len(loaded.risks)
-            if second:
-                mine, theirs = split_plan(plan, loaded)
-                their_tasks = second.submit(_write, org, today, theirs, loaded)
-                result.tasks = _write(org, today, mine, loaded)
-                second.commit()  # first: a failure there rolls this transaction back too
-                result.tasks += their_tasks.result()
-            else:
-                result.tasks = _write(org, today, plan, loaded)
+            result = _plan_and_write(org, today, loaded, busy, second)
+        result.kept_promises = len(kept)
         run.passes += 1
         run.state = DunningRun.State.DONE
         run.finished_at = timezone.now()
         result.pass_number = run.passes
         run.counts = result.counts()
         run.save()
+    return result
+
+
+def _plan_and_write(
+    org: Organisation, today: date, loaded: _Loaded, busy: set[tuple[int, str]], second: SecondConnection | None
+) -> RunResult:
+    # The scores are known before the plan: the database stores them while the planner works, each
+    # connection those of the customers it writes for (so that one never waits on the other).
+    risks = loaded.risks
+    if second:
+        second.submit(write_risks, org, {c: r for c, r in risks.items() if c % 2}, loaded.stored_risks)
+        risks = {c: r for c, r in risks.items() if not c % 2}
+    with in_background(write_risks, org, risks, loaded.stored_risks):
+        plan = _plan(loaded, today, busy)
+        plan.advances.extend(Advance(iid, "", None, None) for iid in loaded.stale)
+        result = RunResult(org.slug, today, False, summarise(plan, loaded.customers))
+        _count(result, plan)
+    result.scored = len(loaded.risks)
+    if second is None:
+        result.tasks = _write(org, today, plan, loaded)
+        return result
+    mine, theirs = split_plan(plan, loaded)
+    their_tasks = second.submit(_write, org, today, theirs, loaded)
+    result.tasks = _write(org, today, mine, loaded)
+    second.commit()  # before this transaction's: a failure there rolls this one back too
+    result.tasks += their_tasks.result()
     return result
 
 
