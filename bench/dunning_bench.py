@@ -71,7 +71,7 @@ def _layout(model, connection) -> tuple[list[str], list[str], list]:
     """Columns, attribute names and default values of a model's rows (new fields keep working)."""
     cols, names, defaults = [], [], []
     for f in model._meta.concrete_fields:
-        if f.primary_key:
+        if f.primary_key and f.auto_created:  # an id from the sequence (not a one-to-one key)
             continue
         cols.append(f.column)
         names.append(f.attname)
@@ -98,26 +98,12 @@ def insert(model, rows: list[dict], connection) -> None:
             cursor.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})", data)
 
 
-def insert_schedules(first_id: int, states: list[tuple], org_id: int, connection) -> None:
-    from relance.dunning.models import InvoiceSchedule
-
-    table = InvoiceSchedule._meta.db_table
-    cols = "invoice_id, organisation_id, last_step, last_date, next_date"
-    data = [(first_id + n, org_id, step, last, nxt) for n, (step, last, nxt) in enumerate(states)]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
-                for row in data:
-                    copy.write_row(row)
-        else:
-            cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES (%s, %s, %s, %s, %s)", data)
-
-
 def build_ledger(n_invoices: int, n_customers: int, due_share: float, seed: int):
     from django.db import connection, transaction
 
     from relance.accounts.models import Organisation
     from relance.dunning.defaults import install_default_scenarios
+    from relance.dunning.models import InvoiceSchedule
     from relance.ledger.models import Contact, Customer, Invoice
 
     rng = random.Random(seed)
@@ -162,7 +148,11 @@ def build_ledger(n_invoices: int, n_customers: int, due_share: float, seed: int)
             if first_id is None:
                 first_id = Invoice.objects.filter(organisation=org).order_by("pk").values_list("pk", flat=True)[0]
             # Invoices get consecutive ids here (one writer): the schedule rows follow them.
-            insert_schedules(first_id + start, schedules, org.pk, connection)
+            insert(InvoiceSchedule, [
+                {"invoice_id": first_id + start + n, "organisation_id": org.pk, "last_step": step, "last_date": last,
+                 "next_date": nxt}
+                for n, (step, last, nxt) in enumerate(schedules)
+            ], connection)
     last_id = Invoice.objects.filter(organisation=org).order_by("-pk").values_list("pk", flat=True)[0]
     assert last_id == first_id + n_invoices - 1, "the invoices' ids are not consecutive: schedules misplaced"
     with connection.cursor() as cursor:
