@@ -169,3 +169,18 @@ def test_an_organisation_without_scenarios_is_told_to_run_init(org):
 def test_the_text_output_sums_up_the_run(scenarios, customer, make_invoice):
     make_invoice(number="F1")
     assert "planned 1 message(s) (email 1)" in run("--date", "2026-06-29")
+
+
+def test_deleting_an_invoice_through_the_orm_removes_its_lines_tasks_links_and_schedule(
+    scenarios, make_customer, make_invoice
+):
+    # Lines and task links have no database constraint on the invoice (see ReminderLine.invoice):
+    # Django's on_delete must still clean up after a deleted invoice.
+    cust = make_customer("C002", phone="01 45 67 89 10")
+    inv = make_invoice(number="F1", cust=cust)
+    set_schedule(inv, "first", date(2026, 7, 6), date(2026, 7, 13))
+    run_json("2026-07-13")
+    assert ReminderLine.objects.filter(invoice=inv).exists() and Task.invoices.through.objects.exists()
+    inv.delete()
+    assert not ReminderLine.objects.exists() and not Task.invoices.through.objects.exists()
+    assert not InvoiceSchedule.objects.exists()
