@@ -133,6 +133,10 @@ class Reminder(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     not_before = models.DateTimeField(null=True, blank=True, help_text="quiet hours (SMS)")
+    # The sender's claim (relance.channels.delivery): a random token per claim, and the moment the
+    # message was handed to the provider. Claimed but not handed over = safe to give back to the queue.
+    claim_token = models.CharField(max_length=32, blank=True)
+    handed_over_at = models.DateTimeField(null=True, blank=True)
     # What the planner decided besides the lines: the total of the lines, the customer's other
     # overdue invoices to show in the message, and the channel the step asked for when it fell back.
     total_due = models.DecimalField(**MONEY, default=0)
@@ -299,6 +303,7 @@ class TaskKind(models.TextChoices):
     ESCALATION = "escalation", "escalade"
     CHECK_PAYMENT = "check_payment", "vérifier un paiement"
     REVIEW = "review", "à examiner"
+    DECLARE_CLAIM = "declare_claim", "déclarer la créance"
 
 
 class Task(models.Model):

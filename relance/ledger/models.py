@@ -46,6 +46,17 @@ class RiskSegment(models.TextChoices):
     HIGH = "high", "élevé"
 
 
+class Civility(models.TextChoices):
+    MR = "M.", "Monsieur"
+    MRS = "Mme", "Madame"
+
+
+class InsolvencyKind(models.TextChoices):
+    SAFEGUARD = "sauvegarde", "procédure de sauvegarde"
+    RECOVERY = "redressement", "redressement judiciaire"
+    LIQUIDATION = "liquidation", "liquidation judiciaire"
+
+
 class Customer(models.Model):
     # Indexed by customer_external_id_per_org, which leads with it. (On PostgreSQL the table keeps
     # room in its pages, see migration 0006: the daily run rewrites the risk scores in place.)
@@ -78,7 +89,14 @@ class Customer(models.Model):
     risk_reasons = models.JSONField(default=list, blank=True)
     paused_until = models.DateField(null=True, blank=True)
     pause_reason = models.CharField(max_length=300, blank=True)
+    # The person the letters and e-mails are addressed to ("Madame Martin,").
+    contact_name = models.CharField("contact", max_length=200, blank=True)
+    contact_civility = models.CharField("civilité", max_length=3, choices=Civility.choices, blank=True)
+    # Insolvency proceedings (procédure collective): claims born before the judgment may no longer
+    # be demanded; they are declared to the mandataire judiciaire (relance.dunning.actions).
     in_insolvency = models.BooleanField("procédure collective", default=False)
+    insolvency_date = models.DateField("date du jugement d'ouverture", null=True, blank=True)
+    insolvency_kind = models.CharField("type de procédure", max_length=12, choices=InsolvencyKind.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
