@@ -21,6 +21,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "dispute": ("dispute", "open, close and list disputes"),
     "plan": ("plan", "payment plans (instalments)"),
     "pause": ("pause", "pause the reminders of a customer"),
+    "insolvency": ("insolvency", "insolvency proceedings of a customer: open, close"),
     "approve": ("approve", "list, approve or skip reminders waiting for approval"),
     "scheduler": ("scheduler", "long-running: run each organisation's dunning at its hour"),
     "send": ("send_reminders", "send the reminders that are due"),

@@ -1,23 +1,28 @@
-"""The delivery pipeline, for every channel: claim, re-check, render, record, send, record.
+"""The delivery pipeline, for every channel: claim, re-check, render, hand over, record.
 
 A Reminder row exists before anything is sent (the engine plans it). Here a worker:
-1. claims due reminders with a conditional UPDATE (state planned, or failed and due for a retry;
-   not before `not_before`): of two workers, exactly one gets each row;
-2. re-reads the balance of every invoice: lines paid, disputed or promised since planning are
-   dropped, a reminder left without lines is cancelled;
-3. renders through the channel and stores subject, body and attachment hashes on the Reminder
-   *before* calling the backend (the evidence is what was sent, even if the process dies);
-4. sends, then stores the receipt (provider id, SMTP reply, Message-ID) and `sent`.
-Transient errors are retried with exponential backoff up to MAX_ATTEMPTS, permanent ones are
-recorded and never retried. A reminder still `sending` after STUCK_MINUTES (a crash between the
-provider's answer and our commit) becomes `unknown` and is never re-sent automatically.
-
-While a reminder is `sending`, its next_attempt_at holds the time it was claimed (the sweep reads it).
+1. claims ONE due reminder at a time with a conditional UPDATE (state planned, or failed and due for
+   a retry, or claimed by a worker whose lease ran out before it handed the message over; not before
+   `not_before`): of two workers, exactly one gets each row. The claim carries a random token and a
+   lease (`next_attempt_at` holds its end while the row is `sending`);
+2. applies the planner's own eligibility rule again (relance.dunning.actions.revalidate_reminder):
+   lines paid, disputed, promised, paused or under insolvency proceedings since planning are
+   dropped, a reminder left without lines is cancelled with the reasons;
+3. renders through the channel, then hands over: one conditional UPDATE stores subject, body,
+   attachment hashes and `handed_over_at` *if the claim is still ours*; only then is the backend
+   called (the evidence is what was sent, even if the process dies);
+4. records the receipt (provider id, SMTP reply, Message-ID) and `sent`.
+A crash before the hand-over costs nothing: the lease runs out and the next start sends the message.
+Only a message being handed over when the process died may have reached the provider: after
+STUCK_MINUTES it becomes `unknown` (never re-sent automatically; a person resolves it with
+`relance reminders resolve`). Transient errors are retried with exponential backoff up to
+MAX_ATTEMPTS hand-overs, permanent ones are recorded and never retried.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -29,9 +34,10 @@ from django.utils import timezone
 
 from relance.accounts.models import Organisation
 from relance.channels.base import Backend, DeliveryError
+from relance.channels.context import build_context
 from relance.channels.registry import BACKENDS, CHANNELS, backend_url, get_backend, get_channel
-from relance.dunning.models import Dispute, Promise, PromiseState, Reminder, ReminderState
-from relance.ledger.models import InvoiceStatus
+from relance.dunning.actions import revalidate_reminder
+from relance.dunning.models import Reminder, ReminderState
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +45,9 @@ MAX_ATTEMPTS = int(getattr(settings, "RELANCE_SEND_MAX_ATTEMPTS", 5))
 BACKOFF_FIRST = timedelta(minutes=5)
 BACKOFF_MAX = timedelta(hours=6)
 STUCK_MINUTES = int(getattr(settings, "RELANCE_SEND_STUCK_MINUTES", 15))
-CLAIM_CHUNK = 100
+# How long a claim holds a reminder before its hand-over: rendering a letter takes seconds.
+LEASE = timedelta(seconds=int(getattr(settings, "RELANCE_SEND_LEASE_SECONDS", 120)))
 ERROR_MAX = 2000
-# Messages about paid or promised invoices: the balance re-check must not cancel them.
-NO_BALANCE_CHECK = {"payment_thanks"}
-NO_PROMISE_CHECK = {"payment_thanks", "call_recap", "broken_promise", "payment_plan_confirmation", "statement"}
-DROP_STATUSES = {InvoiceStatus.PAID, InvoiceStatus.DISPUTED, InvoiceStatus.WRITTEN_OFF, InvoiceStatus.CANCELLED}
 URL_FIELDS = {"email": "email_url", "sms": "sms_url"}
 
 
@@ -71,73 +74,62 @@ def backoff(attempts: int) -> timedelta:
 
 def _due(now: datetime) -> Q:
     return (
-        (Q(state=ReminderState.PLANNED) | Q(state=ReminderState.FAILED, next_attempt_at__lte=now))
+        (
+            Q(state=ReminderState.PLANNED)
+            | Q(state=ReminderState.FAILED, next_attempt_at__lte=now)
+            # Claimed by a worker that died (or stalled) before the hand-over: never reached a provider.
+            | Q(state=ReminderState.SENDING, handed_over_at__isnull=True, next_attempt_at__lt=now)
+        )
         & (Q(not_before__isnull=True) | Q(not_before__lte=now))
         & Q(channel__in=list(CHANNELS))
     )
 
 
-def claim_due(org: Organisation | None = None, now: datetime | None = None, limit: int = CLAIM_CHUNK) -> list[int]:
-    """Claim up to `limit` due reminders for this worker; returns the ids it now owns (state sending)."""
+def claim_one(org: Organisation | None = None, now: datetime | None = None) -> Reminder | None:
+    """Claim the oldest due reminder for this worker, or None when there is nothing to send."""
     now = now or timezone.now()
     candidates = Reminder.objects.filter(_due(now))
     if org is not None:
         candidates = candidates.filter(organisation=org)
-    claimed = []
-    for pk in candidates.order_by("id").values_list("id", flat=True)[:limit]:
+    for pk in candidates.order_by("id").values_list("id", flat=True)[:20]:
+        token = uuid.uuid4().hex
         # The claim: the WHERE re-checks the state, so of two workers exactly one updates the row.
         won = Reminder.objects.filter(_due(now), pk=pk).update(
-            state=ReminderState.SENDING, next_attempt_at=now, attempts=F("attempts") + 1
+            state=ReminderState.SENDING, claim_token=token, handed_over_at=None, next_attempt_at=now + LEASE
         )
         if won:
-            claimed.append(pk)
-    return claimed
+            return (Reminder.objects.select_related("organisation", "customer", "customer__collector").get(pk=pk))
+    return None
 
 
 def sweep_stuck(now: datetime | None = None, minutes: int = STUCK_MINUTES) -> int:
-    """Reminders left `sending` by a crashed worker become `unknown`: a person decides, never a retry."""
+    """Reminders handed over by a worker that never recorded the answer become `unknown`: the
+    provider may have accepted them, so a person decides, never a retry."""
     now = now or timezone.now()
     return Reminder.objects.filter(
-        state=ReminderState.SENDING, next_attempt_at__lt=now - timedelta(minutes=minutes)
+        state=ReminderState.SENDING, handed_over_at__lt=now - timedelta(minutes=minutes)
     ).update(
         state=ReminderState.UNKNOWN, next_attempt_at=None,
-        error=f"envoi interrompu depuis plus de {minutes} min : le fournisseur a pu l'accepter ; à vérifier",
+        error=f"envoi interrompu pendant la remise au fournisseur depuis plus de {minutes} min : "
+              "le fournisseur a pu l'accepter ; à vérifier",
     )
+
+
+def list_unknown(org: Organisation):
+    """The reminders whose fate is unknown, with the evidence kept, oldest first."""
+    return (Reminder.objects.filter(organisation=org, state=ReminderState.UNKNOWN)
+            .select_related("customer").order_by("handed_over_at", "id"))
 
 
 def resolve_unknown(reminder: Reminder, was_sent: bool) -> None:
     """A person's decision on an `unknown` reminder: it did reach the customer, or send it again."""
     if reminder.state != ReminderState.UNKNOWN:
-        raise ValueError(f"reminder {reminder.pk} is {reminder.state}, not unknown")
+        raise ValueError(f"relance {reminder.pk} : état {reminder.state}, pas « inconnu »")
     if was_sent:
-        reminder.state, reminder.sent_at = ReminderState.SENT, reminder.sent_at or timezone.now()
+        reminder.state, reminder.sent_at = ReminderState.SENT, reminder.sent_at or reminder.handed_over_at
     else:
-        reminder.state, reminder.next_attempt_at = ReminderState.PLANNED, None
-    reminder.save(update_fields=["state", "sent_at", "next_attempt_at"])
-
-
-def recheck_lines(reminder: Reminder, today) -> tuple[int, int]:
-    """Drop the lines whose invoice no longer needs a reminder; returns (lines kept, lines dropped now)."""
-    lines = [ln for ln in reminder.lines.select_related("invoice") if not ln.dropped]
-    if not lines or reminder.template in NO_BALANCE_CHECK:
-        return len(lines), 0
-    ids = [ln.invoice_id for ln in lines]
-    disputed = set(Dispute.objects.filter(invoice_id__in=ids, is_open=True).values_list("invoice_id", flat=True))
-    promised: set[int] = set()
-    if reminder.template not in NO_PROMISE_CHECK:
-        promised = set(Promise.objects.filter(invoice_id__in=ids, state=PromiseState.OPEN,
-                                              promised_date__gte=today).values_list("invoice_id", flat=True))
-    minimum = reminder.organisation.min_reminder_amount
-    dropped = []
-    for line in lines:
-        inv = line.invoice
-        if (inv.open_balance <= 0 or inv.open_balance < minimum or inv.status in DROP_STATUSES
-                or inv.pk in disputed or inv.pk in promised):
-            line.dropped = True
-            dropped.append(line)
-    for line in dropped:
-        line.save(update_fields=["dropped"])
-    return len(lines) - len(dropped), len(dropped)
+        reminder.state, reminder.next_attempt_at, reminder.handed_over_at = ReminderState.PLANNED, None, None
+    reminder.save(update_fields=["state", "sent_at", "next_attempt_at", "handed_over_at"])
 
 
 class _Backends:
@@ -181,21 +173,16 @@ class _Backends:
 
 def deliver_pending(org: Organisation | None = None, now: datetime | None = None, limit: int | None = None
                     ) -> DeliveryStats:
-    """Send every due reminder (of one organisation, or all), chunk by chunk; returns the counts."""
+    """Send every due reminder (of one organisation, or all), one claim at a time; returns the counts."""
     stats = DeliveryStats(swept=sweep_stuck(now))
     backends = _Backends()
     try:
         while limit is None or stats.claimed < limit:
-            chunk = CLAIM_CHUNK if limit is None else min(CLAIM_CHUNK, limit - stats.claimed)
-            ids = claim_due(org, now or timezone.now(), chunk)
-            if not ids:
+            reminder = claim_one(org, now or timezone.now())
+            if reminder is None:
                 break
-            stats.claimed += len(ids)
-            reminders = (Reminder.objects.filter(pk__in=ids)
-                         .select_related("organisation", "customer", "customer__collector")
-                         .order_by("channel", "organisation_id", "id"))
-            for reminder in reminders:
-                deliver_one(reminder, backends, stats, now)
+            stats.claimed += 1
+            deliver_one(reminder, backends, stats, now)
     finally:
         backends.close()
     return stats
@@ -203,8 +190,6 @@ def deliver_pending(org: Organisation | None = None, now: datetime | None = None
 
 def deliver_one(reminder: Reminder, backends: _Backends, stats: DeliveryStats, now: datetime | None = None) -> str:
     """Deliver one claimed reminder; returns its new state."""
-    from relance.channels.context import build_context
-
     current = now or timezone.now()
     today = timezone.localtime(current, ZoneInfo(reminder.organisation.time_zone)).date()
     channel = get_channel(reminder.channel)
@@ -212,15 +197,13 @@ def deliver_one(reminder: Reminder, backends: _Backends, stats: DeliveryStats, n
     if callable(not_before):
         until = not_before(reminder, current)
         if until and until > current:  # quiet hours (SMS): back to planned, not a failed attempt
-            _finish(reminder, ReminderState.PLANNED, not_before=until, next_attempt_at=None,
-                    attempts=max(reminder.attempts - 1, 0))
+            _finish(reminder, ReminderState.PLANNED, not_before=until, next_attempt_at=None, claim_token="")
             stats.deferred += 1
             return ReminderState.PLANNED
-    kept, dropped = recheck_lines(reminder, today)
-    stats.dropped_lines += dropped
-    if dropped and not kept:
-        _finish(reminder, ReminderState.CANCELLED, next_attempt_at=None,
-                error="annulée avant l'envoi : toutes ses factures ont été réglées, contestées ou promises")
+    before = reminder.lines.filter(dropped=False).count()
+    still_due = revalidate_reminder(reminder, today)
+    stats.dropped_lines += before - reminder.lines.filter(dropped=False).count()
+    if not still_due:
         stats.cancelled += 1
         return ReminderState.CANCELLED
     try:
@@ -230,11 +213,21 @@ def deliver_one(reminder: Reminder, backends: _Backends, stats: DeliveryStats, n
     except Exception as exc:  # noqa: BLE001 - a template or data problem: nothing left, so no resend risk
         log.exception("rendering reminder %s", reminder.pk)
         return _failed(reminder, DeliveryError(f"rendu impossible : {exc}", permanent=True), current, stats)
-    # The evidence first: what is about to go out, saved before the provider sees it.
-    _finish(reminder, ReminderState.SENDING, recipient=outgoing.recipient[:500], subject=outgoing.subject[:500],
-            body_text=outgoing.body_text, body_html=outgoing.body_html,
-            attachments=[a.record() for a in outgoing.attachments],
-            message_id=outgoing.headers.get("Message-ID", "")[:300], next_attempt_at=timezone.now())
+    # The hand-over: the evidence first, saved before the provider sees it, and only while the claim is
+    # ours (a worker that stalled past its lease finds the row taken by another and sends nothing).
+    evidence = {
+        "recipient": outgoing.recipient[:500], "subject": outgoing.subject[:500], "body_text": outgoing.body_text,
+        "body_html": outgoing.body_html, "attachments": [a.record() for a in outgoing.attachments],
+        "message_id": outgoing.headers.get("Message-ID", "")[:300], "handed_over_at": timezone.now(),
+    }
+    if not Reminder.objects.filter(
+        pk=reminder.pk, state=ReminderState.SENDING, claim_token=reminder.claim_token, handed_over_at__isnull=True
+    ).update(attempts=F("attempts") + 1, **evidence):
+        log.warning("reminder %s: claim lost before the hand-over, left to its new owner", reminder.pk)
+        return ReminderState.SENDING
+    reminder.attempts += 1
+    for name, value in evidence.items():
+        setattr(reminder, name, value)
     try:
         receipt = backends.get(reminder, channel).send(outgoing)
     except DeliveryError as exc:
@@ -250,7 +243,7 @@ def deliver_one(reminder: Reminder, backends: _Backends, stats: DeliveryStats, n
 
 
 def _failed(reminder: Reminder, exc: DeliveryError, now: datetime, stats: DeliveryStats) -> str:
-    fields = {"error": exc.message[:ERROR_MAX], "provider_response": exc.response}
+    fields = {"error": exc.message[:ERROR_MAX], "provider_response": exc.response, "claim_token": ""}
     if exc.uncertain:
         state, fields["next_attempt_at"] = ReminderState.UNKNOWN, None
         stats.unknown += 1
@@ -260,7 +253,8 @@ def _failed(reminder: Reminder, exc: DeliveryError, now: datetime, stats: Delive
             fields["error"] = f"{fields['error']} (abandon après {reminder.attempts} tentatives)"[:ERROR_MAX]
         stats.failed += 1
     else:
-        state, fields["next_attempt_at"] = ReminderState.FAILED, now + backoff(reminder.attempts)
+        state, fields["next_attempt_at"] = ReminderState.FAILED, now + backoff(max(reminder.attempts, 1))
+        fields["handed_over_at"] = None  # not handed over, or refused: it may be claimed again
         stats.retrying += 1
     _finish(reminder, state, **fields)
     if state == ReminderState.FAILED and fields["next_attempt_at"] is None and not exc.uncertain:

@@ -6,10 +6,12 @@ Every action that changes what an invoice may receive recomputes its indexed nex
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 
+from babel.numbers import format_currency
 from django.db import transaction
 from django.utils import timezone
 
@@ -29,21 +31,24 @@ from relance.dunning.models import (
     TaskKind,
 )
 from relance.dunning.planner import next_dates
-from relance.dunning.rules import excluded, is_paused
+from relance.dunning.rules import hold_reason, is_paused
 from relance.dunning.run import DunningError, RunResult, forecast, plan_today, write_risks
 from relance.dunning.schedules import write_schedules
 from relance.dunning.scoring import score
 from relance.dunning.state import Advance
 from relance.ledger.balances import status_for
-from relance.ledger.models import Customer, Invoice, InvoiceStatus
+from relance.ledger.models import Customer, InsolvencyKind, Invoice, InvoiceStatus
 
 __all__ = [
     "DunningError", "RunResult", "add_payment_plan", "approve_reminder", "cancel_payment_plan", "close_dispute",
+    "close_insolvency", "open_insolvency",
     "create_task", "forecast", "open_dispute", "pause_customer", "plan_today", "record_promise",
     "recompute_risk", "refresh_next_dates", "resume_customer", "revalidate_reminder", "skip_reminder",
 ]
 
 CUSTOMERS_PER_BATCH = 5000
+# Reminders written but not sent yet.
+PENDING_STATES = (ReminderState.PLANNED, ReminderState.AWAITING_APPROVAL, ReminderState.FAILED)
 
 
 def refresh_next_dates(org: Organisation, invoice_ids: Iterable[int] | None = None, today: date | None = None) -> int:
@@ -236,6 +241,84 @@ def resume_customer(customer: Customer, user=None) -> Customer:
     return customer
 
 
+def _months_later(day: date, months: int) -> date:
+    """The same day `months` later, or the month's last day (31 December + 2 months = 28/29 February)."""
+    year, month = divmod(day.month - 1 + months, 12)
+    year, month = day.year + year, month + 1
+    last = calendar.monthrange(year, month)[1]
+    return date(year, month, min(day.day, last))
+
+
+@transaction.atomic
+def open_insolvency(customer: Customer, judgment_date: date, kind: str = "", user=None) -> Task:
+    """The customer is under insolvency proceedings (procédure collective) since `judgment_date`.
+
+    From then on no reminder of any kind for the invoices issued before the judgment (the creditor
+    may no longer demand their payment: Code de commerce L622-7, L622-21); they are declared to the
+    mandataire judiciaire instead, which a task says, with the claims to declare. Returns that task
+    (the open one when the same proceedings are recorded again)."""
+    org = customer.organisation
+    if kind and kind not in InsolvencyKind.values:
+        raise DunningError(f"type de procédure {kind!r} inconnu ; attendu : {', '.join(InsolvencyKind.values)}")
+    if judgment_date > queries.org_today(org):
+        raise DunningError(f"client {customer.external_id} : la date du jugement {judgment_date:%d/%m/%Y} "
+                           "est dans le futur")
+    locked = Customer.objects.select_for_update().get(pk=customer.pk)
+    existing = Task.objects.filter(customer=customer, kind=TaskKind.DECLARE_CLAIM, state=Task.State.OPEN).first()
+    if locked.in_insolvency and locked.insolvency_date == judgment_date and existing is not None:
+        return existing
+    Customer.objects.filter(pk=customer.pk).update(in_insolvency=True, insolvency_date=judgment_date,
+                                                   insolvency_kind=kind, updated_at=timezone.now())
+    customer.in_insolvency, customer.insolvency_date, customer.insolvency_kind = True, judgment_date, kind
+    claims = list(customer.invoices.filter(issue_date__lt=judgment_date, open_balance__gt=0,
+                                           status__in=queries.ACTIVE_STATUSES).order_by("due_date", "number"))
+    if existing is not None:
+        existing.state = Task.State.CANCELLED
+        existing.save(update_fields=["state"])
+    task = create_task(
+        customer, TaskKind.DECLARE_CLAIM, "Déclarer la créance au mandataire judiciaire",
+        due_date=_months_later(judgment_date, 2), invoices=claims, script=_declaration_note(customer, claims),
+    )
+    # What was planned before the judgment and not sent yet: the same rule as any send decides.
+    for reminder in Reminder.objects.filter(customer=customer, state__in=PENDING_STATES).select_related(
+            "organisation"):
+        revalidate_reminder(reminder)
+    refresh_next_dates(org, list(customer.invoices.values_list("pk", flat=True)))
+    return task
+
+
+def _declaration_note(customer: Customer, claims: list[Invoice]) -> str:
+    judgment = customer.insolvency_date
+    total = sum((inv.open_balance for inv in claims), Decimal("0"))
+    kind = InsolvencyKind(customer.insolvency_kind).label if customer.insolvency_kind else "procédure collective"
+    lines = [
+        f"{customer.name} : {kind}, jugement d'ouverture du {judgment:%d/%m/%Y}.",
+        "Déclarer les créances nées avant le jugement au mandataire judiciaire dans les deux mois suivant "
+        "la publication du jugement au BODACC (Code de commerce, art. R622-24). L'échéance de cette tâche est "
+        "calculée depuis la date du jugement : vérifiez la date de publication au BODACC, c'est elle qui fait "
+        "courir le délai.",
+        "Aucune relance n'est plus envoyée pour ces factures.",
+        "",
+        f"Créances à déclarer ({len(claims)}) : {format_currency(total, 'EUR', locale='fr_FR')}",
+    ]
+    lines += [f"- {inv.number} du {inv.issue_date:%d/%m/%Y}, échue le {inv.due_date:%d/%m/%Y} : "
+              f"{format_currency(inv.open_balance, inv.currency, locale='fr_FR')}" for inv in claims]
+    return "\n".join(lines)
+
+
+@transaction.atomic
+def close_insolvency(customer: Customer, user=None) -> Customer:
+    """The proceedings are over (or were recorded by mistake): the customer's invoices follow their
+    scenario again. An open declaration task stays: a person closes it when the claim is declared."""
+    if not Customer.objects.select_for_update().get(pk=customer.pk).in_insolvency:
+        raise DunningError(f"client {customer.external_id} : aucune procédure collective en cours")
+    Customer.objects.filter(pk=customer.pk).update(in_insolvency=False, insolvency_date=None, insolvency_kind="",
+                                                   updated_at=timezone.now())
+    customer.in_insolvency, customer.insolvency_date, customer.insolvency_kind = False, None, ""
+    refresh_next_dates(customer.organisation, list(customer.invoices.values_list("pk", flat=True)))
+    return customer
+
+
 def _claim_awaiting(reminder: Reminder, **changes) -> None:
     # Conditional UPDATE: two people approving at once, only one wins; a sent reminder never moves back.
     done = Reminder.objects.filter(pk=reminder.pk, state=ReminderState.AWAITING_APPROVAL).update(**changes)
@@ -285,46 +368,78 @@ def create_task(
     return task
 
 
+# Why a line was dropped right before the send (hold_reason's verdicts), for the cancelled reminder.
+HOLD_REASONS = {
+    "settled": "réglée",
+    "disputed": "contestée",
+    "plan": "passée en échéancier",
+    "below_minimum": "sous le montant minimum de relance",
+    "insolvency": "créance antérieure à l'ouverture d'une procédure collective",
+    "promise": "couverte par une promesse de paiement",
+    "paused": "client en pause",
+}
+# Messages that confirm what the customer said or did: a promise does not stop them, and a thank-you
+# for a payment is about invoices that are paid by definition.
+CONFIRMATIONS = frozenset({"call_recap", "payment_plan_confirmation", "statement"})
+NO_CHECK = frozenset({"payment_thanks"})
+
+
 @transaction.atomic
-def revalidate_reminder(reminder: Reminder) -> bool:
-    """Read the balances again right before sending: drop the lines paid, disputed or promised since
-    the run; cancel a reminder left with nothing to claim. True when it is still to be sent."""
+def revalidate_reminder(reminder: Reminder, today: date | None = None) -> bool:
+    """Apply the planner's own eligibility rule (rules.hold_reason) again right before the send, on
+    the states read now: drop the lines that may no longer be claimed, cancel a reminder left with
+    nothing, with the reasons. True when it is still to be sent."""
+    if reminder.template in NO_CHECK:
+        return True
     org = reminder.organisation
-    config = queries.get_config(org)
+    today = today or queries.org_today(org)
+    policy = queries.get_config(org).policy
     lines = list(reminder.lines.filter(dropped=False).select_related("invoice"))
+    if not lines:
+        return True  # a message about no invoice (e.g. a statement asked for): nothing to re-check
     states = {s.id: s for s in queries.load_invoices(org, [reminder.customer_id])}
     customer = queries.load_customers(org, [reminder.customer_id]).get(reminder.customer_id)
-    paused = customer is not None and is_paused(customer, queries.org_today(org))
-    keep, total = [], Decimal("0")
+    keep, reasons, total = [], [], Decimal("0")
     for line in lines:
-        if paused:
-            break
-        state = states.get(line.invoice_id)
-        if line.instalment_id is not None:
-            ok = state is not None or line.invoice.open_balance > 0
-            balance = line.balance
-        else:
-            ok = state is not None and not excluded(state, config.policy)
-            if ok and state.promise is not None and not line.step_code.startswith("broken-promise"):
-                ok = False  # promised since the run
-            balance = state.balance if state is not None else Decimal("0")
-        if ok:
-            keep.append(line.pk)
-            total += balance
-            if balance != line.balance:
-                type(line).objects.filter(pk=line.pk).update(balance=balance)
-        else:
+        reason, balance = _line_hold(line, states.get(line.invoice_id), customer, today, policy, reminder.template)
+        if reason:
+            reasons.append(f"{line.invoice.number} : {HOLD_REASONS.get(reason, reason)}")
             type(line).objects.filter(pk=line.pk).update(dropped=True)
+            continue
+        keep.append(line.pk)
+        total += balance
+        if balance != line.balance:
+            type(line).objects.filter(pk=line.pk).update(balance=balance)
     if not keep:
-        Reminder.objects.filter(pk=reminder.pk).update(
-            state=ReminderState.CANCELLED,
-            error="plus rien à réclamer : factures réglées, contestées ou suspendues depuis la relance",
-        )
         reminder.state = ReminderState.CANCELLED
+        reminder.error = ("annulée avant l'envoi, plus rien à réclamer : " + " ; ".join(reasons))[:2000]
+        Reminder.objects.filter(pk=reminder.pk).update(state=reminder.state, error=reminder.error,
+                                                       next_attempt_at=None)
         return False
     Reminder.objects.filter(pk=reminder.pk).update(total_due=total)
     reminder.total_due = total
     return True
+
+
+def _line_hold(line, state, customer, today: date, policy, template: str) -> tuple[str, Decimal]:
+    """(why this line may not be sent, "" when it may; the balance to claim)."""
+    if customer is None:
+        return "settled", Decimal("0")
+    if line.instalment_id is not None:
+        # An instalment: its invoice sits in the plan (held as "plan"); the customer's holds apply.
+        if state is None and line.invoice.open_balance <= 0:
+            return "settled", Decimal("0")
+        if is_paused(customer, today):
+            return "paused", line.balance
+        if customer.insolvency_date is not None:
+            return "insolvency", line.balance
+        return "", line.balance
+    if state is None:
+        return "settled", Decimal("0")  # no longer open
+    reason = hold_reason(state, customer, today, policy)
+    if reason == "promise" and template in CONFIRMATIONS:
+        reason = ""
+    return reason, state.balance
 
 
 def recompute_risk(org: Organisation, customer_ids: Iterable[int] | None = None, today: date | None = None) -> int:

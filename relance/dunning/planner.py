@@ -18,6 +18,7 @@ from relance.dunning.rules import (
     INSTALMENT_SCENARIO,
     choose_scenario,
     excluded,
+    hold_reason,
     invoice_next,
     is_paused,
     next_step,
@@ -46,6 +47,9 @@ ZERO = Decimal("0")
 BROKEN_PROMISE = StepSpec("broken-promise", 0, 0, "email", "broken_promise", "firm", min_gap_days=0)
 # Ranks above every amicable or firm step of a message, below a formal one.
 _BROKEN_PROMISE_RANK = (TONE_RANK["firm"], 1000)
+
+# hold_reason() verdicts under which an invoice has no next date at all.
+_NEVER = frozenset({"settled", "disputed", "plan", "below_minimum", "insolvency"})
 
 # _evaluate() verdicts
 _WAIT, _DUE, _BROKEN = 0, 1, 2
@@ -129,14 +133,15 @@ def _evaluate(
 ) -> tuple[int, StepSpec | None, date | None]:
     """(verdict, step due today, next date for the index) for one invoice on `today`."""
     policy = config.policy
-    if excluded(inv, policy):
+    reason = hold_reason(inv, customer, today, policy)
+    if reason in _NEVER:
         return _WAIT, None, None
     if inv.promise is not None:
         # Covered until the promised date plus the grace; broken on the next business day.
         broken_on = next_business_day(promise_grace_end(inv.promise.promised_date, policy) + ONE_DAY)
-        if today < broken_on:
+        if reason == "promise":
             return _WAIT, None, broken_on
-        if is_paused(customer, today):
+        if reason == "paused":
             return _WAIT, None, next_business_day(customer.paused_until + ONE_DAY)  # type: ignore[operator]
         if inv.last_date is not None and inv.last_date >= today:
             return _WAIT, None, next_business_day(today + ONE_DAY)
@@ -145,7 +150,7 @@ def _evaluate(
     if nxt is None:
         return _WAIT, None, None
     step, when = nxt
-    if is_paused(customer, today):
+    if reason == "paused":
         return _WAIT, None, next_business_day(max(when, customer.paused_until + ONE_DAY))  # type: ignore[operator]
     if inv.last_date is not None and inv.last_date >= today:
         # At most one step per invoice per day, whatever the minimum gap says.
@@ -236,7 +241,9 @@ def plan_day(
 def _plan_instalments(
     p: PlanState, customer: CustomerState | None, today: date, config: Config, todo: dict[int, list[_Item]]
 ) -> None:
-    if customer is None or is_paused(customer, today):
+    # The instalments of a plan are reminded as long as the customer may be: not while paused, nor
+    # under insolvency proceedings (the plan's invoices are then claims to declare).
+    if customer is None or is_paused(customer, today) or customer.insolvency_date is not None:
         return
     policy = config.policy
     for inst in p.instalments:
@@ -340,9 +347,7 @@ def _message(
     else:
         others = []
         for inv in facts.invoices.get(customer.id, ()):
-            if inv.id in in_message or inv.due_date >= today or excluded(inv, policy):
-                continue
-            if inv.promise is not None and today <= promise_grace_end(inv.promise.promised_date, policy):
+            if inv.id in in_message or inv.due_date >= today or hold_reason(inv, customer, today, policy):
                 continue
             others.append(inv)
         others.sort(key=lambda inv: (inv.due_date, inv.number))

@@ -133,7 +133,7 @@ def load_customers_and_risks(
             cursor.execute(
                 "SELECT c.id, c.external_id, c.name, c.kind, c.strategic, c.risk_segment, c.risk_segment_override, "
                 "s.code, s.active, c.paused_until, c.collector_id, c.address_line1, c.postcode, c.city, c.language, "
-                f"c.risk_score, c.risk_reasons FROM {customer_table} c "
+                f"c.risk_score, c.risk_reasons, c.in_insolvency, c.insolvency_date FROM {customer_table} c "
                 f"LEFT JOIN {scenario_table} s ON s.id = c.scenario_id WHERE {ids_sql}",
                 params,
             )
@@ -155,16 +155,20 @@ def load_customers_and_risks(
                     have.add("letter")
     out, risks = {}, {}
     for (cid, ext, name, kind, strategic, segment, override, scenario_code, scenario_active, paused, collector,
-         line1, postcode, city, language, risk_score, reasons) in rows:
+         line1, postcode, city, language, risk_score, reasons, insolvent, judgment) in rows:
         have = channels.get(cid, set())
         if line1 and (postcode or city):
             have.add("letter")
         if sqlite and isinstance(paused, str):
             paused = date.fromisoformat(paused)
+        if sqlite and isinstance(judgment, str):
+            judgment = date.fromisoformat(judgment)
         out[cid] = CustomerState(
             id=cid, external_id=ext, name=name, kind=kind, strategic=bool(strategic), segment=override or segment,
             scenario_code=scenario_code if scenario_code and scenario_active else "", paused_until=paused,
             channels=frozenset(have), collector_id=collector, language=language, segment_locked=bool(override),
+            # Under proceedings with no judgment date known: every invoice counts as an earlier claim.
+            insolvency_date=(judgment or date.max) if insolvent else None,
         )
         risks[cid] = (risk_score, segment, reasons)
     return out, risks

@@ -57,6 +57,7 @@ STATUS_LABELS: dict[str, dict[str, str]] = {
         "paused": "En pause",
         "settled": "Soldée",
         "not_due": "À échoir",
+        "insolvency": "Procédure collective",
     },
     "en": {
         "to_warn": "Due soon",
@@ -68,6 +69,7 @@ STATUS_LABELS: dict[str, dict[str, str]] = {
         "paused": "Paused",
         "settled": "Settled",
         "not_due": "Not yet due",
+        "insolvency": "Insolvency proceedings",
     },
 }
 
@@ -185,6 +187,32 @@ def excluded(inv: InvoiceState, policy: Policy) -> str:
     return ""
 
 
+def under_insolvency(inv: InvoiceState, customer: CustomerState) -> bool:
+    """A claim born before the opening judgment of insolvency proceedings may no longer be demanded
+    (Code de commerce L622-7 and L622-21): it is declared to the mandataire judiciaire instead. The
+    judgment takes effect at 0h on its date, so an invoice issued that day is a later claim."""
+    return customer.insolvency_date is not None and inv.issue_date < customer.insolvency_date
+
+
+def hold_reason(inv: InvoiceState, customer: CustomerState, today: date, policy: Policy) -> str:
+    """Why no reminder about this invoice may go out today ("" when one may).
+
+    The one eligibility rule: the planner applies it when it plans, and delivery applies it again
+    right before the send (relance.dunning.actions.revalidate_reminder). The reasons: settled,
+    disputed, plan, below_minimum (never, whatever the date), insolvency (not while the proceedings
+    last), promise (until the promised date plus the grace), paused (until the pause ends)."""
+    reason = excluded(inv, policy)
+    if reason:
+        return reason
+    if under_insolvency(inv, customer):
+        return "insolvency"
+    if inv.promise is not None and today <= promise_grace_end(inv.promise.promised_date, policy):
+        return "promise"
+    if is_paused(customer, today):
+        return "paused"
+    return ""
+
+
 def promise_grace_end(promised_date: date, policy: Policy) -> date:
     """Last day a promise protects an invoice: the promised date plus the grace in business days."""
     return add_business_days(promised_date, policy.promise_grace_business_days, policy.country, policy.subdiv)
@@ -204,6 +232,8 @@ def invoice_status(
         return "disputed"
     if inv.in_plan:
         return "plan"
+    if under_insolvency(inv, customer):
+        return "insolvency"
     if is_paused(customer, today):
         return "paused"
     if inv.promise is not None and today <= promise_grace_end(inv.promise.promised_date, policy):

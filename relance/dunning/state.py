@@ -113,6 +113,8 @@ class CustomerState:
     collector_id: int | None = None
     language: str = "fr"
     segment_locked: bool = False  # a person chose the segment: the score does not change it
+    # Date of the opening judgment of insolvency proceedings (procédure collective), when under one.
+    insolvency_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

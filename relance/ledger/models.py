@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from relance.accounts.models import Organisation
 
@@ -117,6 +118,15 @@ class Customer(models.Model):
     def address_lines(self) -> list[str]:
         city = f"{self.postcode} {self.city}".strip()
         return [line for line in (self.address_line1, self.address_line2, city) if line]
+
+    @property
+    def status_label(self) -> str:
+        """What stops every reminder to the customer, as shown next to its name ("" when nothing does)."""
+        if self.in_insolvency:
+            return "Procédure collective"
+        if self.paused_until is not None and self.paused_until >= timezone.localdate():
+            return "En pause"
+        return ""
 
 
 class ContactKind(models.TextChoices):

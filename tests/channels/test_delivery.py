@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from relance.channels.delivery import backoff, claim_due, deliver_pending, resolve_unknown, sweep_stuck
+from relance.channels.delivery import LEASE, backoff, claim_one, deliver_pending, resolve_unknown, sweep_stuck
 from relance.channels.models import OrganisationChannelSettings
 from relance.dunning.models import Dispute, Promise, Reminder, Task
 from relance.ledger.balances import set_external_paid
@@ -31,10 +31,12 @@ def _emails(folder: Path) -> list[Path]:
 
 def test_it_claims_planned_reminders_once(org, customer, make_invoice, outbox):
     reminder = make_reminder(org, customer, [make_invoice()])
-    assert claim_due(now=NOW) == [reminder.pk]
-    assert claim_due(now=NOW) == []
+    assert claim_one(now=NOW).pk == reminder.pk
+    assert claim_one(now=NOW) is None
     reminder.refresh_from_db()
-    assert (reminder.state, reminder.attempts, reminder.next_attempt_at) == ("sending", 1, NOW)
+    # Claimed, not yet handed over: no attempt counted, and a lease that runs out.
+    assert (reminder.state, reminder.attempts, reminder.next_attempt_at) == ("sending", 0, NOW + LEASE)
+    assert len(reminder.claim_token) == 32 and reminder.handed_over_at is None
 
 
 def test_it_does_not_claim_what_is_not_due(org, customer, make_invoice, outbox):
@@ -45,7 +47,9 @@ def test_it_does_not_claim_what_is_not_due(org, customer, make_invoice, outbox):
                   next_attempt_at=NOW + timedelta(minutes=1))
     make_reminder(org, customer, [make_invoice()], run_date=NOW.date() - timedelta(days=3), state="failed")
     make_reminder(org, customer, [make_invoice()], run_date=NOW.date() - timedelta(days=4), state="unknown")
-    assert claim_due(now=NOW) == []
+    make_reminder(org, customer, [make_invoice()], run_date=NOW.date() - timedelta(days=5), state="sending",
+                  next_attempt_at=NOW - timedelta(hours=1), handed_over_at=NOW - timedelta(hours=1))
+    assert claim_one(now=NOW) is None
 
 
 def test_it_claims_only_the_organisations_reminders_when_asked(org, other_org, customer, make_invoice, outbox):
@@ -56,7 +60,8 @@ def test_it_claims_only_the_organisations_reminders_when_asked(org, other_org, c
     inv = Invoice.objects.create(organisation=other_org, customer=theirs, number="X-1", issue_date=NOW.date(),
                                  due_date=NOW.date(), total=Decimal("10"), open_balance=Decimal("10"))
     make_reminder(other_org, theirs, [inv])
-    assert claim_due(org=org, now=NOW) == [mine.pk]
+    assert claim_one(org=org, now=NOW).pk == mine.pk
+    assert claim_one(org=org, now=NOW) is None
 
 
 def test_it_sends_and_keeps_exactly_what_was_sent(org, customer, make_invoice, outbox):
@@ -167,11 +172,29 @@ def test_backoff_doubles_up_to_a_ceiling():
     assert backoff(30) == timedelta(hours=6)
 
 
-def test_a_reminder_stuck_in_sending_becomes_unknown_and_is_never_resent(org, customer, make_invoice, outbox):
+def test_a_reminder_claimed_by_a_worker_that_died_before_the_hand_over_is_sent_once_its_lease_ends(
+        org, customer, make_invoice, outbox):
     reminder = make_reminder(org, customer, [make_invoice()])
-    claim_due(now=NOW)  # a worker claimed it, then died before recording the provider's answer
+    claim_one(now=NOW)  # a worker claimed it, then died before rendering it
+
+    assert deliver_pending(now=NOW + LEASE / 2).claimed == 0  # the lease still holds
+    stats = deliver_pending(now=NOW + LEASE + timedelta(seconds=1))
+
+    assert (stats.swept, stats.sent) == (0, 1)
+    reminder.refresh_from_db()
+    assert reminder.state == "sent" and reminder.attempts == 1
+    assert len(_emails(outbox)) == 1
+
+
+def test_a_reminder_handed_over_by_a_worker_that_died_becomes_unknown_and_is_never_resent(
+        org, customer, make_invoice, outbox):
+    reminder = make_reminder(org, customer, [make_invoice()])
+    claim_one(now=NOW)
+    # It died inside the provider call: the evidence and the hand-over time are stored.
+    Reminder.objects.filter(pk=reminder.pk).update(handed_over_at=NOW, subject="Suivi", attempts=1)
 
     assert sweep_stuck(now=NOW + timedelta(minutes=5)) == 0
+    assert deliver_pending(now=NOW + timedelta(minutes=10)).claimed == 0  # never taken back by a claim
     stats = deliver_pending(now=NOW + timedelta(minutes=20))
 
     assert (stats.swept, stats.claimed) == (1, 0)
@@ -179,6 +202,21 @@ def test_a_reminder_stuck_in_sending_becomes_unknown_and_is_never_resent(org, cu
     assert reminder.state == "unknown" and "à vérifier" in reminder.error
     assert deliver_pending(now=NOW + timedelta(days=1)).claimed == 0
     assert _emails(outbox) == []
+
+
+def test_a_worker_whose_lease_ran_out_does_not_send_what_another_worker_claimed(org, customer, make_invoice, outbox):
+    from relance.channels.delivery import DeliveryStats, _Backends, deliver_one
+
+    make_reminder(org, customer, [make_invoice()])
+    slow = claim_one(now=NOW)
+    fast = claim_one(now=NOW + LEASE + timedelta(seconds=1))  # the slow worker's lease ran out
+    assert fast.pk == slow.pk and fast.claim_token != slow.claim_token
+
+    assert deliver_one(fast, _Backends(), DeliveryStats()) == "sent"
+    assert deliver_one(slow, _Backends(), DeliveryStats()) == "sending"  # lost its claim: sends nothing
+
+    assert len(_emails(outbox)) == 1
+    assert Reminder.objects.get(pk=slow.pk).state == "sent"
 
 
 def test_a_person_decides_what_an_unknown_reminder_became(org, customer, make_invoice, outbox):

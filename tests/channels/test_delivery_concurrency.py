@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection, connections
 
-from relance.channels.delivery import claim_due, deliver_pending
+from relance.channels.delivery import claim_one, deliver_pending
 from relance.dunning.models import Reminder, ReminderLine
 from relance.ledger.models import Invoice
 
@@ -61,7 +61,13 @@ def _in_threads(work) -> list:
 
 def test_concurrent_claims_share_the_reminders_without_overlap(org, customer):
     ids = _reminders(org, customer, 300)
-    claims = _in_threads(lambda: claim_due(now=NOW, limit=300))
+    def claim_all() -> list[int]:
+        mine = []
+        while (reminder := claim_one(now=NOW)) is not None:
+            mine.append(reminder.pk)
+        return mine
+
+    claims = _in_threads(claim_all)
     claimed = [pk for claim in claims for pk in claim]
     assert len(claimed) == len(set(claimed)) == len(ids)
     assert sorted(claimed) == sorted(ids)

@@ -1,0 +1,121 @@
+"""Insolvency proceedings (procédure collective): no reminder for the claims born before the opening
+judgment, a task to declare them to the mandataire judiciaire, and the customer's status says so."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from relance.dunning.actions import DunningError, add_payment_plan, close_insolvency, open_insolvency, plan_today
+from relance.dunning.models import Reminder, Task
+
+TODAY = date(2026, 7, 6)
+JUDGMENT = date(2026, 6, 20)
+
+pytestmark = pytest.mark.usefixtures("frozen")
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel("2026-07-06 09:00 +0200", tick=False):
+        yield
+
+
+@pytest.fixture
+def insolvent(scenarios, make_customer, make_invoice):
+    cust = make_customer("C200", name="Maçonnerie Royer")
+    before = [make_invoice(number="F-OLD1", cust=cust, issue=date(2026, 5, 2), due=date(2026, 6, 1)),
+              make_invoice(number="F-OLD2", cust=cust, total="300.00", issue=date(2026, 5, 20),
+                           due=date(2026, 6, 19))]
+    after = make_invoice(number="F-NEW", cust=cust, total="480.00", issue=JUDGMENT, due=date(2026, 6, 30))
+    return cust, before, after
+
+
+def test_opening_creates_one_task_to_declare_the_earlier_claims_two_months_after_the_judgment(insolvent):
+    cust, before, _ = insolvent
+    task = open_insolvency(cust, JUDGMENT, "redressement")
+    assert (task.kind, task.title, task.due_date) == (
+        "declare_claim", "Déclarer la créance au mandataire judiciaire", date(2026, 8, 20))
+    assert sorted(task.invoices.values_list("number", flat=True)) == ["F-OLD1", "F-OLD2"]
+    assert "BODACC" in task.script and "redressement judiciaire" in task.script
+    assert "1\u202f500,00\xa0€" in task.script  # 1,200 + 300: what to declare
+    cust.refresh_from_db()
+    assert (cust.in_insolvency, cust.insolvency_date, cust.insolvency_kind) == (True, JUDGMENT, "redressement")
+    assert cust.status_label == "Procédure collective"
+
+
+def test_recording_the_same_proceedings_twice_keeps_one_task(insolvent):
+    cust, _, _ = insolvent
+    first = open_insolvency(cust, JUDGMENT)
+    assert open_insolvency(cust, JUDGMENT) == first
+    assert Task.objects.filter(customer=cust, kind="declare_claim").count() == 1
+
+
+def test_the_run_never_reminds_an_invoice_issued_before_the_judgment(insolvent):
+    cust, _, after = insolvent
+    open_insolvency(cust, JUDGMENT, "sauvegarde")
+    plan_today(cust.organisation, TODAY, deliver=False)
+    lines = list(Reminder.objects.filter(customer=cust).values_list("lines__invoice__number", flat=True))
+    assert lines == ["F-NEW"]  # the later claim is reminded as any other: it is paid at maturity
+
+
+def test_no_reminder_of_any_kind_goes_to_the_insolvent_customer_for_earlier_claims(insolvent):
+    cust, before, _ = insolvent
+    open_insolvency(cust, date(2026, 7, 1), "liquidation")  # every invoice is an earlier claim
+    for day in (TODAY, date(2026, 7, 20), date(2026, 8, 10), date(2026, 9, 15)):
+        plan_today(cust.organisation, day, deliver=False)
+    assert not Reminder.objects.filter(customer=cust).exists()
+    assert not Task.objects.filter(customer=cust).exclude(kind="declare_claim").exists()
+
+
+def test_instalments_of_a_plan_are_not_reminded_either(insolvent):
+    cust, before, _ = insolvent
+    add_payment_plan(cust, before, [(date(2026, 7, 8), before[0].total), (date(2026, 8, 8), before[1].total)])
+    open_insolvency(cust, JUDGMENT)
+    plan_today(cust.organisation, date(2026, 7, 14), deliver=False)
+    assert not Reminder.objects.filter(customer=cust, scenario_code="payment_plan").exists()
+
+
+def test_a_judgment_in_the_future_or_an_unknown_kind_is_refused(insolvent):
+    cust, _, _ = insolvent
+    with pytest.raises(DunningError, match="dans le futur"):
+        open_insolvency(cust, date(2026, 7, 7))
+    with pytest.raises(DunningError, match="type de procédure"):
+        open_insolvency(cust, JUDGMENT, "faillite")
+
+
+def test_closing_the_proceedings_lets_the_scenario_resume(insolvent):
+    cust, _, _ = insolvent
+    open_insolvency(cust, JUDGMENT)
+    close_insolvency(cust)
+    cust.refresh_from_db()
+    assert (cust.in_insolvency, cust.insolvency_date, cust.status_label) == (False, None, "")
+    plan_today(cust.organisation, TODAY, deliver=False)
+    assert Reminder.objects.filter(customer=cust, lines__invoice__number="F-OLD1").exists()
+    with pytest.raises(DunningError, match="aucune procédure"):
+        close_insolvency(cust)
+
+
+def test_a_customer_flagged_insolvent_without_a_judgment_date_is_never_reminded(insolvent):
+    cust, _, _ = insolvent
+    cust.in_insolvency = True
+    cust.save()
+    plan_today(cust.organisation, TODAY, deliver=False)
+    assert not Reminder.objects.filter(customer=cust).exists()
+
+
+def test_the_command_opens_and_closes_proceedings(insolvent, capsys):
+    cust, _, _ = insolvent
+    call_command("insolvency", "open", "--org", "abc", "--customer", "C200", "--date", "2026-06-20",
+                 "--kind", "redressement")
+    out = capsys.readouterr().out
+    assert "2026-08-20" in out and "BODACC" in out and "2 invoice(s)" in out
+    call_command("insolvency", "close", "--org", "abc", "--customer", "C200")
+    cust.refresh_from_db()
+    assert not cust.in_insolvency
+    with pytest.raises(CommandError, match="--date is required"):
+        call_command("insolvency", "open", "--org", "abc", "--customer", "C200")
