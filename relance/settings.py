@@ -159,6 +159,8 @@ SMS_MAX_SEGMENTS = env_int("SMS_MAX_SEGMENTS", 3)
 # stuck in "sending" (crash after the provider accepted it?) is marked "unknown".
 RELANCE_SEND_MAX_ATTEMPTS = env_int("RELANCE_SEND_MAX_ATTEMPTS", 5)
 RELANCE_SEND_STUCK_MINUTES = env_int("RELANCE_SEND_STUCK_MINUTES", 15)
+# A claimed reminder not handed to the provider within this many seconds goes back to the queue.
+RELANCE_SEND_LEASE_SECONDS = env_int("RELANCE_SEND_LEASE_SECONDS", 120)
 # Daily run on PostgreSQL: from this many invoice steps, half of the customers are written over a
 # second connection at the same time (0: never).
 RELANCE_RUN_SPLIT_FROM = env_int("RELANCE_RUN_SPLIT_FROM", 5000)

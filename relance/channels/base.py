@@ -20,11 +20,15 @@ if TYPE_CHECKING:
 class DeliveryError(Exception):
     """A send failed. `permanent` failures are not retried (bad address, refused content)."""
 
-    def __init__(self, message: str, permanent: bool = False, response: str = "", uncertain: bool = False):
+    def __init__(self, message: str, permanent: bool = False, response: str = "", uncertain: bool = False,
+                 unreachable: bool = False):
         super().__init__(message)
         self.message = message
-        self.permanent = permanent
+        self.permanent = permanent or unreachable
         self.response = response
+        # The customer cannot be reached on this channel (no valid contact, a refused recipient, a
+        # message that cannot fit): the engine falls back to the next channel and opens a fix task.
+        self.unreachable = unreachable
         # The provider may have accepted the message before the failure (connection lost after the
         # data was sent): the reminder becomes "unknown" and is never re-sent automatically.
         self.uncertain = uncertain

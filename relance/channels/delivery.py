@@ -36,7 +36,7 @@ from relance.accounts.models import Organisation
 from relance.channels.base import Backend, DeliveryError
 from relance.channels.context import build_context
 from relance.channels.registry import BACKENDS, CHANNELS, backend_url, get_backend, get_channel
-from relance.dunning.actions import revalidate_reminder
+from relance.dunning.actions import fall_back, revalidate_reminder
 from relance.dunning.models import Reminder, ReminderState
 
 log = logging.getLogger(__name__)
@@ -259,6 +259,8 @@ def _failed(reminder: Reminder, exc: DeliveryError, now: datetime, stats: Delive
     _finish(reminder, state, **fields)
     if state == ReminderState.FAILED and fields["next_attempt_at"] is None and not exc.uncertain:
         log.warning("reminder %s failed for good: %s", reminder.pk, exc.message)
+        if exc.unreachable:
+            fall_back(reminder, exc.message)
     return state
 
 

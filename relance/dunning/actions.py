@@ -31,7 +31,7 @@ from relance.dunning.models import (
     TaskKind,
 )
 from relance.dunning.planner import next_dates
-from relance.dunning.rules import hold_reason, is_paused
+from relance.dunning.rules import fallback_channel, hold_reason, is_paused, tone_template
 from relance.dunning.run import DunningError, RunResult, forecast, plan_today, write_risks
 from relance.dunning.schedules import write_schedules
 from relance.dunning.scoring import score
@@ -41,7 +41,7 @@ from relance.ledger.models import Customer, InsolvencyKind, Invoice, InvoiceStat
 
 __all__ = [
     "DunningError", "RunResult", "add_payment_plan", "approve_reminder", "cancel_payment_plan", "close_dispute",
-    "close_insolvency", "open_insolvency",
+    "close_insolvency", "fall_back", "open_fix_contact_task", "open_insolvency",
     "create_task", "forecast", "open_dispute", "pause_customer", "plan_today", "record_promise",
     "recompute_risk", "refresh_next_dates", "resume_customer", "revalidate_reminder", "skip_reminder",
 ]
@@ -440,6 +440,47 @@ def _line_hold(line, state, customer, today: date, policy, template: str) -> tup
     if reason == "promise" and template in CONFIRMATIONS:
         reason = ""
     return reason, state.balance
+
+
+def open_fix_contact_task(customer: Customer, reminder: Reminder | None, channel: str, reason: str) -> Task:
+    """A "fix contact" task for the customer's collector: one open task per customer and channel."""
+    existing = Task.objects.filter(customer=customer, kind=TaskKind.FIX_CONTACT, state=Task.State.OPEN,
+                                   channel=channel).first()
+    if existing is not None:
+        return existing
+    return create_task(customer, TaskKind.FIX_CONTACT, f"Corriger le contact {channel} de {customer.name} : {reason}",
+                       reminder=reminder, channel=channel)
+
+
+@transaction.atomic
+def fall_back(reminder: Reminder, reason: str) -> Reminder | None:
+    """The customer cannot be reached on this reminder's channel: a task to fix the contact, and its
+    lines carried by the next channel that reaches the customer (rules.FALLBACKS, as the planner
+    chooses), as a new reminder of the same tone. Returns it, or None when no channel is left."""
+    customer = reminder.customer
+    open_fix_contact_task(customer, reminder, reminder.channel, reason)
+    state = queries.load_customers(reminder.organisation, [customer.pk]).get(customer.pk)
+    tried = frozenset({reminder.channel, reminder.fallback_from})
+    channel = fallback_channel(reminder.channel, state.channels if state else frozenset(), tried)
+    lines = reminder.lines.filter(dropped=False)
+    if not channel or not lines.exists():
+        return None
+    if Reminder.objects.filter(customer=customer, channel=channel, run_date=reminder.run_date).exists():
+        return None  # that channel already carries a message to the customer on that day
+    new = Reminder.objects.create(
+        organisation=reminder.organisation, customer=customer, channel=channel, run_date=reminder.run_date,
+        scenario_code=reminder.scenario_code, step_code=reminder.step_code, tone=reminder.tone,
+        template=tone_template(channel, reminder.tone, reminder.template), language=reminder.language,
+        registered=reminder.registered and channel == "letter", total_due=reminder.total_due,
+        other_invoice_ids=reminder.other_invoice_ids, approved_by=reminder.approved_by,
+        fallback_from=reminder.fallback_from or reminder.channel,
+    )
+    # The lines move: each (invoice, step) is performed once, by the message that carries it.
+    lines.update(reminder=new)
+    Reminder.objects.filter(pk=reminder.pk).update(
+        error=f"{reason[:1500]} — relayée par {channel} (relance {new.pk})"
+    )
+    return new
 
 
 def recompute_risk(org: Organisation, customer_ids: Iterable[int] | None = None, today: date | None = None) -> int:

@@ -81,6 +81,18 @@ def template_for(step: StepSpec, channel: str) -> str:
     return _TEMPLATE_BY_TONE.get(channel, {}).get(step.tone, step.template)
 
 
+def fallback_channel(failed: str, available: frozenset[str], tried: frozenset[str] = frozenset()) -> str:
+    """The channel that carries a message its own channel could not deliver ("" when none can)."""
+    for other in FALLBACKS.get(failed, ()):
+        if other in available and other not in tried:
+            return other
+    return ""
+
+
+def tone_template(channel: str, tone: str, default: str = "") -> str:
+    return _TEMPLATE_BY_TONE.get(channel, {}).get(tone, default)
+
+
 def choose_scenario(customer: CustomerState, total_due: Decimal, config: Config) -> ScenarioSpec:
     """First match wins: the customer's explicit scenario, then the rules in order, then the default."""
     scenarios = config.scenarios

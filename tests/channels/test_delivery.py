@@ -283,3 +283,35 @@ def test_a_statement_message_always_carries_the_statement_pdf(org, customer, mak
     msg = email.message_from_bytes(eml.read_bytes(), policy=default_policy)
     assert [a.get_filename() for a in msg.iter_attachments()] == ["Releve-de-compte-C001.pdf"]
     assert msg["Subject"] == "Relevé de compte au 10/07/2026 – Dupont SARL"
+
+
+def test_a_customer_unreachable_by_e_mail_gets_the_same_lines_by_letter_and_a_fix_task(org, customer, make_invoice,
+                                                                                        tmp_path):
+    customer.contacts.update(valid=False, invalid_reason="bounce")
+    customer.address_line1, customer.postcode, customer.city = "3 rue Mercière", "69002", "Lyon"
+    customer.save()
+    inv = make_invoice()
+    failed = make_reminder(org, customer, [inv], template="firm_reminder", step="firm", tone="firm")
+
+    deliver_pending(now=NOW)
+
+    failed.refresh_from_db()
+    letter = Reminder.objects.get(customer=customer, channel="letter")
+    assert failed.state == "failed" and "relayée par letter" in failed.error and not failed.lines.exists()
+    assert (letter.fallback_from, letter.template, letter.tone) == ("email", "firm_reminder", "firm")
+    assert list(letter.lines.values_list("invoice__number", flat=True)) == [inv.number]
+    assert Task.objects.filter(customer=customer, kind="fix_contact", channel="email", state="open").count() == 1
+    # The letter goes with the next round; nothing falls back to e-mail again.
+    deliver_pending(now=NOW)
+    letter.refresh_from_db()
+    assert letter.state == "sent"
+    assert Reminder.objects.filter(customer=customer).count() == 2
+
+
+def test_with_no_channel_left_the_reminder_fails_with_its_fix_task_only(org, customer, make_invoice, outbox):
+    customer.contacts.update(valid=False, invalid_reason="bounce")
+    reminder = make_reminder(org, customer, [make_invoice()])
+    deliver_pending(now=NOW)
+    reminder.refresh_from_db()
+    assert reminder.state == "failed" and Reminder.objects.filter(customer=customer).count() == 1
+    assert Task.objects.filter(customer=customer, kind="fix_contact").count() == 1

@@ -63,10 +63,7 @@ class EmailChannel(Channel):
         if not recipient:
             contact = self.recipient(reminder.customer)
             if contact is None:
-                from relance.channels.email.bounces import open_fix_contact_task
-
-                open_fix_contact_task(reminder.customer, reminder, "email", "aucune adresse e-mail valide")
-                raise DeliveryError("aucune adresse e-mail valide pour ce client", permanent=True)
+                raise DeliveryError("aucune adresse e-mail valide pour ce client", unreachable=True)
             recipient = contact.value
         sender_addr = org.sender_email or settings.DEFAULT_FROM_EMAIL
         domain = sender_addr.rpartition("@")[2] or "localhost"

@@ -87,7 +87,7 @@ def build_letter(reminder: Reminder, context: dict) -> tuple[Outgoing, str]:
     customer = reminder.customer
     lines = address_block(customer)
     if not lines:
-        raise DeliveryError(f"{customer.name} : adresse postale incomplète (rue, code postal, ville)", permanent=True)
+        raise DeliveryError(f"{customer.name} : adresse postale incomplète (rue, code postal, ville)", unreachable=True)
     subject, body = _letter_text(reminder, context)
     language = reminder.language if reminder.language in SUBJECTS else "fr"
     subject = subject or SUBJECTS[language][formal]

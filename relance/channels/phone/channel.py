@@ -124,7 +124,7 @@ class CallChannel(Channel):
     def render(self, reminder: Reminder, context: dict) -> Outgoing:
         contact = self.recipient(reminder.customer)
         if contact is None:
-            raise DeliveryError(f"{reminder.customer.name} : aucun numéro de téléphone valide", permanent=True)
+            raise DeliveryError(f"{reminder.customer.name} : aucun numéro de téléphone valide", unreachable=True)
         number = contact.value
         try:
             from relance.channels.sms.channel import InvalidPhoneNumber, normalise_number

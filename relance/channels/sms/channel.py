@@ -99,7 +99,7 @@ class SmsChannel(Channel):
             contact = self.recipient(customer)
             value = contact.value if contact else ""
         if not value:
-            raise DeliveryError(f"{customer.name} : aucun numéro de mobile valide", permanent=True)
+            raise DeliveryError(f"{customer.name} : aucun numéro de mobile valide", unreachable=True)
         try:
             return normalise_number(value, customer.country)
         except InvalidPhoneNumber as exc:

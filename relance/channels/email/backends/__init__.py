@@ -85,7 +85,7 @@ def envelope(out: Outgoing, return_path: str = "") -> tuple[str, list[str]]:
     sender = return_path or parseaddr(out.sender)[1]
     recipients = [addr for _, addr in getaddresses([out.recipient, *out.bcc]) if addr]
     if not recipients or "@" not in recipients[0]:
-        raise DeliveryError(f"adresse de destinataire invalide : {out.recipient!r}", permanent=True)
+        raise DeliveryError(f"adresse de destinataire invalide : {out.recipient!r}", unreachable=True)
     for addr in (sender, *recipients):
         if not addr.isascii():
             # Without SMTPUTF8 an address must be ASCII; the contact needs fixing, retrying won't help.

@@ -168,7 +168,7 @@ class SmtpBackend(Backend):
                 self._reset()
                 # 5xx: the mailbox does not exist or refuses us; 4xx: greylisting, full mailbox.
                 raise DeliveryError(f"SMTP : destinataire {main} refusé ({code} {_text(reply)})",
-                                    permanent=code >= 500, response=f"{code} {_text(reply)}")
+                                    unreachable=code >= 500, response=f"{code} {_text(reply)}")
 
     def _reset(self) -> None:
         try:
