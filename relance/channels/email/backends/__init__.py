@@ -17,6 +17,9 @@ from email.mime.text import MIMEText
 from email.policy import compat32
 from email.utils import formataddr, formatdate, getaddresses, parseaddr
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
 from relance.channels.base import DeliveryError, Outgoing
 
 # The legacy (compat32) API, as Django's mail does: the modern EmailMessage re-parses every header
@@ -80,12 +83,24 @@ def as_bytes(msg: Message) -> bytes:
     return msg.as_bytes(policy=WIRE)
 
 
+def single_address(value: str, ours: bool = False) -> str:
+    """The one address `value` holds, refused unless it is exactly one valid address: a comma, a
+    semicolon, a comment, angle brackets or a control character could add or swap a recipient."""
+    text = value.strip()
+    try:
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value) or text != parseaddr(text)[1]:
+            raise ValidationError("not a single bare address")
+        validate_email(text)
+    except ValidationError:
+        message = f"adresse de destinataire invalide : {value!r} (une seule adresse par contact)"
+        raise DeliveryError(message, permanent=True) if ours else DeliveryError(message, unreachable=True)
+    return text
+
+
 def envelope(out: Outgoing, return_path: str = "") -> tuple[str, list[str]]:
     """MAIL FROM and RCPT TO: the recipient first, then the blind copies (never in the headers)."""
     sender = return_path or parseaddr(out.sender)[1]
-    recipients = [addr for _, addr in getaddresses([out.recipient, *out.bcc]) if addr]
-    if not recipients or "@" not in recipients[0]:
-        raise DeliveryError(f"adresse de destinataire invalide : {out.recipient!r}", unreachable=True)
+    recipients = [single_address(out.recipient), *(single_address(b, ours=True) for b in out.bcc)]
     for addr in (sender, *recipients):
         if not addr.isascii():
             # Without SMTPUTF8 an address must be ASCII; the contact needs fixing, retrying won't help.
