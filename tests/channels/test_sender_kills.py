@@ -68,7 +68,7 @@ class SlowHandler(Handler):
     """A provider that takes its time to accept each message: kills land inside the SMTP dialogue."""
 
     async def handle_DATA(self, server, session, envelope):
-        await asyncio.sleep(0.04)
+        await asyncio.sleep(0.08)
         return await super().handle_DATA(server, session, envelope)
 
 
@@ -119,7 +119,7 @@ def _kill_repeatedly(env, command: list[str], rng: random.Random) -> int:
     kills = 0
     while kills < KILLS:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        time.sleep(rng.uniform(0.6, 1.6))  # start-up takes ~0.7 s: most kills land in the sending loop
+        time.sleep(rng.uniform(0.5, 1.3))  # start-up takes ~0.7 s: most kills land in the sending loop
         if proc.poll() is not None:
             assert proc.returncode == 0, proc.stderr.read().decode()[-2000:]
             break  # it finished: nothing left to interrupt
@@ -160,7 +160,7 @@ def test_killing_the_sender_at_random_never_sends_twice_nor_strands_a_reminder(e
 
 
 def test_killing_the_daily_run_at_random_never_sends_twice_nor_strands_a_reminder(env, smtp):
-    before = _seed(env, smtp, customers=700)
+    before = _seed(env, smtp, customers=500)
     rng = random.Random(20261204)
 
     kills = _kill_repeatedly(env, [*RELANCE, "run", "--org", "abc", "--date", "2026-06-29"], rng)
@@ -168,4 +168,4 @@ def test_killing_the_daily_run_at_random_never_sends_twice_nor_strands_a_reminde
     _run(env, *RELANCE, "send", "--no-bounces", RELANCE_SEND_STUCK_MINUTES="0")
 
     assert kills >= min(KILLS, 50)
-    _check(env, smtp, before, kills, expected=700)
+    _check(env, smtp, before, kills, expected=500)
