@@ -200,9 +200,8 @@ def deliver_one(reminder: Reminder, backends: _Backends, stats: DeliveryStats, n
             _finish(reminder, ReminderState.PLANNED, not_before=until, next_attempt_at=None, claim_token="")
             stats.deferred += 1
             return ReminderState.PLANNED
-    before = reminder.lines.filter(dropped=False).count()
     still_due = revalidate_reminder(reminder, today)
-    stats.dropped_lines += before - reminder.lines.filter(dropped=False).count()
+    stats.dropped_lines += reminder.dropped_now
     if not still_due:
         stats.cancelled += 1
         return ReminderState.CANCELLED

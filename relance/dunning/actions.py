@@ -388,16 +388,18 @@ NO_CHECK = frozenset({"payment_thanks"})
 def revalidate_reminder(reminder: Reminder, today: date | None = None) -> bool:
     """Apply the planner's own eligibility rule (rules.hold_reason) again right before the send, on
     the states read now: drop the lines that may no longer be claimed, cancel a reminder left with
-    nothing, with the reasons. True when it is still to be sent."""
+    nothing, with the reasons. True when it is still to be sent; `reminder.dropped_now` counts the
+    lines dropped."""
+    reminder.dropped_now = 0
     if reminder.template in NO_CHECK:
         return True
     org = reminder.organisation
     today = today or queries.org_today(org)
-    policy = queries.get_config(org).policy
     lines = list(reminder.lines.filter(dropped=False).select_related("invoice"))
     if not lines:
         return True  # a message about no invoice (e.g. a statement asked for): nothing to re-check
-    states = {s.id: s for s in queries.load_invoices(org, [reminder.customer_id])}
+    policy = queries.get_policy(org)
+    states = {s.id: s for s in queries.load_invoices_by_id(org, [line.invoice_id for line in lines])}
     customer = queries.load_customers(org, [reminder.customer_id]).get(reminder.customer_id)
     keep, reasons, total = [], [], Decimal("0")
     for line in lines:
@@ -410,14 +412,16 @@ def revalidate_reminder(reminder: Reminder, today: date | None = None) -> bool:
         total += balance
         if balance != line.balance:
             type(line).objects.filter(pk=line.pk).update(balance=balance)
+    reminder.dropped_now = len(reasons)
     if not keep:
         reminder.state = ReminderState.CANCELLED
         reminder.error = ("annulée avant l'envoi, plus rien à réclamer : " + " ; ".join(reasons))[:2000]
         Reminder.objects.filter(pk=reminder.pk).update(state=reminder.state, error=reminder.error,
                                                        next_attempt_at=None)
         return False
-    Reminder.objects.filter(pk=reminder.pk).update(total_due=total)
-    reminder.total_due = total
+    if total != reminder.total_due:
+        Reminder.objects.filter(pk=reminder.pk).update(total_due=total)
+        reminder.total_due = total
     return True
 
 

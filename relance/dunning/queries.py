@@ -71,6 +71,11 @@ def org_today(org: Organisation, now: datetime | None = None) -> date:
     return now.astimezone(ZoneInfo(org.time_zone)).date()
 
 
+def get_policy(org: Organisation) -> Policy:
+    """The organisation's thresholds, as the planner's rules read them."""
+    return Policy(min_amount=org.min_reminder_amount, small_amount_threshold=org.small_amount_threshold)
+
+
 def get_config(org: Organisation) -> Config:
     """The organisation's active scenarios, rules and thresholds, as planner data."""
     scenarios: dict[str, ScenarioSpec] = {}
@@ -88,8 +93,7 @@ def get_config(org: Organisation) -> Config:
         RuleSpec(r.condition, r.value, r.scenario.code)
         for r in ScenarioRule.objects.filter(organisation=org).select_related("scenario").order_by("position")
     )
-    policy = Policy(min_amount=org.min_reminder_amount, small_amount_threshold=org.small_amount_threshold)
-    return Config(scenarios=scenarios, rules=rules, policy=policy)
+    return Config(scenarios=scenarios, rules=rules, policy=get_policy(org))
 
 
 def is_mobile(number: str, country: str = "FR") -> bool:
@@ -222,8 +226,14 @@ def list_candidate_invoices(org: Organisation, today: date) -> Candidates:
     return Candidates(list(due) + fresh, {iid for iid, _ in fresh})
 
 
-def _open_promises(org: Organisation, closed: frozenset[int] = frozenset()) -> dict[int, PromiseSpec]:
-    rows = Promise.objects.filter(organisation=org, state=PromiseState.OPEN).values_list(
+def _only(queryset, field: str, only: list[int] | None):
+    return queryset if only is None else queryset.filter(**{f"{field}__in": only})
+
+
+def _open_promises(
+    org: Organisation, closed: frozenset[int] = frozenset(), only: list[int] | None = None
+) -> dict[int, PromiseSpec]:
+    rows = _only(Promise.objects.filter(organisation=org, state=PromiseState.OPEN), "invoice_id", only).values_list(
         "invoice_id", "id", "promised_date"
     )
     return {inv: PromiseSpec(pid, when) for inv, pid, when in rows if pid not in closed}
@@ -244,14 +254,15 @@ def list_kept_promises(org: Organisation) -> list[int]:
     return kept
 
 
-def _open_disputes(org: Organisation) -> set[int]:
-    return set(Dispute.objects.filter(organisation=org, is_open=True).values_list("invoice_id", flat=True))
+def _open_disputes(org: Organisation, only: list[int] | None = None) -> set[int]:
+    disputes = _only(Dispute.objects.filter(organisation=org, is_open=True), "invoice_id", only)
+    return set(disputes.values_list("invoice_id", flat=True))
 
 
-def _planned_invoices(org: Organisation) -> set[int]:
+def _planned_invoices(org: Organisation, only: list[int] | None = None) -> set[int]:
     through = PaymentPlan.invoices.through
     rows = through.objects.filter(paymentplan__organisation=org, paymentplan__state=PaymentPlan.State.ACTIVE)
-    return set(rows.values_list("invoice_id", flat=True))
+    return set(_only(rows, "invoice_id", only).values_list("invoice_id", flat=True))
 
 
 def _call_outcomes(org: Organisation, invoice_ids: list[int]) -> dict[int, date]:
@@ -345,13 +356,27 @@ def load_invoices(
     return _states(org, rows, call_steps, closed_promises)
 
 
+def load_invoices_by_id(org: Organisation, invoice_ids: Iterable[int]) -> list[InvoiceState]:
+    """These invoices while still active, with their disputes, promises and plans: the re-check right
+    before a send reads only what its message names."""
+    wanted = sorted(set(invoice_ids))
+    if not wanted:
+        return []
+    ids_sql, ids = _in("id", wanted)
+    rows = _select_invoices(f"{ids_sql} AND organisation_id = %s AND status IN (%s, %s, %s) AND open_balance > 0",
+                            [*ids, org.pk, *[s.value for s in ACTIVE_STATUSES]])
+    return _states(org, rows, frozenset(), frozenset(), only=wanted)
+
+
 def _states(
-    org: Organisation, rows: list[tuple], call_steps: frozenset[str], closed_promises: frozenset[int]
+    org: Organisation, rows: list[tuple], call_steps: frozenset[str], closed_promises: frozenset[int],
+    only: list[int] | None = None,
 ) -> list[InvoiceState]:
-    """Invoice rows (_INVOICE_FIELDS) with their open disputes, promises, plans and call outcomes."""
-    promises = _open_promises(org, closed_promises)
-    disputes = _open_disputes(org)
-    planned = _planned_invoices(org)
+    """Invoice rows (_INVOICE_FIELDS) with their open disputes, promises, plans and call outcomes
+    (those of the invoices `only` when given, else the organisation's)."""
+    promises = _open_promises(org, closed_promises, only)
+    disputes = _open_disputes(org, only)
+    planned = _planned_invoices(org, only)
     after_call = [r[0] for r in rows if r[7] in call_steps]
     outcomes = _call_outcomes(org, after_call) if after_call else {}
     return [
