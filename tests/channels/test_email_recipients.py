@@ -48,11 +48,13 @@ def smtp_org(org, smtpd):  # noqa: F811
     return org
 
 
+@pytest.mark.parametrize("name", ["", "Marie Dupont"])
 @pytest.mark.parametrize("value", HOSTILE)
-def test_a_hostile_contact_value_sends_nothing_to_anyone(smtp_org, smtpd, customer, make_invoice, value):  # noqa: F811
+def test_a_hostile_contact_value_sends_nothing_to_anyone(smtp_org, smtpd, customer, make_invoice, value,  # noqa: F811
+                                                         name):
     if "\x00" in value and connection.vendor == "postgresql":
         pytest.skip("PostgreSQL itself refuses a NUL in text: such a contact cannot be stored there")
-    Contact.objects.filter(customer=customer).update(value=value)
+    Contact.objects.filter(customer=customer).update(value=value, name=name)
     reminder = make_reminder(smtp_org, customer, [make_invoice()])
 
     deliver_pending(now=NOW)
@@ -64,7 +66,9 @@ def test_a_hostile_contact_value_sends_nothing_to_anyone(smtp_org, smtpd, custom
     assert Task.objects.filter(customer=customer, kind="fix_contact", channel="email").exists()
 
 
-def test_a_plain_address_is_sent_to_that_address_only(smtp_org, smtpd, customer, make_invoice):  # noqa: F811
+@pytest.mark.parametrize("name", ["", "Marie Dupont", "Hélène d'Artois, comptabilité", '"Bob" <x>'])
+def test_a_plain_address_is_sent_to_that_address_only(smtp_org, smtpd, customer, make_invoice, name):  # noqa: F811
+    Contact.objects.filter(customer=customer).update(name=name)
     make_reminder(smtp_org, customer, [make_invoice()])
     assert deliver_pending(now=NOW).sent == 1
     assert [m.rcpt_tos for m in smtpd.messages] == [["compta@dupont.fr"]]

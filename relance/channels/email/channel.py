@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db.models import Case, IntegerField, Value, When
 
 from relance.channels.base import Attachment, Backend, Channel, DeliveryError, Outgoing
+from relance.channels.email.backends import single_address
 from relance.channels.models import AttachStatement, get_channel_settings
 from relance.channels.templates import TemplateNotFound, render_message
 
@@ -64,7 +65,7 @@ class EmailChannel(Channel):
             contact = self.recipient(reminder.customer)
             if contact is None:
                 raise DeliveryError("aucune adresse e-mail valide pour ce client", unreachable=True)
-            recipient = contact.value
+            recipient = single_address(contact.value, bare=True)
         sender_addr = org.sender_email or settings.DEFAULT_FROM_EMAIL
         domain = sender_addr.rpartition("@")[2] or "localhost"
         collector = context.get("collector") or {}

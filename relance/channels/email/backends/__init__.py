@@ -83,18 +83,22 @@ def as_bytes(msg: Message) -> bytes:
     return msg.as_bytes(policy=WIRE)
 
 
-def single_address(value: str, ours: bool = False) -> str:
-    """The one address `value` holds, refused unless it is exactly one valid address: a comma, a
-    semicolon, a comment, angle brackets or a control character could add or swap a recipient."""
+def single_address(value: str, ours: bool = False, bare: bool = False) -> str:
+    """The one address of `value` ("addr" or "Name <addr>"), refused unless
+    it is exactly that: a comma, a semicolon, a comment, extra angle brackets or a control character
+    could add or swap a recipient. `bare`: the address alone, as a contact field holds it."""
     text = value.strip()
+    name, addr = parseaddr(text)
     try:
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value) or text != parseaddr(text)[1]:
-            raise ValidationError("not a single bare address")
-        validate_email(text)
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value) or len(getaddresses([text])) != 1:
+            raise ValidationError("not one address")
+        if "@" in name or not (text == addr or (not bare and text.endswith(f"<{addr}>"))):
+            raise ValidationError("not one address")
+        validate_email(addr)
     except ValidationError:
         message = f"adresse de destinataire invalide : {value!r} (une seule adresse par contact)"
         raise DeliveryError(message, permanent=True) if ours else DeliveryError(message, unreachable=True)
-    return text
+    return addr
 
 
 def envelope(out: Outgoing, return_path: str = "") -> tuple[str, list[str]]:
