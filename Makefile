@@ -18,8 +18,11 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
+# make demo PORT=8001 HOST=0.0.0.0: the port is checked before the demo is built.
+HOST ?= 127.0.0.1
+PORT ?= 8000
 demo: $(STAMP)
-	$(BIN)/relance demo
+	$(BIN)/relance demo --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

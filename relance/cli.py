@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from django.conf import settings
+from django.db import DatabaseError, connection
 
 # verb -> (management command, one-line help). Verbs are what users type; the commands
 # keep names that do not clash with Django's or Python's own (`import`, `run`).
@@ -27,6 +33,17 @@ VERBS: dict[str, tuple[str, str]] = {
     "send": ("send_reminders", "send the reminders that are due"),
     "worker": ("worker", "a Celery worker of the sending pool (when CELERY_BROKER_URL is set)"),
     "letters": ("letters", "print batch of the day's letters; record registered-mail numbers"),
+    "org": ("org", "list the organisations, show one's settings and transports"),
+    "reminders": ("reminders", "reminders in doubt (state unknown): list the evidence, resolve them"),
+}
+MASK = "•••"
+SECRET_PARAMETER = re.compile(r"token|key|secret|pass|auth", re.IGNORECASE)
+# Verbs that create the schema themselves (serve and demo migrate first) or need no database.
+NO_SCHEMA_NEEDED = {"init", "migrate", "serve", "demo", "generate"}
+MISSING_SCHEMA = {
+    "fr": "relance : pas de base de données Relance à {where} : lancez `relance migrate` ou `make demo`, "
+          "ou définissez RELANCE_DATA_DIR",
+    "en": "relance: no Relance database at {where}: run `relance migrate` or `make demo`, or set RELANCE_DATA_DIR",
 }
 
 
@@ -40,6 +57,57 @@ def _usage() -> str:
     width = max(len(v) for v in VERBS)
     lines += [f"  {verb.ljust(width)}  {text}" for verb, (_, text) in VERBS.items()]
     return "\n".join(lines)
+
+
+def mask_url(url: str) -> str:
+    """The URL with its secrets shown as •••: smtp://user:•••@host:587, brevo://•••@?sender=ABC.
+
+    A password is masked, a user name without a password too (Brevo's API key sits there), and
+    query parameters whose name says token, key, secret or password. Local until
+    relance/lib/secrets.py provides it (the security work)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user, has_password, _ = userinfo.partition(":")
+        netloc = f"{user}:{MASK}@{hostport}" if has_password else f"{MASK}@{hostport}"
+    query = "&".join(
+        f"{key}={MASK}" if SECRET_PARAMETER.search(key) else (f"{key}={value}" if sep else key)
+        for key, sep, value in (item.partition("=") for item in parts.query.split("&") if item)
+    )
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def database_problem() -> str | None:
+    """One line saying why the configured database cannot serve a command, or None.
+
+    Checked before connecting: SQLite creates a missing file on connection, and a command run
+    from the wrong directory would leave an empty database there."""
+    # Imported here: models need the apps loaded (django.setup() in main).
+    from relance.accounts.models import Organisation
+
+    language = settings.LANGUAGE_CODE if settings.LANGUAGE_CODE in MISSING_SCHEMA else "fr"
+    if connection.vendor == "sqlite":
+        # The connection's name, not the settings': a test run points it at its own database.
+        where = str(connection.settings_dict["NAME"])
+        if not connection.is_in_memory_db() and not Path(where).exists():
+            return MISSING_SCHEMA[language].format(where=where)
+    else:
+        where = mask_url(settings.DATABASE_URL)
+    try:
+        tables = connection.introspection.table_names()
+    except DatabaseError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"relance: {where}: {reason}"
+    if Organisation._meta.db_table not in tables:
+        return MISSING_SCHEMA[language].format(where=where)
+    return None
+
+
+def _parse(cmd, verb: str, args: list[str]):
+    """The command's own parsing (usage errors exit 2, --help exits 0) before any database check."""
+    cmd._called_from_command_line = True  # as run_from_argv: argparse errors exit instead of raising
+    return cmd.create_parser("relance", verb).parse_args(args)
 
 
 def main(argv: list[str] | None = None, raw: bool = False) -> int:
@@ -73,12 +141,25 @@ def main(argv: list[str] | None = None, raw: bool = False) -> int:
     cmd = load_command_class(app, command) if isinstance(app, str) else app
     # Django's own options (--settings, --pythonpath ...) still work but clutter every --help.
     cmd.suppressed_base_arguments = set(cmd.suppressed_base_arguments) | HIDDEN_DJANGO_OPTIONS
+    if verb in VERBS and verb not in NO_SCHEMA_NEEDED:
+        options = _parse(cmd, verb, argv[2:])
+        problem = database_problem() or _unknown_org(getattr(options, "org", None))
+        if problem:
+            print(problem, file=sys.stderr)
+            return 2
     try:
         cmd.run_from_argv(["relance", verb, *argv[2:]])
     except KeyboardInterrupt:
         print("relance: interrupted", file=sys.stderr)
         return 130
     return 0
+
+
+def _unknown_org(slug: str | None) -> str | None:
+    # Imported here: the command module needs the apps loaded (django.setup() above).
+    from relance.accounts.management.commands.org import unknown_org
+
+    return unknown_org(slug) if slug is not None else None
 
 
 if __name__ == "__main__":

@@ -108,6 +108,13 @@ def _org(obj) -> Organisation:
 @transaction.atomic
 def record_promise(invoice: Invoice, promised_date: date, amount: Decimal | None = None, user=None) -> Promise:
     """The customer promised to pay (all, or `amount`) by `promised_date`: no reminder until then + grace."""
+    # A date already past would make the next run send a "broken promise" message at once.
+    today = queries.org_today(invoice.organisation)
+    if promised_date < today:
+        raise DunningError(
+            f"facture {invoice.number} : date promise {promised_date.isoformat()} déjà passée "
+            f"(aujourd'hui : {today.isoformat()})"
+        )
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.open_balance <= 0:
         raise DunningError(f"facture {invoice.number} : déjà soldée, pas de promesse à enregistrer")

@@ -54,11 +54,28 @@ def test_a_reminder_not_waiting_cannot_be_approved_again(notice, alice):
         approve_reminder(Reminder.objects.get(pk=notice.pk), alice)
 
 
-def test_all_approves_every_waiting_reminder(notice):
-    approve("--all")
+def test_all_approves_every_waiting_reminder(notice, alice):
+    approve("--all", "--user", "alice")
     assert Reminder.objects.get().state == "planned"
 
 
-def test_an_unknown_reminder_is_a_one_line_error(notice):
+def test_an_unknown_reminder_is_a_one_line_error(notice, alice):
     with pytest.raises(CommandError, match="reminder 999"):
-        approve("--approve", "999")
+        approve("--approve", "999", "--user", "alice")
+
+
+@pytest.mark.parametrize("action", [["--all"], ["--approve", "{pk}"], ["--skip", "{pk}"]])
+def test_approving_or_skipping_without_an_approver_is_refused(notice, action):
+    with pytest.raises(CommandError, match="need --user NAME"):
+        approve(*[a.format(pk=notice.pk) for a in action])
+    assert Reminder.objects.get().state == "awaiting_approval"
+
+
+def test_the_approver_must_be_a_member_of_the_organisation(notice, charlie):
+    with pytest.raises(CommandError, match="--user 'charlie': not a member of abc"):
+        approve("--approve", str(notice.pk), "--user", "charlie")
+    assert Reminder.objects.get().state == "awaiting_approval"
+
+
+def test_listing_needs_no_approver(notice):
+    assert approve().startswith(f"{notice.pk}\t")

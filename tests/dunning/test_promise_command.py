@@ -8,6 +8,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 
 from relance.dunning.actions import DunningError, record_promise
@@ -16,6 +17,13 @@ from relance.ledger.balances import allocate
 from tests.schedule_support import next_date_of
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    # The promises below are made on Thursday 2 July 2026, before their dates.
+    with time_machine.travel("2026-07-02 10:00 +02:00", tick=False):
+        yield
 
 
 def run(day: str) -> list[dict]:
@@ -98,3 +106,29 @@ def test_unknown_invoice_and_bad_amount_are_one_line_errors(scenarios, customer,
         promise("add", "--org", "abc", "--invoice", "F1", "--date", "2026-07-10", "--amount", "abc")
     with pytest.raises(CommandError, match="--user 'charlie'"):
         promise("add", "--org", "abc", "--invoice", "F1", "--date", "2026-07-10", "--user", "charlie")
+
+
+def test_a_promised_date_already_past_is_refused_by_the_action(scenarios, customer, make_invoice):
+    inv = make_invoice(number="F1")
+    with pytest.raises(DunningError, match="date promise 2026-07-01 déjà passée"):
+        record_promise(inv, date(2026, 7, 1))
+    assert not Promise.objects.exists()
+
+
+def test_a_promise_for_today_is_accepted(scenarios, customer, make_invoice):
+    record_promise(make_invoice(number="F1"), date(2026, 7, 2))
+    assert Promise.objects.get().promised_date == date(2026, 7, 2)
+
+
+def test_the_command_refuses_a_past_date_in_one_line(scenarios, customer, make_invoice):
+    make_invoice(number="F1")
+    with pytest.raises(CommandError, match="2026-06-30 déjà passée"):
+        promise("add", "--org", "abc", "--invoice", "F1", "--date", "30/06/2026")
+    assert not Promise.objects.exists()
+
+
+def test_the_organisation_time_zone_decides_what_today_is(scenarios, customer, make_invoice):
+    inv = make_invoice(number="F1")
+    # 23:30 UTC on 1 July is already 2 July in Paris: 1 July is past there.
+    with time_machine.travel("2026-07-01 23:30 +00:00", tick=False), pytest.raises(DunningError, match="passée"):
+        record_promise(inv, date(2026, 7, 1))

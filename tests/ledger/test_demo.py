@@ -86,9 +86,10 @@ def test_alice_owns_it_and_may_open_the_admin_and_bob_collects(demo):
     assert users["alice"].check_password(passwords["alice"]) and users["bob"].check_password(passwords["bob"])
 
 
-def test_it_prints_the_address_and_alices_login(demo):
+def test_it_prints_alices_login_and_no_address_it_does_not_serve(demo):
     password = credentials()["alice"]
-    assert f"Relance demo: http://127.0.0.1:8000/  login: alice / {password}" in demo
+    assert f"Relance demo: login: alice / {password}" in demo
+    assert "http://" not in demo  # --no-serve: `relance serve` prints the address it listens on
 
 
 def test_the_ledger_is_the_generated_one_loaded_by_the_importer(demo):

@@ -18,12 +18,21 @@ class Command(BaseCommand):
         parser.add_argument("--approve", type=int, nargs="+", default=[], metavar="ID")
         parser.add_argument("--skip", type=int, nargs="+", default=[], metavar="ID")
         parser.add_argument("--all", action="store_true", help="approve every reminder waiting")
-        parser.add_argument("--user", default=None, help="who approves (a member of the organisation)")
+        parser.add_argument("--user", default=None,
+                            help="who approves or skips (a member of the organisation); required to act")
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        # Kept to report a missing approver as the usage error it is (exit 2), not as a failure.
+        self.parser = super().create_parser(prog_name, subcommand, **kwargs)
+        return self.parser
 
     def handle(self, *args, **o):
+        acting = o["approve"] or o["skip"] or o["all"]
+        if acting and not o["user"]:
+            self.parser.error("--approve, --skip and --all need --user NAME: the approver is recorded")
         org = get_org(o["org"])
         waiting = list(queries.list_awaiting_approval(org))
-        if not (o["approve"] or o["skip"] or o["all"]):
+        if not acting:
             for r in waiting:
                 numbers = ",".join(line.invoice.number for line in r.lines.all())
                 self.stdout.write(f"{r.pk}\t{r.run_date}\t{r.customer.external_id}\t{r.channel}\t{r.step_code}\t"

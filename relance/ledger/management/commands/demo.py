@@ -27,6 +27,7 @@ from relance.accounts.models import Organisation
 from relance.ledger.generator import INSOLVENT, LedgerGenerator, write_ledger_csv
 from relance.ledger.management.commands.generate import parse_day, positive
 from relance.ledger.models import CreditNote, Customer, Invoice, Payment
+from relance.web.management.commands.serve import busy_message, port_is_free
 
 SLUG = "abc"
 ORGANISATION = {
@@ -104,6 +105,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-send", action="store_true", help=argparse.SUPPRESS)  # plan, do not deliver
 
     def handle(self, *args, **o):
+        # Before a minute of building: a busy port would only show at the very end.
+        if not o["no_serve"] and o["port"] and not port_is_free(o["host"], o["port"]):
+            raise CommandError(busy_message(o["host"], o["port"], "make demo PORT={port} (relance demo --port {port})"))
         today = parse_day(o["today"]) if o["today"] else timezone.localdate()
         gen = LedgerGenerator(
             seed=o["seed"], customers=positive("customers", o["customers"], 1),
@@ -236,8 +240,10 @@ class Command(BaseCommand):
         self.stdout.write(f"ABC Consulting : {counts[0]} clients, {counts[1]} factures, {counts[2]} paiements")
         if self.dunning_summary:
             self.stdout.write(self.dunning_summary)
-        url = f"http://{o['host']}:{o['port']}/"
-        self.stdout.write(f"Relance demo: {url}  login: alice / {passwords['alice']}")
-        self.stdout.write(f"              (bob / {passwords['bob']}, chargé de recouvrement)")
-        if not o["no_serve"]:
+        # No URL here: `serve` prints the one it listens on, once it does.
+        self.stdout.write(f"Relance demo: login: alice / {passwords['alice']}  (bob / {passwords['bob']}, "
+                          "chargé de recouvrement)")
+        if o["no_serve"]:
+            self.stdout.write("Pour ouvrir l'application : relance serve")
+        else:
             call_command("serve", host=o["host"], port=o["port"])
