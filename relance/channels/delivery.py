@@ -115,21 +115,19 @@ def sweep_stuck(now: datetime | None = None, minutes: int = STUCK_MINUTES) -> in
     )
 
 
-def list_unknown(org: Organisation):
-    """The reminders whose fate is unknown, with the evidence kept, oldest first."""
-    return (Reminder.objects.filter(organisation=org, state=ReminderState.UNKNOWN)
-            .select_related("customer").order_by("handed_over_at", "id"))
-
-
-def resolve_unknown(reminder: Reminder, was_sent: bool) -> None:
-    """A person's decision on an `unknown` reminder: it did reach the customer, or send it again."""
+def resolve_unknown(reminder: Reminder, was_sent: bool, user=None) -> None:
+    """A person's decision on an `unknown` reminder: it did reach the customer, or send it again.
+    Who decided and when is added to the reminder's record."""
     if reminder.state != ReminderState.UNKNOWN:
         raise ValueError(f"relance {reminder.pk} : état {reminder.state}, pas « inconnu »")
+    who = getattr(user, "username", "") or "l'opérateur"
+    verdict = "reçue par le client" if was_sent else "non reçue, remise dans la file d'envoi"
+    reminder.error = f"{reminder.error} — {verdict} selon {who} le {timezone.now():%d/%m/%Y %H:%M} UTC"[:ERROR_MAX]
     if was_sent:
         reminder.state, reminder.sent_at = ReminderState.SENT, reminder.sent_at or reminder.handed_over_at
     else:
         reminder.state, reminder.next_attempt_at, reminder.handed_over_at = ReminderState.PLANNED, None, None
-    reminder.save(update_fields=["state", "sent_at", "next_attempt_at", "handed_over_at"])
+    reminder.save(update_fields=["state", "sent_at", "next_attempt_at", "handed_over_at", "error"])
 
 
 class _Backends:

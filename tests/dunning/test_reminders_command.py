@@ -65,6 +65,7 @@ def test_not_sent_puts_it_back_in_the_sending_queue(in_doubt, bob):
         f"reminder {in_doubt.pk}: remise dans la file d'envoi (par bob)\n")
     in_doubt.refresh_from_db()
     assert (in_doubt.state, in_doubt.next_attempt_at, in_doubt.sent_at) == ("planned", None, None)
+    assert "non reçue, remise dans la file d'envoi selon bob le " in in_doubt.error
 
 
 def test_sent_marks_it_sent(in_doubt):

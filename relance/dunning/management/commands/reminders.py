@@ -119,7 +119,7 @@ class Command(BaseCommand):
             raise CommandError(f"reminder {pk}: no such reminder")
         user = get_user(reminder.organisation, username)
         try:
-            resolve_unknown(reminder, was_sent)
+            resolve_unknown(reminder, was_sent, user=user)
         except ValueError as exc:
             raise CommandError(str(exc))
         who = f" ({self.labels['by']} {user.username})" if user else ""
