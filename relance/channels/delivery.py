@@ -119,7 +119,7 @@ def resolve_unknown(reminder: Reminder, was_sent: bool, user=None) -> None:
     """A person's decision on an `unknown` reminder: it did reach the customer, or send it again.
     Who decided and when is added to the reminder's record."""
     if reminder.state != ReminderState.UNKNOWN:
-        raise ValueError(f"relance {reminder.pk} : état {reminder.state}, pas « inconnu »")
+        raise ValueError(f"reminder {reminder.pk} is {reminder.state}, not unknown")
     who = getattr(user, "username", "") or "l'opérateur"
     verdict = "reçue par le client" if was_sent else "non reçue, remise dans la file d'envoi"
     reminder.error = f"{reminder.error} — {verdict} selon {who} le {timezone.now():%d/%m/%Y %H:%M} UTC"[:ERROR_MAX]
