@@ -114,8 +114,17 @@ def test_one_customer_is_in_insolvency_with_several_unpaid_invoices(demo):
     insolvent = Customer.objects.get(organisation__slug="abc", in_insolvency=True)
     assert insolvent.invoices.filter(open_balance__gt=0).count() >= 3
     assert "mandataire" in insolvent.notes
-    task = Task.objects.get(customer=insolvent, kind="escalation")
-    assert task.assignee.username == "bob" and task.invoices.exists()
+    task = Task.objects.get(customer=insolvent, kind="declare_claim")
+    assert task.assignee.username == "bob" and task.invoices.exists() and "BODACC" in task.script
+    assert insolvent.status_label == "Procédure collective"
+
+
+def test_the_insolvent_customer_is_sent_nothing_and_has_nothing_scheduled(demo):
+    from relance.dunning.models import InvoiceSchedule
+
+    insolvent = Customer.objects.get(organisation__slug="abc", in_insolvency=True)
+    assert not Reminder.objects.filter(customer=insolvent).exists()
+    assert not InvoiceSchedule.objects.filter(invoice__customer=insolvent, next_date__isnull=False).exists()
 
 
 def test_bob_collects_for_some_customers_and_alice_for_the_key_accounts(demo):

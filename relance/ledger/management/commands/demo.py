@@ -191,7 +191,7 @@ class Command(BaseCommand):
 
     def _apply_facts(self, org: Organisation, gen: LedgerGenerator, today: date) -> None:
         """What a CSV file cannot say: disputes, the insolvency, who collects for whom."""
-        from relance.dunning.actions import close_dispute, create_task, open_dispute
+        from relance.dunning.actions import close_dispute, open_dispute, open_insolvency
 
         users = {u.username: u for u in get_user_model().objects.filter(username__in=list(PEOPLE))}
         alice, bob = users["alice"], users["bob"]
@@ -222,17 +222,12 @@ class Command(BaseCommand):
                     type(dispute).objects.filter(pk=dispute.pk).update(opened_at=at(opened))
             judgment = today - timedelta(days=30)
             for customer in customers.filter(external_id__in=insolvent):
-                customer.in_insolvency = True
                 customer.notes = (
                     f"Redressement judiciaire ouvert le {judgment:%d/%m/%Y} (tribunal de commerce). "
                     "Relances amiables interdites : déclarer la créance au mandataire judiciaire."
                 )
-                customer.save(update_fields=["in_insolvency", "notes", "updated_at"])
-                create_task(
-                    customer, "escalation", "Déclarer la créance au mandataire judiciaire (2 mois après le BODACC)",
-                    due_date=judgment + timedelta(days=60), invoices=customer.invoices.filter(open_balance__gt=0),
-                    assignee=bob,
-                )
+                customer.save(update_fields=["notes", "updated_at"])
+                open_insolvency(customer, judgment, "redressement")
 
     def _finish(self, o: dict, passwords: dict[str, str]) -> None:
         org = Organisation.objects.get(slug=SLUG)
