@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-import phonenumbers
 from django.conf import settings
-from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
 from relance.channels.base import Backend, Channel, DeliveryError, Outgoing
 from relance.channels.registry import backend_url, get_backend
 from relance.channels.sms.quiet_hours import deferred_until
 from relance.channels.sms.segments import SmsTooLong, count, fit
+from relance.lib import phones
 
 if TYPE_CHECKING:
     from relance.dunning.models import Reminder
@@ -20,7 +19,6 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_SEGMENTS = 3
 ROLE_ORDER = {"billing": 0, "accounting": 1, "main": 2}
-MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
 # Used when the organisation and the shipped templates have no "sms_reminder" (the seeds' SMS).
 FALLBACK = {
@@ -37,21 +35,15 @@ class InvalidPhoneNumber(ValueError):
 
 def normalise_number(value: str, region: str = "FR") -> str:
     """The number in E.164 (+33612345678); national numbers are read in `region`."""
-    try:
-        number = phonenumbers.parse(value, region or "FR")
-    except NumberParseException as exc:
-        raise InvalidPhoneNumber(f"numéro de téléphone illisible : {value!r} ({exc})")
-    if not phonenumbers.is_valid_number(number):
+    e164 = phones.normalise(value, region)
+    if e164 is None:
         raise InvalidPhoneNumber(f"numéro de téléphone invalide : {value!r}")
-    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    return e164
 
 
 def is_mobile(value: str, region: str = "FR") -> bool:
-    try:
-        number = phonenumbers.parse(value, region or "FR")
-    except NumberParseException:
-        return False
-    return phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in MOBILE_TYPES
+    """The planner's rule too (relance.lib.phones): one answer to "can an SMS reach this number"."""
+    return phones.is_mobile(value, region)
 
 
 def max_segments() -> int:
