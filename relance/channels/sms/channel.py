@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
+from relance.channels import templates
 from relance.channels.base import Backend, Channel, DeliveryError, Outgoing
 from relance.channels.registry import backend_url, get_backend
 from relance.channels.sms.quiet_hours import deferred_until
-from relance.channels.sms.segments import SmsTooLong, count, fit
+from relance.channels.sms.segments import SmsTooLong, count, fit, gsm7_name
 from relance.lib import phones
 
 if TYPE_CHECKING:
@@ -51,21 +52,27 @@ def max_segments() -> int:
 
 
 def _fallback_text(context: dict, language: str) -> str:
-    from relance.channels.templates import format_money
-
     numbers = ", ".join(line["number"] for line in context.get("invoices", []))
     name = (context.get("contact") or {}).get("name") or ""
     return FALLBACK.get(language, FALLBACK["fr"]).format(
         name=f" {name}" if name else "", numbers=numbers,
-        amount=format_money(context.get("total_due"), context.get("currency") or "EUR", language),
+        amount=templates.format_money(context.get("total_due"), context.get("currency") or "EUR", language),
         link=context.get("payment_link") or context.get("portal_link") or "", org=context["org"]["legal_name"],
     )
 
 
+def sms_context(context: dict) -> dict:
+    """The context with the contact's name spelt in GSM-7 (or left out): one foreign letter in a name
+    would turn the whole SMS into UCS-2, 70 characters a part instead of 160."""
+    contact = context.get("contact") or {}
+    if not contact.get("name"):
+        return context
+    return {**context, "contact": {**contact, "name": gsm7_name(contact["name"])}}
+
+
 def sms_text(reminder: Reminder, context: dict) -> str:
     """The organisation's (or the shipped) template for the step, else the seeds' SMS."""
-    from relance.channels import templates
-
+    context = sms_context(context)
     try:
         text = templates.render(reminder.template, reminder.language, context, "text", reminder.organisation)
     except templates.TemplateNotFound:
