@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, PhoneNumberType
+from phonenumbers import timezone as number_zones
 
 # Regions dialled with the French national prefix 0 (metropolitan France and the five DROM).
 FRENCH_PLAN = ("FR", "GP", "MQ", "GF", "RE", "YT")
@@ -58,3 +59,11 @@ def region_of(number: str, region: str = DEFAULT_REGION) -> str | None:
     """The territory of the number (FR, GP, RE, YT, BE...), or None when it is not a valid number."""
     parsed = parse(number, region)
     return phonenumbers.region_code_for_number(parsed) if parsed else None
+
+
+def time_zones_of(number: str, region: str = DEFAULT_REGION) -> tuple[str, ...]:
+    """The IANA time zones the number may ring in (one for most countries), () when unknown."""
+    parsed = parse(number, region)
+    if parsed is None:
+        return ()
+    return tuple(z for z in number_zones.time_zones_for_number(parsed) if z != number_zones.UNKNOWN_TIMEZONE)

@@ -10,7 +10,7 @@ from django.conf import settings
 from relance.channels import templates
 from relance.channels.base import Backend, Channel, DeliveryError, Outgoing
 from relance.channels.registry import backend_url, get_backend
-from relance.channels.sms.quiet_hours import deferred_until
+from relance.channels.sms.quiet_hours import deferred_until, recipient_rules
 from relance.channels.sms.segments import SmsTooLong, count, fit, gsm7_name
 from relance.lib import phones
 
@@ -120,5 +120,12 @@ class SmsChannel(Channel):
         return get_backend("sms", backend_url("sms", reminder.organisation.sms_url))
 
     def not_before(self, reminder: Reminder, now: datetime) -> datetime:
-        """The first moment the SMS may be sent (now, or after the quiet hours / Sunday / holiday)."""
-        return deferred_until(now, reminder.organisation.time_zone)
+        """The first moment the SMS may be sent: now, or after the quiet hours, the Sunday or the
+        public holiday of the place the number rings in (see quiet_hours.recipient_rules)."""
+        customer = reminder.customer
+        number = reminder.recipient
+        if not number:
+            contact = self.recipient(customer)
+            number = contact.value if contact else ""
+        rules = recipient_rules(number, customer.country, customer.postcode, reminder.organisation.time_zone)
+        return deferred_until(now, rules.tz, rules.country, rules.subdiv)
