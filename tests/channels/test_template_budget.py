@@ -21,12 +21,13 @@ from relance.channels.sandbox import RenderBudgetExceeded
 
 SLOW = "rendu trop long"
 BIG = "au-delà de la limite"
+FLOOD = "rendu trop long|texte produit trop long"  # whichever comes first on this machine
 NESTED = ("{% set a = ['x' * 1000000] %}{% set b = [a, a, a, a, a, a, a, a, a, a] %}"
           "{% set c = [b, b, b, b, b, b, b, b, b, b] %}")
 # (template, what the refusal says)
 HOSTILE = [
     ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", SLOW),
-    ("{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}", SLOW),
+    ("{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}", FLOOD),
     ("{% set x %}{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}{% endset %}",
      SLOW),
     ("{% macro r(n) %}{% if n > 0 %}{{ r(n - 1) }}{{ r(n - 1) }}{% endif %}{% endmacro %}{{ r(40) }}", SLOW),
@@ -79,7 +80,7 @@ def test_a_hostile_template_is_refused_at_save_with_a_clear_reason_in_a_second_o
     started = time.monotonic()
     problems = t.validate_template(source)
     assert time.monotonic() - started < 3
-    assert any(reason in p.message for p in problems), problems
+    assert any(r in p.message for p in problems for r in reason.split("|")), problems
 
 
 @pytest.mark.parametrize("source, reason", [(s, r) for s, r in HOSTILE if r in (SLOW, BIG)][::3])
