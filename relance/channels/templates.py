@@ -29,6 +29,8 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
+from relance.channels.sandbox import MAX_SECONDS, BudgetedSandbox, RenderBudgetExceeded, budget
+
 if TYPE_CHECKING:
     from relance.accounts.models import Organisation
     from relance.ledger.models import Customer
@@ -40,6 +42,8 @@ PARTS = {"subject": "-subject.txt", "text": "-body.txt", "html": "-body.html"}
 LOCALES = {"fr": "fr_FR", "en": "en"}
 DATE_FORMATS = {"fr": {"short": "dd/MM/y", "long": "d MMMM y"}, "en": {"short": "d MMM y", "long": "d MMMM y"}}
 TEMPLATE_NAME = "<template>"
+# Validation renders the small sample context: a sound template takes milliseconds.
+VALIDATE_SECONDS = 1.0
 
 
 class TemplateNotFound(LookupError):
@@ -124,7 +128,8 @@ def _language(ctx: Context) -> str:
 
 
 def _make_env(html: bool) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(
+    # With a render budget: an organisation's template must not hang the sender (see sandbox.py).
+    env = BudgetedSandbox(
         undefined=StrictUndefined, autoescape=html, keep_trailing_newline=False,
         trim_blocks=True, lstrip_blocks=True, auto_reload=False, cache_size=0,
     )
@@ -213,8 +218,11 @@ def get_source(code: str, language: str, part: str, org: Organisation | None = N
 # --- rendering --------------------------------------------------------------------------------
 
 
-def render_source(source: str, context: dict, part: str = "text") -> str:
-    out = _compile(part, source).render(context)
+def render_source(source: str, context: dict, part: str = "text", seconds: float = MAX_SECONDS) -> str:
+    """Render a template source within the render budget (RenderBudgetExceeded, a permanent
+    DeliveryError, when it takes too long, writes too much or recurses too deep)."""
+    with budget(seconds):
+        out = _compile(part, source).render(context)
     if part == "subject":
         # A header: one line, whatever the template's line breaks.
         return " ".join(out.split())
@@ -259,11 +267,15 @@ def validate_template(source: str, part: str = "text", language: str = "fr") -> 
         tree = env.parse(source)
     except TemplateSyntaxError as exc:
         return [TemplateProblem(exc.lineno or 0, f"erreur de syntaxe : {exc.message}")]
+    except (RecursionError, MemoryError):
+        return [TemplateProblem(0, "modèle refusé : imbrication trop profonde")]
     sample = sample_context(language)
     problems = _static_problems(tree, sample)
     try:
-        env.from_string(source).render(sample)
-    except (UndefinedError, SecurityError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
+        with budget(VALIDATE_SECONDS):
+            env.from_string(source).render(sample)
+    except (UndefinedError, SecurityError, TypeError, ValueError, ArithmeticError, LookupError,
+            RenderBudgetExceeded) as exc:
         problem = TemplateProblem(_template_line(exc), _explain(exc))
         if not any(p.line == problem.line for p in problems):
             problems.append(problem)
@@ -274,6 +286,7 @@ def _static_problems(tree: nodes.Template, sample: dict) -> list[TemplateProblem
     """Unknown names anywhere (even in a branch the sample does not take), and unknown fields."""
     problems: list[TemplateProblem] = []
     local = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    local |= {m.name for m in tree.find_all(nodes.Macro)}
     known = set(sample) | set(environment("text").globals) | local
     for name in tree.find_all(nodes.Name):
         if name.ctx == "load" and name.name not in known:
@@ -306,6 +319,8 @@ def _template_line(exc: BaseException) -> int:
 
 
 def _explain(exc: BaseException) -> str:
+    if isinstance(exc, RenderBudgetExceeded):
+        return exc.message
     if isinstance(exc, UndefinedError):
         return f"variable inconnue : {exc.message}"
     if isinstance(exc, SecurityError):

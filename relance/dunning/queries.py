@@ -9,7 +9,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 from django.db import connection
 from django.utils import timezone
 
@@ -42,6 +41,8 @@ from relance.dunning.state import (
 )
 from relance.dunning.state import PromiseState as PromiseSpec
 from relance.ledger.models import Allocation, Contact, CreditNote, Customer, Invoice, InvoiceStatus, Payment
+from relance.lib import phones
+from relance.lib.addresses import is_complete_address, is_complete_block
 from relance.lib.money import CENT
 
 # Invoices the engine looks at: not paid, cancelled or written off.
@@ -52,8 +53,6 @@ _ACTIVE_SQL = "(" + ", ".join(f"'{status.value}'" for status in ACTIVE_STATUSES)
 NON_CONTACT_OUTCOMES = {"no_answer", "wrong_number"}
 # IN lists are cut to this size (SQLite allows 32766 variables per statement).
 CHUNK = 5000
-_FR_MOBILE_PREFIXES = ("+336", "+337", "06", "07", "00336", "00337")
-_FR_GEOGRAPHIC_PREFIXES = tuple(f"{p}{d}" for p in ("+33", "0033") for d in "12345")
 
 _INVOICE_FIELDS = ("id", "customer_id", "number", "issue_date", "due_date", "open_balance", "status")
 _SCHEDULE_FIELDS = ("last_step", "last_date", "next_date")
@@ -97,19 +96,8 @@ def get_config(org: Organisation) -> Config:
 
 
 def is_mobile(number: str, country: str = "FR") -> bool:
-    compact = "".join(ch for ch in number if ch.isdigit() or ch == "+")
-    if country == "FR" and not compact.startswith(("+", "00")):
-        return compact.startswith(("06", "07"))
-    if compact.startswith(_FR_MOBILE_PREFIXES):
-        return True
-    if compact.startswith(_FR_GEOGRAPHIC_PREFIXES):
-        return False  # French landlines (01 to 05), as stored in international form: no parsing needed
-    try:
-        parsed = phonenumbers.parse(number, country or "FR")
-    except phonenumbers.NumberParseException:
-        return False
-    kind = phonenumbers.number_type(parsed)
-    return kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    """The SMS channel's own rule (relance.lib.phones): the planner never picks an SMS it would refuse."""
+    return phones.is_mobile(number, country)
 
 
 def load_customers(org: Organisation, customer_ids: Iterable[int]) -> dict[int, CustomerState]:
@@ -129,6 +117,7 @@ def load_customers_and_risks(
     customer_table, contact_table = qn(Customer._meta.db_table), qn(Contact._meta.db_table)
     scenario_table = qn(Scenario._meta.db_table)
     channels: dict[int, set[str]] = {}
+    numbers: dict[int, list[str]] = {}  # read with the customer's country, once its row is read
     rows: list[tuple] = []
     with connection.cursor() as cursor:
         for chunk in chunks(ids):
@@ -137,7 +126,7 @@ def load_customers_and_risks(
             cursor.execute(
                 "SELECT c.id, c.external_id, c.name, c.kind, c.strategic, c.risk_segment, c.risk_segment_override, "
                 "s.code, s.active, c.paused_until, c.collector_id, c.address_line1, c.postcode, c.city, c.language, "
-                f"c.risk_score, c.risk_reasons, c.in_insolvency, c.insolvency_date FROM {customer_table} c "
+                f"c.risk_score, c.risk_reasons, c.country, c.in_insolvency, c.insolvency_date FROM {customer_table} c "
                 f"LEFT JOIN {scenario_table} s ON s.id = c.scenario_id WHERE {ids_sql}",
                 params,
             )
@@ -153,15 +142,16 @@ def load_customers_and_risks(
                     have.add("email")
                 elif kind == "phone":
                     have.add("call")
-                    if is_mobile(value):
-                        have.add("sms")
-                elif kind == "postal":
+                    numbers.setdefault(cid, []).append(value)
+                elif kind == "postal" and is_complete_block(value):  # the letter channel's rule
                     have.add("letter")
     out, risks = {}, {}
     for (cid, ext, name, kind, strategic, segment, override, scenario_code, scenario_active, paused, collector,
-         line1, postcode, city, language, risk_score, reasons, insolvent, judgment) in rows:
+         line1, postcode, city, language, risk_score, reasons, country, insolvent, judgment) in rows:
         have = channels.get(cid, set())
-        if line1 and (postcode or city):
+        if any(is_mobile(number, country) for number in numbers.get(cid, ())):
+            have.add("sms")
+        if is_complete_address(line1, postcode, city):  # the letter channel's rule
             have.add("letter")
         if sqlite and isinstance(paused, str):
             paused = date.fromisoformat(paused)

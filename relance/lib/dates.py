@@ -13,10 +13,29 @@ import holidays
 
 ONE_DAY = timedelta(days=1)
 
+# The `holidays` subdivision of France a postcode lies in, by its first digits: Alsace-Moselle keeps
+# Good Friday and 26 December, each overseas territory has its own days (abolition of slavery...).
+POSTCODE_SUBDIVISIONS = {
+    "57": "57", "67": "6AE", "68": "6AE",
+    "971": "971", "972": "972", "973": "973", "974": "974", "976": "976",
+    "975": "PM", "986": "WF", "987": "PF", "988": "NC",
+    # Saint-Barthélemy and Saint-Martin kept Guadeloupe's postcodes when they left it in 2007.
+    "97133": "BL", "97150": "MF",
+}
+
 
 @lru_cache(maxsize=64)
 def _holidays(year: int, country: str, subdiv: str | None) -> frozenset[date]:
     return frozenset(holidays.country_holidays(country, subdiv=subdiv, years=year).keys())
+
+
+def subdivision_for_postcode(postcode: str | None) -> str | None:
+    """The `holidays` subdivision of France for a French postcode (67000 -> 6AE), None for the rest."""
+    digits = "".join((postcode or "").split())
+    if len(digits) != 5 or not digits.isdigit():
+        return None
+    return next((POSTCODE_SUBDIVISIONS[p] for p in (digits, digits[:3], digits[:2]) if p in POSTCODE_SUBDIVISIONS),
+                None)
 
 
 def public_holidays(year: int, country: str = "FR", subdiv: str | None = None) -> frozenset[date]:

@@ -111,3 +111,22 @@ def test_a_customer_with_only_an_invalid_number_fails_permanently(org, customer,
     with pytest.raises(DeliveryError, match="invalide") as info:
         SmsChannel().render(reminder, build_context(reminder, today=TODAY))
     assert info.value.permanent
+
+
+def test_not_before_reads_the_hour_where_the_mobile_rings(org, customer, make_invoice):
+    from relance.ledger.models import Contact
+
+    Contact.objects.create(customer=customer, kind="phone", value="+590 690 12 34 56", role="billing")
+    reminder = make_reminder(org, customer, [make_invoice()])
+    paris_one_pm = datetime(2026, 7, 30, 13, 0, tzinfo=PARIS)  # 07:00 in Guadeloupe
+    assert SmsChannel().not_before(reminder, paris_one_pm) == datetime(2026, 7, 30, 8, 0,
+                                                                       tzinfo=ZoneInfo("America/Guadeloupe"))
+
+
+def test_not_before_keeps_good_friday_for_a_customer_in_alsace(org, phones, make_invoice):
+    reminder = make_reminder(org, phones, [make_invoice()])
+    good_friday = datetime(2026, 4, 3, 10, 0, tzinfo=PARIS)
+    assert SmsChannel().not_before(reminder, good_friday) == good_friday
+    phones.postcode, phones.city = "67000", "Strasbourg"
+    phones.save()
+    assert SmsChannel().not_before(reminder, good_friday) == datetime(2026, 4, 4, 8, 0, tzinfo=PARIS)

@@ -14,6 +14,7 @@ from relance.lib.dates import (
     is_business_day,
     next_business_day,
     public_holidays,
+    subdivision_for_postcode,
 )
 
 
@@ -86,3 +87,26 @@ def test_adding_business_days_always_lands_on_a_business_day_the_right_count_awa
     assert is_business_day(result)
     assert result > day
     assert business_days_between(day, result) == n
+
+
+@pytest.mark.parametrize(
+    "postcode, subdivision",
+    [
+        ("57000", "57"), ("57 000", "57"), ("67000", "6AE"), ("68100", "6AE"),
+        ("97110", "971"), ("97200", "972"), ("97300", "973"), ("97400", "974"), ("97600", "976"),
+        ("97500", "PM"), ("97133", "BL"), ("97150", "MF"), ("98714", "PF"), ("98800", "NC"),
+        ("98600", "WF"),
+        ("75009", None), ("69002", None), ("5700", None), ("", None), (None, None), ("L-1234", None),
+    ],
+)
+def test_a_postcode_gives_its_holiday_subdivision(postcode, subdivision):
+    assert subdivision_for_postcode(postcode) == subdivision
+
+
+def test_alsace_moselle_keeps_good_friday_and_saint_stephen():
+    good_friday, saint_stephen = date(2026, 4, 3), date(2026, 12, 28)  # 26 December 2026 is a Saturday
+    assert is_business_day(good_friday)
+    assert not is_business_day(good_friday, subdiv=subdivision_for_postcode("67000"))
+    assert not is_business_day(date(2025, 12, 26), subdiv=subdivision_for_postcode("57000"))
+    assert is_business_day(date(2025, 12, 26))
+    assert is_business_day(saint_stephen, subdiv="57")

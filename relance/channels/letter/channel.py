@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from relance.channels.base import Attachment, Backend, Channel, DeliveryError, Outgoing
 from relance.channels.letter import layout
 from relance.channels.registry import backend_url, get_backend
+from relance.lib.addresses import block_lines, is_complete_address, is_complete_block
 
 if TYPE_CHECKING:
     from relance.dunning.models import Reminder
@@ -29,21 +30,25 @@ def is_formal(reminder: Reminder) -> bool:
 
 def postal_lines(customer: Customer) -> list[str]:
     """The address block: the customer's name then its address; [] when the address is unusable."""
-    lines = customer.address_lines
-    has_city = bool(customer.postcode.strip() and customer.city.strip())
-    if not customer.address_line1.strip() or not has_city:
+    if not is_complete_address(customer.address_line1, customer.postcode, customer.city):
         return []
+    lines = customer.address_lines
     country = (customer.country or "FR").upper()
     tail = [] if country == "FR" else [_country_name(country)]
     return [customer.name, *lines, *tail]
 
 
+def postal_contact(customer: Customer) -> Contact | None:
+    """The customer's first valid postal contact with a complete address (the planner's rule too)."""
+    saved = customer.contacts.filter(kind="postal", valid=True).order_by("id")
+    return next((c for c in saved if is_complete_block(c.value)), None)
+
+
 def address_block(customer: Customer) -> list[str]:
     """The customer's postal contact when it has one (e.g. its accounts department), else its address."""
-    saved = customer.contacts.filter(kind="postal", valid=True).order_by("id").first()
+    saved = postal_contact(customer)
     if saved is not None:
-        lines = [line.strip() for line in saved.value.splitlines() if line.strip()]
-        return [saved.name or customer.name, *lines] if lines else []
+        return [saved.name or customer.name, *block_lines(saved.value)]
     return postal_lines(customer)
 
 
@@ -115,7 +120,7 @@ class LetterChannel(Channel):
         """A postal Contact when the customer has one, else its own address (an unsaved Contact)."""
         from relance.ledger.models import Contact
 
-        saved = customer.contacts.filter(kind="postal", valid=True).order_by("id").first()
+        saved = postal_contact(customer)
         if saved is not None:
             return saved
         lines = postal_lines(customer)

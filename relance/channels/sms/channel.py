@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-import phonenumbers
 from django.conf import settings
-from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
+from relance.channels import templates
 from relance.channels.base import Backend, Channel, DeliveryError, Outgoing
 from relance.channels.registry import backend_url, get_backend
-from relance.channels.sms.quiet_hours import deferred_until
-from relance.channels.sms.segments import SmsTooLong, count, fit
+from relance.channels.sms.quiet_hours import deferred_until, recipient_rules
+from relance.channels.sms.segments import SmsTooLong, count, fit, gsm7_name
+from relance.lib import phones
 
 if TYPE_CHECKING:
     from relance.dunning.models import Reminder
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_SEGMENTS = 3
 ROLE_ORDER = {"billing": 0, "accounting": 1, "main": 2}
-MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
 # Used when the organisation and the shipped templates have no "sms_reminder" (the seeds' SMS).
 FALLBACK = {
@@ -37,21 +36,15 @@ class InvalidPhoneNumber(ValueError):
 
 def normalise_number(value: str, region: str = "FR") -> str:
     """The number in E.164 (+33612345678); national numbers are read in `region`."""
-    try:
-        number = phonenumbers.parse(value, region or "FR")
-    except NumberParseException as exc:
-        raise InvalidPhoneNumber(f"numéro de téléphone illisible : {value!r} ({exc})")
-    if not phonenumbers.is_valid_number(number):
+    e164 = phones.normalise(value, region)
+    if e164 is None:
         raise InvalidPhoneNumber(f"numéro de téléphone invalide : {value!r}")
-    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    return e164
 
 
 def is_mobile(value: str, region: str = "FR") -> bool:
-    try:
-        number = phonenumbers.parse(value, region or "FR")
-    except NumberParseException:
-        return False
-    return phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in MOBILE_TYPES
+    """The planner's rule too (relance.lib.phones): one answer to "can an SMS reach this number"."""
+    return phones.is_mobile(value, region)
 
 
 def max_segments() -> int:
@@ -59,21 +52,27 @@ def max_segments() -> int:
 
 
 def _fallback_text(context: dict, language: str) -> str:
-    from relance.channels.templates import format_money
-
     numbers = ", ".join(line["number"] for line in context.get("invoices", []))
     name = (context.get("contact") or {}).get("name") or ""
     return FALLBACK.get(language, FALLBACK["fr"]).format(
         name=f" {name}" if name else "", numbers=numbers,
-        amount=format_money(context.get("total_due"), context.get("currency") or "EUR", language),
+        amount=templates.format_money(context.get("total_due"), context.get("currency") or "EUR", language),
         link=context.get("payment_link") or context.get("portal_link") or "", org=context["org"]["legal_name"],
     )
 
 
+def sms_context(context: dict) -> dict:
+    """The context with the contact's name spelt in GSM-7 (or left out): one foreign letter in a name
+    would turn the whole SMS into UCS-2, 70 characters a part instead of 160."""
+    contact = context.get("contact") or {}
+    if not contact.get("name"):
+        return context
+    return {**context, "contact": {**contact, "name": gsm7_name(contact["name"])}}
+
+
 def sms_text(reminder: Reminder, context: dict) -> str:
     """The organisation's (or the shipped) template for the step, else the seeds' SMS."""
-    from relance.channels import templates
-
+    context = sms_context(context)
     try:
         text = templates.render(reminder.template, reminder.language, context, "text", reminder.organisation)
     except templates.TemplateNotFound:
@@ -103,14 +102,15 @@ class SmsChannel(Channel):
         try:
             return normalise_number(value, customer.country)
         except InvalidPhoneNumber as exc:
-            raise DeliveryError(str(exc), permanent=True)
+            raise DeliveryError(str(exc), unreachable=True)
 
     def render(self, reminder: Reminder, context: dict) -> Outgoing:
-        """The SMS to send: E.164 number, text within SMS_MAX_SEGMENTS (else a permanent error)."""
+        """The SMS to send: E.164 number, text within SMS_MAX_SEGMENTS (else the next channel carries it)."""
         try:
             text = fit(sms_text(reminder, context), max_segments())
         except SmsTooLong as exc:
-            raise DeliveryError(str(exc), permanent=True)
+            # Not this customer's fault, but SMS cannot carry it: the next channel does.
+            raise DeliveryError(str(exc), unreachable=True)
         info = count(text)
         return Outgoing(
             channel=self.kind, recipient=self.number(reminder), body_text=text,
@@ -121,5 +121,12 @@ class SmsChannel(Channel):
         return get_backend("sms", backend_url("sms", reminder.organisation.sms_url))
 
     def not_before(self, reminder: Reminder, now: datetime) -> datetime:
-        """The first moment the SMS may be sent (now, or after the quiet hours / Sunday / holiday)."""
-        return deferred_until(now, reminder.organisation.time_zone)
+        """The first moment the SMS may be sent: now, or after the quiet hours, the Sunday or the
+        public holiday of the place the number rings in (see quiet_hours.recipient_rules)."""
+        customer = reminder.customer
+        number = reminder.recipient
+        if not number:
+            contact = self.recipient(customer)
+            number = contact.value if contact else ""
+        rules = recipient_rules(number, customer.country, customer.postcode, reminder.organisation.time_zone)
+        return deferred_until(now, rules.tz, rules.country, rules.subdiv)

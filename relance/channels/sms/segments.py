@@ -32,6 +32,11 @@ _REPLACEMENTS = {
     "–": "-", "—": "-", "‑": "-", "…": "...", "•": "-", "\u00a0": " ", "\u202f": " ", "\u2009": " ",
     "°": "o", "\t": " ",
 }
+# Latin letters that Unicode does not decompose into a base letter and a mark (Ł is not L + accent).
+_LATIN_LETTERS = {
+    "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ð": "D", "ð": "d", "Þ": "Th", "þ": "th", "Ħ": "H", "ħ": "h",
+    "ı": "i", "Ŀ": "L", "ŀ": "l", "Ŋ": "N", "ŋ": "n", "ĸ": "k", "ſ": "s", "Ə": "E", "ə": "e", "ƒ": "f",
+}
 
 
 class SmsTooLong(ValueError):
@@ -93,6 +98,16 @@ def to_gsm7(text: str) -> str:
             base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
             out.append(base if base and is_gsm7(base) else ch)
     return "".join(out)
+
+
+def gsm7_name(name: str) -> str:
+    """A person's name spelt in GSM-7 (Łukasz -> Lukasz, Zoë -> Zoe), or "" when it cannot be.
+
+    A name in another script (王先生, Дмитрий) has no spelling we could vouch for: it is dropped
+    rather than sent as UCS-2, which would cost the message more than twice as many parts.
+    """
+    spelt = to_gsm7("".join(_LATIN_LETTERS.get(ch, ch) for ch in " ".join((name or "").split())))
+    return spelt if is_gsm7(spelt) else ""
 
 
 def fit(text: str, max_segments: int) -> str:
