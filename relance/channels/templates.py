@@ -10,10 +10,15 @@ Filters: `money` (1 500,00 € / €1,500.00), `date` (30/06/2026 / 30 Jun 2026;
 30 juin 2026), `days` (12 jours / 12 days), `percent` (12,15 % / 12.15%), `iban` (groups of four).
 Amounts in text parts use plain spaces (SMS stays in GSM-7), in HTML no-break spaces (an amount
 never wraps).
+
+Shared parts (the payment box, the signature) exist once per language, in
+`templates/messages/<lang>/parts/`: a template writes `{% include "parts/signature.txt" %}`
+(healthchecks' e-mails extend and include the same way). The sandbox's loader reads only there.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,7 +29,9 @@ from typing import TYPE_CHECKING
 from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.numbers import format_currency, format_decimal
-from jinja2 import StrictUndefined, TemplateSyntaxError, nodes, pass_context
+from django.utils import translation
+from django.utils.translation import ngettext
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateSyntaxError, nodes, pass_context
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
@@ -40,6 +47,7 @@ PARTS = {"subject": "-subject.txt", "text": "-body.txt", "html": "-body.html"}
 LOCALES = {"fr": "fr_FR", "en": "en"}
 DATE_FORMATS = {"fr": {"short": "dd/MM/y", "long": "d MMMM y"}, "en": {"short": "d MMM y", "long": "d MMMM y"}}
 TEMPLATE_NAME = "<template>"
+_BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 
 
 class TemplateNotFound(LookupError):
@@ -96,9 +104,8 @@ def format_days(count: int | None, language: str = "fr") -> str:
         return ""
     n = int(count)
     locale = Locale.parse(locale_for(language))
-    one = locale.plural_form(abs(n)) == "one"
-    word = {"fr": ("jour", "jours"), "en": ("day", "days")}.get(language, ("jour", "jours"))
-    return f"{format_decimal(n, locale=locale)} {word[0] if one else word[1]}"
+    with translation.override(language):
+        return ngettext("%(count)s day", "%(count)s days", abs(n)) % {"count": format_decimal(n, locale=locale)}
 
 
 def format_percent(value: Decimal | None, language: str = "fr") -> str:
@@ -123,9 +130,10 @@ def _language(ctx: Context) -> str:
 # --- environments -----------------------------------------------------------------------------
 
 
-def _make_env(html: bool) -> SandboxedEnvironment:
+def _make_env(html: bool, language: str = "fr") -> SandboxedEnvironment:
     env = SandboxedEnvironment(
-        undefined=StrictUndefined, autoescape=html, keep_trailing_newline=False,
+        loader=FileSystemLoader(MESSAGES_DIR / language), undefined=StrictUndefined, autoescape=html,
+        keep_trailing_newline=False,
         trim_blocks=True, lstrip_blocks=True, auto_reload=False, cache_size=0,
     )
 
@@ -149,17 +157,18 @@ def _make_env(html: bool) -> SandboxedEnvironment:
     return env
 
 
-_ENVS = {False: _make_env(html=False), True: _make_env(html=True)}
+# One environment per language: its loader finds that language's shared parts.
+_ENVS = {(html, lang): _make_env(html, lang) for html in (False, True) for lang in LANGUAGES}
 
 
-def environment(part: str) -> SandboxedEnvironment:
-    return _ENVS[part == "html"]
+def environment(part: str, language: str = "fr") -> SandboxedEnvironment:
+    return _ENVS[(part == "html", language if language in LANGUAGES else "fr")]
 
 
 @lru_cache(maxsize=512)
-def _compile(part: str, source: str):
+def _compile(part: str, source: str, language: str = "fr"):
     # Compiling costs far more than rendering: a batch of 10,000 e-mails compiles each part once.
-    return environment(part).from_string(source)
+    return environment(part, language).from_string(source)
 
 
 # --- sources ----------------------------------------------------------------------------------
@@ -214,10 +223,13 @@ def get_source(code: str, language: str, part: str, org: Organisation | None = N
 
 
 def render_source(source: str, context: dict, part: str = "text") -> str:
-    out = _compile(part, source).render(context)
+    out = _compile(part, source, context.get("language") or "fr").render(context)
     if part == "subject":
         # A header: one line, whatever the template's line breaks.
         return " ".join(out.split())
+    if part == "text":
+        # Optional blocks and shared parts leave blank lines behind: one blank line between paragraphs.
+        out = _BLANK_LINES.sub("\n\n", out)
     return out.strip() + "\n"
 
 
@@ -243,7 +255,9 @@ def preview(org: Organisation, customer: Customer, template_code: str, language:
     from relance.channels.context import build_customer_context, list_open_invoices
 
     invoices = list_open_invoices(customer)
-    context = build_customer_context(org, customer, invoices, language)
+    # A formal notice asks for the total claimed (interest and indemnity included): preview it so.
+    step = {"code": "", "tone": "formal" if template_code == "formal_notice" else "friendly"}
+    context = build_customer_context(org, customer, invoices, language, step=step)
     return render_message(template_code, language, context, org)
 
 
@@ -254,7 +268,7 @@ def validate_template(source: str, part: str = "text", language: str = "fr") -> 
     """Problems of a template source, each with its line: syntax errors, then unknown variables."""
     from relance.channels.context import sample_context
 
-    env = environment(part)
+    env = environment(part, language)
     try:
         tree = env.parse(source)
     except TemplateSyntaxError as exc:

@@ -37,14 +37,22 @@ def context(language="fr", kind="business", **extra) -> dict:
         "iban": "FR1420041010050500013M02606", "bic": "PSSTFRPPPAR", "payment_link": "https://pay.example.com/C001",
         "collector": {"name": "Bob Martin", "phone": "", "email": "bob@abc-consulting.fr"},
         "reference": "C001 F2026-0042", "step": {"code": "formal-notice", "tone": "formal"}, "registered": True,
+        "salutation": "Madame, Monsieur," if language == "fr" else "Dear Sir or Madam,",
+        "addressee": "Madame, Monsieur" if language == "fr" else "Sir or Madam", "previous_contacts": [],
+        "interest_periods": [] if kind == "consumer" else [
+            {"number": "F2026-0042", "start": date(2026, 7, 1), "end": today, "days": 10, "rate": Decimal("12.15"),
+             "amount": Decimal("4.99"), "estimated": False}],
     }
+    ctx["claim"] = {"principal": ctx["total_due"], "interest": ctx["late_interest"], "indemnity": ctx["indemnity"],
+                    "total": ctx["total_due"] + ctx["late_interest"] + ctx["indemnity"]}
+    ctx["amount_to_pay"] = ctx["claim"]["total"]
     ctx.update(extra)
     return ctx
 
 
 def pdf_of(ctx: dict, **kwargs) -> bytes:
-    qr = epc_svg_data_uri(ctx["org"]["legal_name"], ctx["iban"], ctx["bic"], ctx["total_due"], ctx["reference"])
-    options = {"subject": "Mise en demeure de payer", "formal": True, "qr": qr, "penalty_rate": Decimal("12.15")}
+    qr = epc_svg_data_uri(ctx["org"]["legal_name"], ctx["iban"], ctx["bic"], ctx["amount_to_pay"], ctx["reference"])
+    options = {"subject": "Mise en demeure de payer", "formal": True, "qr": qr}
     options.update(kwargs)
     return render_pdf(letter_html(ctx, **options))
 
@@ -88,10 +96,11 @@ def test_a_formal_notice_states_the_invoices_the_deadline_the_penalties_and_the_
     assert "À Lyon, le 10 juillet 2026" in text
     assert "Objet : Mise en demeure de payer" in text
     assert "F2026-0042 31/05/2026 30/06/2026 10 1 500,00 € 1 500,00 €" in text
-    assert "dans un délai de 8 jours à compter de la réception de ce courrier, soit au plus tard le 18/07/2026" in text
-    assert "taux de 12,15 % l'an (taux BCE + 10 points), soit 4,99 € au 10/07/2026" in text
-    assert "40 € par facture (art. D441-5), soit 40,00 €" in text
+    assert "la somme de 1 544,99 € au plus tard le 18 juillet 2026" in text
+    assert "Facture F2026-0042, du 01/07/2026 au 10/07/2026, 10 jours au taux de 12,15 % : 4,99 €" in text
+    assert "40 € par facture (art. D441-5)" in text
     assert "Total réclamé 1 544,99 €" in text
+    assert "Montant à régler : 1 544,99 €" in text
     assert "IBAN FR14 2004 1010 0505 0001 3M02 606" in text
     assert "« C001 F2026-0042 »" in text
     assert "injonction de payer" in text
@@ -99,7 +108,7 @@ def test_a_formal_notice_states_the_invoices_the_deadline_the_penalties_and_the_
 
 
 def test_a_consumer_notice_claims_legal_interest_from_the_notice_and_no_indemnity():
-    text = text_of(pdf_of(context(kind="consumer"), penalty_rate=Decimal("2.62")))
+    text = text_of(pdf_of(context(kind="consumer")))
     assert "article 1231-6 du Code civil" in text
     assert "à compter de la présente mise en demeure" in text
     assert "Indemnité forfaitaire" not in text
