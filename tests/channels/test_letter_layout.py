@@ -185,3 +185,38 @@ def test_long_lists_of_invoices_flow_onto_more_pages_with_page_numbers(count):
     text = text_of(pdf)
     assert f"1 / {len(reader.pages)}" in text
     assert all(f"F{i:04d}" in text for i in range(count))
+
+
+def runs_of_every_page(pdf: bytes) -> list[tuple[int, str, float]]:
+    """(page, text, x from the left edge in mm) of every text run."""
+    found = []
+    for number, page in enumerate(PdfReader(io.BytesIO(pdf)).pages):
+        def visit(text, cm, tm, font, size, number=number):
+            if text.strip():
+                found.append((number, text.strip(), (cm[0] * tm[4] + cm[2] * tm[5] + cm[4]) / MM))
+        page.extract_text(visitor_text=visit)
+    return found
+
+
+LONG = {
+    "link": {"payment_link": "https://pay.example.com/checkout?reference=C001-F2026-0042&token=" + "a1b2c3" * 40},
+    "names": {"org": {**context()["org"], "legal_name": "Société coopérative ouvrière de production des travaux "
+                      "publics et du bâtiment de la région Auvergne-Rhône-Alpes " * 2},
+              "customer": {**context()["customer"], "name": "Établissements Maçonnerie Royer et Fils associés "
+                           "entreprise générale de bâtiment SARL " * 2,
+                           "address_lines": ["Zone industrielle des Grandes Terres, bâtiment C, escalier 4, "
+                                             "porte 12, boîte aux lettres 1234567890 " * 2, "75009 Paris"]}},
+    "invoices": {"invoices": [{**context()["invoices"][0], "number": f"F2026-PROJET-CHANTIER-{i:04d}"}
+                              for i in range(30)]},
+}
+
+
+@pytest.mark.parametrize("case", [*LONG, "all"])
+def test_every_element_stays_inside_the_printable_area_whatever_the_content(case):
+    extra = {k: v for c in LONG.values() for k, v in c.items()} if case == "all" else LONG[case]
+    runs = runs_of_every_page(pdf_of(context(**extra)))
+    right_edge = 210 - 18  # the page's right margin (letter.css @page)
+    assert all(0 <= x < right_edge for _, _, x in runs)
+    # The QR code's caption sits under the 28 mm code, in its 30 mm column, at the right of the box.
+    caption = [x for _, text, x in runs if text.startswith("Scannez")]
+    assert caption and all(x + 28 <= right_edge for x in caption)
