@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_percent as babel_format_percent
 from django.utils import translation
 from django.utils.translation import ngettext
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateSyntaxError, nodes, pass_context
@@ -83,6 +84,11 @@ def format_money(amount: Decimal | int | str | None, currency: str = "EUR", lang
     if amount is None or amount == "":
         return ""
     text = format_currency(Decimal(amount), currency or "EUR", locale=locale_for(language))
+    return _spaces(text, html)
+
+
+def _spaces(text: str, html: bool) -> str:
+    # Babel's narrow no-break spaces: no-break in HTML (never wraps), plain in text (SMS stays GSM-7).
     if html:
         return text.replace("\u202f", "\u00a0")
     return text.replace("\u202f", " ").replace("\u00a0", " ")
@@ -108,12 +114,14 @@ def format_days(count: int | None, language: str = "fr") -> str:
         return ngettext("%(count)s day", "%(count)s days", abs(n)) % {"count": format_decimal(n, locale=locale)}
 
 
-def format_percent(value: Decimal | None, language: str = "fr") -> str:
-    """12,15 % (fr) or 12.15% (en), for a rate given in percent."""
+def format_percent(value: Decimal | None, language: str = "fr", html: bool = False) -> str:
+    """12,15 % (fr) or 12.15% (en), for a rate given in percent: the locale's percent pattern, two decimals."""
     if value is None or value == "":
         return ""
-    number = format_decimal(Decimal(value), format="#,##0.00", locale=locale_for(language))
-    return f"{number} %" if language == "fr" else f"{number}%"
+    locale = Locale.parse(locale_for(language))
+    pattern = locale.percent_formats[None].pattern.replace("0", "0.00", 1)
+    text = babel_format_percent(Decimal(value) / 100, pattern, locale=locale)
+    return _spaces(text, html)
 
 
 def format_iban(value: str | None) -> str:
@@ -151,7 +159,7 @@ def _make_env(html: bool, language: str = "fr") -> SandboxedEnvironment:
 
     @pass_context
     def percent(ctx: Context, value) -> str:
-        return format_percent(value, _language(ctx))
+        return format_percent(value, _language(ctx), html=html)
 
     env.filters.update(money=money, date=day, days=days, iban=format_iban, percent=percent)
     return env

@@ -129,7 +129,7 @@ def interest_lines(context: dict, language: str) -> list[str]:
         for p in context.get("interest_periods") or []:
             line = t["period"] % {
                 "number": p["number"], "start": format_day(p["start"], language), "end": format_day(p["end"], language),
-                "days": format_days(p["days"], language), "rate": format_percent(p["rate"], language),
+                "days": format_days(p["days"], language), "rate": format_percent(p["rate"], language, html=True),
             }
             if p["estimated"]:
                 line += f" ({t['estimated']})"
