@@ -4,25 +4,43 @@ Every template (e-mail, SMS, letter, call script) is rendered with this dictiona
 using any other name is refused at save time (`relance.channels.templates.validate_template`).
 
     language            "fr" or "en"
+    channel             "email", "sms", "letter" or "call": the channel this message goes by
     today               date of sending; deadline: today + the organisation's notice delay (8 days)
     deadline_days       that delay, in days
     org                 {legal_name, address_lines, siren, siret, vat_number, iban, bic, email, phone, city}
     customer            {name, external_id, address_lines, kind ("business"|"consumer"|"public"), language}
     contact             {name, value} the recipient (name may be empty)
+    salutation          the opening line for this channel and language: "Madame Martin," on a letter,
+                        "Bonjour Madame Martin," in an e-mail, "Madame, Monsieur," / "Bonjour," when the
+                        customer's contact person (name and civility) is unknown
+    addressee           the closing formula's form of address: "Madame", "Monsieur", "Madame, Monsieur"
+    previous_contacts   dates of the reminders already sent to this customer (e-mail, SMS, letter) before
+                        this one, oldest first; [] for a first message: never speak of earlier reminders then
     invoices            this message's invoices: [{number, issue_date, due_date, total, balance, days_late,
                         currency, has_document}]; days_late is negative before the due date
+    overdue_invoices    those of `invoices` past their due date (days_late > 0); overdue_total their sum
+    upcoming_invoices   those not yet due ("à échoir"); upcoming_total their sum
     documents_attached  True when at least one of these invoices' PDFs is attached
     other_overdue       the customer's other overdue invoices, same shape
     total_due           sum of the balances of `invoices`; grand_total adds `other_overdue`
+    all_overdue_total   overdue_total plus `other_overdue`: everything past due
     oldest_due_date     earliest due date among `invoices` (None when empty)
     currency            "EUR" unless the invoices say otherwise
-    late_interest       late-payment interest to date on the overdue invoices (relance.law; 0 without it)
+    late_interest       late-payment interest to date on the overdue invoices (relance.law)
+    interest_periods    how it was computed: [{number, start, end, days, rate, amount, estimated}], one row
+                        per invoice and half-year (each half-year may have its own rate)
+    estimated_rates     periods ("YYYY-MM-DD/YYYY-MM-DD") whose rate is not in the tables yet (carried
+                        forward): print such a rate as an estimate, never as fact
     penalty_rate        the yearly late-payment rate in percent that applies today (filter `percent`)
-    indemnity           fixed recovery indemnity, 40 EUR per invoice for businesses, 0 for consumers
+    indemnity           fixed recovery indemnity, 40 EUR per overdue invoice (not for consumers)
+    claim               {principal, interest, indemnity, total} what a formal notice claims (the overdue
+                        invoices, interest to date, indemnity)
+    amount_to_pay       what the payment box and the QR code ask for: claim.total for a formal notice,
+                        total_due otherwise
     iban, bic           the organisation's bank account
-    epc_qr_png_data_uri EPC (SEPA credit transfer) QR code as a data: URI ("" without IBAN or amount)
-    payment_link        where to pay online (the organisation's payment URL, else the portal link)
-    portal_link         signed link to the customer's portal page
+    epc_qr_png_data_uri EPC (SEPA credit transfer) QR code of amount_to_pay as a data: URI ("" without IBAN)
+    epc_payload         the text that QR code carries ("" without it)
+    payment_link        the organisation's online payment link, "" when it has none
     collector           {name, phone, email} the customer's collector, else the organisation
     reference           what to quote on the transfer (customer code and invoice numbers)
     step                {code, tone ("friendly"|"firm"|"formal")}
@@ -31,6 +49,9 @@ using any other name is refused at save time (`relance.channels.templates.valida
     plan                {instalments: [{position, due_date, amount}], total} the active payment plan, or None
     payment             {date, amount, reference} the customer's latest payment, or None
     call                {date, outcome, promised_date, promised_amount, note} the latest call outcome, or None
+
+There is no link to a customer portal: it does not exist yet, and a message never links to a page
+that answers 404.
 
 Amounts are Decimal and dates are date: format them with the `money`, `date` and `days` filters.
 """
@@ -44,19 +65,22 @@ from email.utils import parseaddr
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
-from django.core import signing
 from django.utils import timezone
 
+from relance.channels.qr_email import epc_qr_png_data_uri
+from relance.channels.salutation import addressee, salutation
+from relance.law.late_payment import fixed_indemnity, late_interest_detail, penalty_rate
 from relance.lib.money import ZERO, cents
+from relance.lib.qr import EpcError, epc_payload
 
 if TYPE_CHECKING:
     from relance.accounts.models import Organisation
     from relance.dunning.models import Reminder
     from relance.ledger.models import Customer, Invoice
 
-PORTAL_SALT = "relance.portal"
 REFERENCE_MAX = 140  # the EPC remittance text holds 140 characters
+# The channels whose reminders reach the customer (a call reminder is the collector's script).
+CONTACT_CHANNELS = ("email", "sms", "letter")
 
 
 # --- pieces -----------------------------------------------------------------------------------
@@ -98,15 +122,6 @@ def collector_dict(org: Organisation, customer: Customer) -> dict:
     return {"name": name, "phone": org.phone, "email": user.email or org.sender_email}
 
 
-def portal_token(customer: Customer) -> str:
-    return signing.dumps({"org": customer.organisation_id, "customer": customer.pk}, salt=PORTAL_SALT, compress=True)
-
-
-def portal_link(customer: Customer) -> str:
-    """Signed link to the customer's portal (checked by the portal with signing.loads and PORTAL_SALT)."""
-    return f"{settings.BASE_URL.rstrip('/')}/p/{portal_token(customer)}/"
-
-
 def transfer_reference(customer: Customer, numbers: list[str]) -> str:
     ref = " ".join([customer.external_id, *numbers])
     return ref if len(ref) <= REFERENCE_MAX else ref[: REFERENCE_MAX - 1].rstrip() + "…"
@@ -123,34 +138,44 @@ def list_open_invoices(customer: Customer) -> list[Invoice]:
     )
 
 
-def _law(amount: Decimal, due_date: date, today: date, kind: str) -> tuple[Decimal, bool]:
-    try:
-        from relance.law.late_payment import late_interest
-    except ImportError:  # the law module is part B's; without it no interest is announced
-        return ZERO, False
-    return cents(late_interest(amount, due_date, today, kind)), True
+def list_previous_contacts(customer: Customer, today: date, exclude_id: int | None = None) -> list[date]:
+    """Dates of the reminders sent to the customer up to `today` (e-mail, SMS, letter), oldest first."""
+    from relance.dunning.models import Reminder, ReminderState
+
+    sent = Reminder.objects.filter(customer=customer, state=ReminderState.SENT, channel__in=CONTACT_CHANNELS,
+                                   sent_at__isnull=False)
+    if exclude_id is not None:
+        sent = sent.exclude(pk=exclude_id)
+    zone = ZoneInfo(customer.organisation.time_zone)
+    days = sorted(timezone.localtime(at, zone).date() for at in sent.values_list("sent_at", flat=True))
+    return [day for day in days if day <= today]
 
 
-def _penalty_rate(today: date, kind: str) -> Decimal:
-    try:
-        from relance.law.late_payment import penalty_rate
-    except ImportError:
-        return ZERO
-    return penalty_rate(today, kind)
-
-
-def _indemnity(kind: str, count: int) -> Decimal:
-    if count == 0:
-        return ZERO
-    try:
-        from relance.law.late_payment import fixed_indemnity
-    except ImportError:
-        return ZERO
-    return cents(fixed_indemnity(kind, count))
+def interest_detail(lines: list[dict], today: date, kind: str) -> tuple[Decimal, list[dict]]:
+    """Interest to date on the overdue lines, and its periods (one row per invoice and half-year)."""
+    total = ZERO
+    periods = []
+    for line in lines:
+        detail = late_interest_detail(line["balance"], line["due_date"], today, kind)
+        total += detail.amount
+        periods += [{"number": line["number"], "start": p.start, "end": p.end, "days": p.days, "rate": p.rate,
+                     "amount": p.amount, "estimated": p.estimated} for p in detail.periods]
+    return cents(total), periods
 
 
 def local_today(org: Organisation) -> date:
     return timezone.localtime(timezone.now(), ZoneInfo(org.time_zone)).date()
+
+
+def _epc(org: Organisation, amount: Decimal, reference: str, currency: str) -> tuple[str, str]:
+    """The EPC QR code (PNG data: URI) and the payload it carries, ("", "") when there is none."""
+    uri = epc_qr_png_data_uri(org.legal_name, org.iban, org.bic, amount, reference) if currency == "EUR" else ""
+    if not uri:
+        return "", ""
+    try:
+        return uri, epc_payload(org.legal_name, org.iban, org.bic, amount, reference)
+    except EpcError:
+        return "", ""
 
 
 # --- the context ------------------------------------------------------------------------------
@@ -167,11 +192,12 @@ def build_customer_context(
     today: date | None = None,
     other_overdue: Iterable[Invoice] | None = None,
     registered: bool = False,
+    channel: str = "email",
+    previous_contacts: list[date] | None = None,
     extra: dict | None = None,
 ) -> dict:
     """The documented context for a customer and a list of invoices (previews, statements, letters)."""
     from relance.channels.models import get_channel_settings
-    from relance.channels.qr_email import epc_qr_png_data_uri
 
     today = today or local_today(org)
     prefs = get_channel_settings(org)
@@ -179,45 +205,68 @@ def build_customer_context(
     listed = {inv.pk for inv in invoices}
     if other_overdue is None:
         other_overdue = [i for i in list_open_invoices(customer) if i.pk not in listed and i.due_date < today]
+    if previous_contacts is None:
+        previous_contacts = list_previous_contacts(customer, today)
+    step = step or {"code": "", "tone": "friendly"}
     lines = [invoice_line(i, today) for i in invoices]
+    overdue = [line for line in lines if line["days_late"] > 0]
+    upcoming = [line for line in lines if line["days_late"] <= 0]
     others = [invoice_line(i, today) for i in other_overdue if i.pk not in listed]
     total_due = sum((line["balance"] for line in lines), ZERO)
+    overdue_total = sum((line["balance"] for line in overdue), ZERO)
+    others_total = sum((o["balance"] for o in others), ZERO)
     currency = lines[0]["currency"] if lines else org.currency
-    overdue = [i for i in invoices if i.due_date < today]
-    interest = sum((_law(i.open_balance, i.due_date, today, customer.kind)[0] for i in overdue), ZERO)
-    numbers = [line["number"] for line in lines]
-    reference = transfer_reference(customer, numbers)
-    portal = portal_link(customer)
+    interest, periods = interest_detail(overdue, today, customer.kind)
+    indemnity = cents(fixed_indemnity(customer.kind, len(overdue)))
+    claim = {"principal": overdue_total, "interest": interest, "indemnity": indemnity,
+             "total": overdue_total + interest + indemnity}
+    amount_to_pay = claim["total"] if step.get("tone") == "formal" else total_due
+    reference = transfer_reference(customer, [line["number"] for line in lines])
+    qr, payload = _epc(org, amount_to_pay, reference, currency)
     if contact is None:
         first = customer.contacts.filter(valid=True, kind="email").order_by("id").first()
         contact = {"name": first.name if first else "", "value": first.value if first else ""}
+    civility, person = customer.contact_civility, customer.contact_name
     context = {
         "language": language,
+        "channel": channel,
         "today": today,
         "deadline_days": prefs.notice_days,
         "deadline": today + timedelta(days=prefs.notice_days),
         "org": org_dict(org),
         "customer": customer_dict(customer),
         "contact": contact,
+        "salutation": salutation(civility, person, language, letter=channel == "letter",
+                                 recipient=contact.get("name") or ""),
+        "addressee": addressee(civility, language),
+        "previous_contacts": previous_contacts,
         "invoices": lines,
+        "overdue_invoices": overdue,
+        "upcoming_invoices": upcoming,
+        "overdue_total": overdue_total,
+        "upcoming_total": total_due - overdue_total,
         "documents_attached": any(line["has_document"] for line in lines),
         "other_overdue": others,
         "total_due": total_due,
-        "grand_total": total_due + sum((o["balance"] for o in others), ZERO),
+        "grand_total": total_due + others_total,
+        "all_overdue_total": overdue_total + others_total,
         "oldest_due_date": min((line["due_date"] for line in lines), default=None),
         "currency": currency,
         "late_interest": interest,
-        "indemnity": _indemnity(customer.kind, len(overdue)),
-        "penalty_rate": _penalty_rate(today, customer.kind),
+        "interest_periods": periods,
+        "estimated_rates": sorted({f"{p['start']}/{p['end']}" for p in periods if p["estimated"]}),
+        "indemnity": indemnity,
+        "penalty_rate": penalty_rate(today, customer.kind),
+        "claim": claim,
+        "amount_to_pay": amount_to_pay,
         "iban": org.iban,
         "bic": org.bic,
-        "epc_qr_png_data_uri": epc_qr_png_data_uri(org.legal_name, org.iban, org.bic, total_due, reference)
-        if currency == "EUR" else "",
-        "payment_link": prefs.payment_link(reference=reference, amount=total_due, customer=customer) or portal,
-        "portal_link": portal,
+        "epc_qr_png_data_uri": qr,
+        "epc_payload": payload,
+        "payment_link": prefs.payment_link(reference=reference, amount=amount_to_pay, customer=customer),
         "collector": collector_dict(org, customer),
         "reference": reference,
-        "step": step or {"code": "", "tone": "friendly"},
+        "step": step,
         "registered": registered,
         "promise": None,
         "plan": None,
@@ -233,6 +282,7 @@ def build_context(reminder: Reminder, today: date | None = None, extra: dict | N
     """The context of a reminder: its invoices still listed (not dropped), at today's balances."""
     org = reminder.organisation
     customer = reminder.customer
+    today = today or local_today(org)
     lines = [ln for ln in reminder.lines.select_related("invoice").order_by("invoice__due_date", "id")
              if not ln.dropped]
     invoices = [ln.invoice for ln in lines]
@@ -247,7 +297,8 @@ def build_context(reminder: Reminder, today: date | None = None, extra: dict | N
     return build_customer_context(
         org, customer, invoices, reminder.language, contact=contact,
         step={"code": reminder.step_code, "tone": reminder.tone}, today=today, other_overdue=others,
-        registered=reminder.registered, extra=extra,
+        registered=reminder.registered, channel=reminder.channel,
+        previous_contacts=list_previous_contacts(customer, today, exclude_id=reminder.pk), extra=extra,
     )
 
 
@@ -330,8 +381,13 @@ def sample_context(language: str = "fr") -> dict:
            "has_document": True}
     other = {**inv, "number": "F2026-0031", "issue_date": date(2026, 4, 30), "due_date": date(2026, 5, 31),
              "total": Decimal("300.00"), "balance": Decimal("120.00"), "days_late": 40}
+    # Not in `invoices` (whose totals stay those of one invoice): here so that validation knows the
+    # shape of every list's items and renders the branch that lists invoices not yet due.
+    upcoming = {**inv, "number": "F2026-0057", "issue_date": date(2026, 6, 30), "due_date": date(2026, 7, 31),
+                "total": Decimal("600.00"), "balance": Decimal("600.00"), "days_late": -21, "has_document": False}
     return {
-        "language": language, "today": today, "deadline_days": 8, "deadline": today + timedelta(days=8),
+        "language": language, "channel": "email", "today": today, "deadline_days": 8,
+        "deadline": today + timedelta(days=8),
         "org": {"legal_name": "ABC Consulting", "address_lines": ["12 rue de la République", "69002 Lyon"],
                 "siren": "732829320", "siret": "73282932000074", "vat_number": "FR44732829320",
                 "iban": "FR1420041010050500013M02606", "bic": "PSSTFRPPPAR", "email": "compta@abc-consulting.fr",
@@ -339,13 +395,26 @@ def sample_context(language: str = "fr") -> dict:
         "customer": {"name": "Dupont SARL", "external_id": "C001", "address_lines": ["3 rue Lafayette", "75009 Paris"],
                      "kind": "business", "language": language},
         "contact": {"name": "Marie Dupont", "value": "compta@dupont.fr"},
-        "invoices": [inv], "documents_attached": True, "other_overdue": [other],
-        "total_due": Decimal("1500.00"), "grand_total": Decimal("1620.00"),
+        "salutation": salutation("Mme", "Dupont", language), "addressee": addressee("Mme", language),
+        "previous_contacts": [date(2026, 7, 3)],
+        "invoices": [inv], "overdue_invoices": [inv], "upcoming_invoices": [upcoming],
+        "overdue_total": Decimal("1500.00"), "upcoming_total": Decimal("600.00"),
+        "documents_attached": True, "other_overdue": [other],
+        "total_due": Decimal("1500.00"), "grand_total": Decimal("1620.00"), "all_overdue_total": Decimal("1620.00"),
         "oldest_due_date": date(2026, 6, 30), "currency": "EUR",
-        "late_interest": Decimal("4.23"), "indemnity": Decimal("40.00"), "penalty_rate": Decimal("12.15"),
+        "late_interest": Decimal("4.99"),
+        "interest_periods": [{"number": "F2026-0042", "start": date(2026, 7, 1), "end": today, "days": 10,
+                              "rate": Decimal("12.15"), "amount": Decimal("4.99"), "estimated": True}],
+        "estimated_rates": ["2026-07-01/2026-07-10"],
+        "indemnity": Decimal("40.00"), "penalty_rate": Decimal("12.15"),
+        "claim": {"principal": Decimal("1500.00"), "interest": Decimal("4.99"), "indemnity": Decimal("40.00"),
+                  "total": Decimal("1544.99")},
+        "amount_to_pay": Decimal("1500.00"),
         "iban": "FR1420041010050500013M02606", "bic": "PSSTFRPPPAR",
         "epc_qr_png_data_uri": "data:image/png;base64,iVBORw0KGgo=",
-        "payment_link": "https://pay.example.com/C001", "portal_link": "http://127.0.0.1:8000/p/token/",
+        "epc_payload": "BCD\n002\n1\nSCT\nPSSTFRPP\nABC Consulting\nFR1420041010050500013M02606\nEUR1500\n\n\n"
+                       "C001 F2026-0042",
+        "payment_link": "https://pay.example.com/C001",
         "collector": {"name": "Bob Martin", "phone": "04 72 00 00 01", "email": "bob@abc-consulting.fr"},
         "reference": "C001 F2026-0042", "step": {"code": "first", "tone": "friendly"}, "registered": False,
         "promise": {"date": date(2026, 7, 15), "amount": Decimal("1500.00"), "state": "open"},

@@ -10,10 +10,15 @@ Filters: `money` (1 500,00 € / €1,500.00), `date` (30/06/2026 / 30 Jun 2026;
 30 juin 2026), `days` (12 jours / 12 days), `percent` (12,15 % / 12.15%), `iban` (groups of four).
 Amounts in text parts use plain spaces (SMS stays in GSM-7), in HTML no-break spaces (an amount
 never wraps).
+
+Shared parts (the payment box, the signature) exist once per language, in
+`templates/messages/<lang>/parts/`: a template writes `{% include "parts/signature.txt" %}`
+(healthchecks' e-mails extend and include the same way). The sandbox's loader reads only there.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,7 +29,10 @@ from typing import TYPE_CHECKING
 from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.numbers import format_currency, format_decimal
-from jinja2 import StrictUndefined, TemplateSyntaxError, nodes, pass_context
+from babel.numbers import format_percent as babel_format_percent
+from django.utils import translation
+from django.utils.translation import ngettext
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateSyntaxError, nodes, pass_context
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
@@ -44,6 +52,7 @@ DATE_FORMATS = {"fr": {"short": "dd/MM/y", "long": "d MMMM y"}, "en": {"short": 
 TEMPLATE_NAME = "<template>"
 # Validation renders the small sample context: a sound template takes milliseconds.
 VALIDATE_SECONDS = 1.0
+_BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 
 
 class TemplateNotFound(LookupError):
@@ -79,6 +88,11 @@ def format_money(amount: Decimal | int | str | None, currency: str = "EUR", lang
     if amount is None or amount == "":
         return ""
     text = format_currency(Decimal(amount), currency or "EUR", locale=locale_for(language))
+    return _spaces(text, html)
+
+
+def _spaces(text: str, html: bool) -> str:
+    # Babel's narrow no-break spaces: no-break in HTML (never wraps), plain in text (SMS stays GSM-7).
     if html:
         return text.replace("\u202f", "\u00a0")
     return text.replace("\u202f", " ").replace("\u00a0", " ")
@@ -100,17 +114,18 @@ def format_days(count: int | None, language: str = "fr") -> str:
         return ""
     n = int(count)
     locale = Locale.parse(locale_for(language))
-    one = locale.plural_form(abs(n)) == "one"
-    word = {"fr": ("jour", "jours"), "en": ("day", "days")}.get(language, ("jour", "jours"))
-    return f"{format_decimal(n, locale=locale)} {word[0] if one else word[1]}"
+    with translation.override(language):
+        return ngettext("%(count)s day", "%(count)s days", abs(n)) % {"count": format_decimal(n, locale=locale)}
 
 
-def format_percent(value: Decimal | None, language: str = "fr") -> str:
-    """12,15 % (fr) or 12.15% (en), for a rate given in percent."""
+def format_percent(value: Decimal | None, language: str = "fr", html: bool = False) -> str:
+    """12,15 % (fr) or 12.15% (en), for a rate given in percent: the locale's percent pattern, two decimals."""
     if value is None or value == "":
         return ""
-    number = format_decimal(Decimal(value), format="#,##0.00", locale=locale_for(language))
-    return f"{number} %" if language == "fr" else f"{number}%"
+    locale = Locale.parse(locale_for(language))
+    pattern = locale.percent_formats[None].pattern.replace("0", "0.00", 1)
+    text = babel_format_percent(Decimal(value) / 100, pattern, locale=locale)
+    return _spaces(text, html)
 
 
 def format_iban(value: str | None) -> str:
@@ -127,10 +142,11 @@ def _language(ctx: Context) -> str:
 # --- environments -----------------------------------------------------------------------------
 
 
-def _make_env(html: bool) -> SandboxedEnvironment:
+def _make_env(html: bool, language: str = "fr") -> SandboxedEnvironment:
     # With a render budget: an organisation's template must not hang the sender (see sandbox.py).
     env = BudgetedSandbox(
-        undefined=StrictUndefined, autoescape=html, keep_trailing_newline=False,
+        loader=FileSystemLoader(MESSAGES_DIR / language), undefined=StrictUndefined, autoescape=html,
+        keep_trailing_newline=False,
         trim_blocks=True, lstrip_blocks=True, auto_reload=False, cache_size=0,
     )
 
@@ -148,23 +164,24 @@ def _make_env(html: bool) -> SandboxedEnvironment:
 
     @pass_context
     def percent(ctx: Context, value) -> str:
-        return format_percent(value, _language(ctx))
+        return format_percent(value, _language(ctx), html=html)
 
     env.filters.update(money=money, date=day, days=days, iban=format_iban, percent=percent)
     return env
 
 
-_ENVS = {False: _make_env(html=False), True: _make_env(html=True)}
+# One environment per language: its loader finds that language's shared parts.
+_ENVS = {(html, lang): _make_env(html, lang) for html in (False, True) for lang in LANGUAGES}
 
 
-def environment(part: str) -> SandboxedEnvironment:
-    return _ENVS[part == "html"]
+def environment(part: str, language: str = "fr") -> SandboxedEnvironment:
+    return _ENVS[(part == "html", language if language in LANGUAGES else "fr")]
 
 
 @lru_cache(maxsize=512)
-def _compile(part: str, source: str):
+def _compile(part: str, source: str, language: str = "fr"):
     # Compiling costs far more than rendering: a batch of 10,000 e-mails compiles each part once.
-    return environment(part).from_string(source)
+    return environment(part, language).from_string(source)
 
 
 # --- sources ----------------------------------------------------------------------------------
@@ -222,10 +239,13 @@ def render_source(source: str, context: dict, part: str = "text", seconds: float
     """Render a template source within the render budget (RenderBudgetExceeded, a permanent
     DeliveryError, when it takes too long, writes too much or recurses too deep)."""
     with budget(seconds):
-        out = _compile(part, source).render(context)
+        out = _compile(part, source, context.get("language") or "fr").render(context)
     if part == "subject":
         # A header: one line, whatever the template's line breaks.
         return " ".join(out.split())
+    if part == "text":
+        # Optional blocks and shared parts leave blank lines behind: one blank line between paragraphs.
+        out = _BLANK_LINES.sub("\n\n", out)
     return out.strip() + "\n"
 
 
@@ -251,7 +271,9 @@ def preview(org: Organisation, customer: Customer, template_code: str, language:
     from relance.channels.context import build_customer_context, list_open_invoices
 
     invoices = list_open_invoices(customer)
-    context = build_customer_context(org, customer, invoices, language)
+    # A formal notice asks for the total claimed (interest and indemnity included): preview it so.
+    step = {"code": "", "tone": "formal" if template_code == "formal_notice" else "friendly"}
+    context = build_customer_context(org, customer, invoices, language, step=step)
     return render_message(template_code, language, context, org)
 
 
@@ -262,7 +284,7 @@ def validate_template(source: str, part: str = "text", language: str = "fr") -> 
     """Problems of a template source, each with its line: syntax errors, then unknown variables."""
     from relance.channels.context import sample_context
 
-    env = environment(part)
+    env = environment(part, language)
     try:
         tree = env.parse(source)
     except TemplateSyntaxError as exc:

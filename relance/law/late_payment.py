@@ -5,7 +5,7 @@ besides the shipped rate tables (read once).
   refinancing rate + 10 points; the rate of the first semester is the one in force on 1 January,
   of the second on 1 July. A contract rate cannot be below three times the legal interest rate.
   Due from the day after the due date, without any reminder. Plus 40 EUR per invoice (D441-5).
-- Public bodies (Code de la commande publique R2192-31, D2192-35): the ECB rate in force on the
+- Public bodies (Code de la commande publique L2192-13, R2192-31 to R2192-36, D2192-35): the ECB rate in force on the
   first day of the semester in which interest starts to run, + 8 points, for the whole period;
   plus 40 EUR per invoice.
 - Consumers (Code civil 1231-6, Code monétaire et financier L313-2): the legal interest rate
@@ -13,11 +13,17 @@ besides the shipped rate tables (read once).
   company, so the "autres cas" rate applies; the consumer-creditor rate is there on request.
 
 Interest is simple, per day over 365, summed over the periods then rounded half-up to the cent.
+Each period also states its own share, rounded to the cent, the last one taking the rounding
+difference: a letter printing the periods adds up to the total it states.
+
+Past the end of a rate table the last known rate is carried forward and flagged as estimated:
+`missing_rates()` names those periods, so that a formal notice can be held (and never print an
+estimated rate as fact).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -34,7 +40,7 @@ DAYS_PER_YEAR = Decimal("365")
 
 BASIS = {
     BUSINESS: "art. L441-10 du Code de commerce : taux BCE + 10 points",
-    PUBLIC: "art. R2192-31 du Code de la commande publique : taux BCE + 8 points",
+    PUBLIC: "art. L2192-13 et R2192-31 à R2192-36 du Code de la commande publique : taux BCE + 8 points",
     CONSUMER: "art. 1231-6 du Code civil : intérêt au taux légal à compter de la mise en demeure",
 }
 
@@ -46,6 +52,7 @@ class Period:
     days: int
     rate: Decimal  # percent per year
     estimated: bool  # the rate table did not cover this period: last known rate carried forward
+    amount: Decimal = Decimal("0.00")  # the interest of this period, rounded to the cent
 
 
 @dataclass(frozen=True)
@@ -129,11 +136,13 @@ def late_interest_detail(
     for start, end in _segments(first, on_date):
         rate, estimated = _rate(customer_kind, start, first, table, contract_rate, consumer_creditor)
         days = (end - start).days + 1
-        periods.append(Period(start, end, days, rate, estimated))
-        total += amount * rate / 100 * days / DAYS_PER_YEAR
-    return LateInterest(
-        cents(total), (on_date - anchor).days, tuple(periods), basis, any(p.estimated for p in periods)
-    )
+        exact = amount * rate / 100 * days / DAYS_PER_YEAR
+        periods.append(Period(start, end, days, rate, estimated, cents(exact)))
+        total += exact
+    total = cents(total)
+    last = periods[-1]
+    periods[-1] = replace(last, amount=total - sum((p.amount for p in periods[:-1]), ZERO))
+    return LateInterest(total, (on_date - anchor).days, tuple(periods), basis, any(p.estimated for p in periods))
 
 
 def late_interest(
@@ -185,3 +194,20 @@ def fixed_indemnity(customer_kind: str, invoice_count: int) -> Decimal:
     if customer_kind == CONSUMER:
         return ZERO
     return cents(INDEMNITY_PER_INVOICE * invoice_count)
+
+
+def missing_rates(
+    start: date,
+    end: date,
+    customer_kind: str = BUSINESS,
+    rate_table: RateTable | None = None,
+    **options,
+) -> list[str]:
+    """The periods of interest between a due date `start` and `end` whose rate is not in the tables.
+
+    Each is "YYYY-MM-DD/YYYY-MM-DD" (first and last day, ISO 8601 interval); [] when every rate is
+    known. A formal notice with any such period states an estimate: hold it for approval.
+    Options as for late_interest_detail (notice_date for consumers, contract_rate).
+    """
+    detail = late_interest_detail(Decimal("100.00"), start, end, customer_kind, rate_table, **options)
+    return [f"{p.start.isoformat()}/{p.end.isoformat()}" for p in detail.periods if p.estimated]

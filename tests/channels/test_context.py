@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import base64
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
 
-from django.core import signing
-
-from relance.channels.context import PORTAL_SALT, build_context, build_customer_context, sample_context
+from relance.channels.context import build_context, build_customer_context, sample_context
 from relance.channels.models import OrganisationChannelSettings
 from relance.ledger.balances import set_external_paid
 from tests.channels.email_support import make_reminder
@@ -73,12 +71,12 @@ def test_there_is_no_qr_code_without_an_iban(org, customer, make_invoice):
     assert build_context(reminder, today=TODAY)["epc_qr_png_data_uri"] == ""
 
 
-def test_the_portal_link_is_signed_for_the_customer(org, customer, make_invoice, settings):
+def test_there_is_no_link_to_a_customer_portal_that_does_not_exist(org, customer, make_invoice, settings):
     settings.BASE_URL = "https://relance.example.com"
-    link = build_customer_context(org, customer, [make_invoice()], "fr", today=TODAY)["portal_link"]
-    assert link.startswith("https://relance.example.com/p/")
-    token = link.rstrip("/").rsplit("/", 1)[1]
-    assert signing.loads(token, salt=PORTAL_SALT) == {"org": org.pk, "customer": customer.pk}
+    context = build_customer_context(org, customer, [make_invoice()], "fr", today=TODAY)
+    assert "portal_link" not in context
+    assert context["payment_link"] == ""  # the organisation has no payment link: none rather than a dead one
+    assert "/p/" not in repr(context)
 
 
 def test_the_payment_link_is_the_organisations_when_it_has_one(org, customer, make_invoice):
@@ -113,3 +111,73 @@ def test_a_promise_and_a_payment_plan_reach_the_context(org, customer, make_invo
     assert context["promise"]["date"] == date(2026, 7, 15)
     assert context["plan"]["total"] == Decimal("1000")
     assert [i["position"] for i in context["plan"]["instalments"]] == [1, 2]
+
+
+def test_it_lists_overdue_and_not_yet_due_invoices_apart_each_with_its_total(org, customer, make_invoice):
+    late = make_invoice(total="1000.00", due=date(2026, 6, 30))
+    soon = make_invoice(total="250.00", due=date(2026, 12, 5))
+    context = build_customer_context(org, customer, [late, soon], "fr", today=TODAY)
+    assert [i["number"] for i in context["overdue_invoices"]] == [late.number]
+    assert [i["number"] for i in context["upcoming_invoices"]] == [soon.number]
+    assert (context["overdue_total"], context["upcoming_total"]) == (Decimal("1000.00"), Decimal("250.00"))
+    assert context["indemnity"] == Decimal("40.00")  # one overdue invoice, not two
+
+
+def test_previous_contacts_are_the_reminders_actually_sent_to_the_customer_before(org, customer, make_invoice):
+    from datetime import datetime
+
+    inv = make_invoice()
+    make_reminder(org, customer, [inv], run_date=date(2026, 6, 1), state="sent", step="s1",
+                  sent_at=datetime(2026, 6, 1, 8, tzinfo=UTC))
+    make_reminder(org, customer, [inv], run_date=date(2026, 6, 8), state="failed", step="s2")
+    make_reminder(org, customer, [inv], run_date=date(2026, 6, 9), state="sent", channel="call", step="s3",
+                  sent_at=datetime(2026, 6, 9, 8, tzinfo=UTC))
+    this = make_reminder(org, customer, [inv], run_date=TODAY, channel="letter", step="s4")
+    assert build_context(this, today=TODAY)["previous_contacts"] == [date(2026, 6, 1)]
+
+
+def test_a_first_message_has_no_previous_contacts(org, customer, make_invoice):
+    reminder = make_reminder(org, customer, [make_invoice()], channel="letter", state="sending")
+    assert build_context(reminder, today=TODAY)["previous_contacts"] == []
+
+
+def test_the_salutation_uses_the_contact_person_and_suits_the_channel(org, customer, make_invoice):
+    inv = make_invoice()
+    customer.contact_name, customer.contact_civility = "Martin", "Mme"
+    customer.save()
+    letter = build_context(make_reminder(org, customer, [inv], channel="letter"), today=TODAY)
+    email = build_context(make_reminder(org, customer, [inv], run_date=date(2026, 7, 11), step="s2"), today=TODAY)
+    english = build_customer_context(org, customer, [inv], "en", today=TODAY, channel="letter")
+    assert (letter["salutation"], letter["addressee"]) == ("Madame Martin,", "Madame")
+    assert email["salutation"] == "Bonjour Madame Martin,"
+    assert english["salutation"] == "Dear Ms Martin,"
+    customer.contact_civility = ""
+    customer.save()
+    unknown = build_customer_context(org, customer, [inv], "fr", today=TODAY, channel="letter")
+    assert (unknown["salutation"], unknown["addressee"]) == ("Madame, Monsieur,", "Madame, Monsieur")
+    assert build_customer_context(org, customer, [inv], "fr", today=TODAY)["salutation"] == "Bonjour,"
+    assert build_customer_context(org, customer, [inv], "en", today=TODAY, channel="letter")["salutation"] == (
+        "Dear Sir or Madam,")
+
+
+def test_a_formal_notice_asks_for_the_total_claimed_and_its_qr_code_carries_that_amount(org, customer, make_invoice):
+    inv = make_invoice(total="22500.00", due=date(2026, 3, 31))
+    context = build_customer_context(org, customer, [inv], "fr", today=TODAY, step={"code": "n", "tone": "formal"})
+    claim = context["claim"]
+    assert claim["principal"] == Decimal("22500.00")
+    assert claim["total"] == claim["principal"] + claim["interest"] + claim["indemnity"] > Decimal("22540.00")
+    assert context["amount_to_pay"] == claim["total"]
+    amount = context["epc_payload"].split("\n")[7]
+    assert amount == f"EUR{claim['total']:.2f}".rstrip("0").rstrip(".")
+
+
+def test_the_interest_is_detailed_per_half_year_and_estimated_rates_are_named(org, customer, make_invoice):
+    inv = make_invoice(total="10000.00", due=date(2026, 3, 31))
+    context = build_customer_context(org, customer, [inv], "fr", today=TODAY)
+    periods = context["interest_periods"]
+    assert [(p["start"], p["end"], p["rate"], p["estimated"]) for p in periods] == [
+        (date(2026, 4, 1), date(2026, 6, 30), Decimal("12.15"), False),
+        (date(2026, 7, 1), date(2026, 7, 10), Decimal("12.15"), True),
+    ]
+    assert sum(p["amount"] for p in periods) == context["late_interest"]
+    assert context["estimated_rates"] == ["2026-07-01/2026-07-10"]

@@ -37,14 +37,22 @@ def context(language="fr", kind="business", **extra) -> dict:
         "iban": "FR1420041010050500013M02606", "bic": "PSSTFRPPPAR", "payment_link": "https://pay.example.com/C001",
         "collector": {"name": "Bob Martin", "phone": "", "email": "bob@abc-consulting.fr"},
         "reference": "C001 F2026-0042", "step": {"code": "formal-notice", "tone": "formal"}, "registered": True,
+        "salutation": "Madame, Monsieur," if language == "fr" else "Dear Sir or Madam,",
+        "addressee": "Madame, Monsieur" if language == "fr" else "Sir or Madam", "previous_contacts": [],
+        "interest_periods": [] if kind == "consumer" else [
+            {"number": "F2026-0042", "start": date(2026, 7, 1), "end": today, "days": 10, "rate": Decimal("12.15"),
+             "amount": Decimal("4.99"), "estimated": False}],
     }
+    ctx["claim"] = {"principal": ctx["total_due"], "interest": ctx["late_interest"], "indemnity": ctx["indemnity"],
+                    "total": ctx["total_due"] + ctx["late_interest"] + ctx["indemnity"]}
+    ctx["amount_to_pay"] = ctx["claim"]["total"]
     ctx.update(extra)
     return ctx
 
 
 def pdf_of(ctx: dict, **kwargs) -> bytes:
-    qr = epc_svg_data_uri(ctx["org"]["legal_name"], ctx["iban"], ctx["bic"], ctx["total_due"], ctx["reference"])
-    options = {"subject": "Mise en demeure de payer", "formal": True, "qr": qr, "penalty_rate": Decimal("12.15")}
+    qr = epc_svg_data_uri(ctx["org"]["legal_name"], ctx["iban"], ctx["bic"], ctx["amount_to_pay"], ctx["reference"])
+    options = {"subject": "Mise en demeure de payer", "formal": True, "qr": qr}
     options.update(kwargs)
     return render_pdf(letter_html(ctx, **options))
 
@@ -88,10 +96,11 @@ def test_a_formal_notice_states_the_invoices_the_deadline_the_penalties_and_the_
     assert "À Lyon, le 10 juillet 2026" in text
     assert "Objet : Mise en demeure de payer" in text
     assert "F2026-0042 31/05/2026 30/06/2026 10 1 500,00 € 1 500,00 €" in text
-    assert "dans un délai de 8 jours à compter de la réception de ce courrier, soit au plus tard le 18/07/2026" in text
-    assert "taux de 12,15 % l'an (taux BCE + 10 points), soit 4,99 € au 10/07/2026" in text
-    assert "40 € par facture (art. D441-5), soit 40,00 €" in text
+    assert "la somme de 1 544,99 € au plus tard le 18 juillet 2026" in text
+    assert "Facture F2026-0042, du 01/07/2026 au 10/07/2026, 10 jours au taux de 12,15 % : 4,99 €" in text
+    assert "40 € par facture (art. D441-5)" in text
     assert "Total réclamé 1 544,99 €" in text
+    assert "Montant à régler : 1 544,99 €" in text
     assert "IBAN FR14 2004 1010 0505 0001 3M02 606" in text
     assert "« C001 F2026-0042 »" in text
     assert "injonction de payer" in text
@@ -99,7 +108,7 @@ def test_a_formal_notice_states_the_invoices_the_deadline_the_penalties_and_the_
 
 
 def test_a_consumer_notice_claims_legal_interest_from_the_notice_and_no_indemnity():
-    text = text_of(pdf_of(context(kind="consumer"), penalty_rate=Decimal("2.62")))
+    text = text_of(pdf_of(context(kind="consumer")))
     assert "article 1231-6 du Code civil" in text
     assert "à compter de la présente mise en demeure" in text
     assert "Indemnité forfaitaire" not in text
@@ -176,3 +185,38 @@ def test_long_lists_of_invoices_flow_onto_more_pages_with_page_numbers(count):
     text = text_of(pdf)
     assert f"1 / {len(reader.pages)}" in text
     assert all(f"F{i:04d}" in text for i in range(count))
+
+
+def runs_of_every_page(pdf: bytes) -> list[tuple[int, str, float]]:
+    """(page, text, x from the left edge in mm) of every text run."""
+    found = []
+    for number, page in enumerate(PdfReader(io.BytesIO(pdf)).pages):
+        def visit(text, cm, tm, font, size, number=number):
+            if text.strip():
+                found.append((number, text.strip(), (cm[0] * tm[4] + cm[2] * tm[5] + cm[4]) / MM))
+        page.extract_text(visitor_text=visit)
+    return found
+
+
+LONG = {
+    "link": {"payment_link": "https://pay.example.com/checkout?reference=C001-F2026-0042&token=" + "a1b2c3" * 40},
+    "names": {"org": {**context()["org"], "legal_name": "Société coopérative ouvrière de production des travaux "
+                      "publics et du bâtiment de la région Auvergne-Rhône-Alpes " * 2},
+              "customer": {**context()["customer"], "name": "Établissements Maçonnerie Royer et Fils associés "
+                           "entreprise générale de bâtiment SARL " * 2,
+                           "address_lines": ["Zone industrielle des Grandes Terres, bâtiment C, escalier 4, "
+                                             "porte 12, boîte aux lettres 1234567890 " * 2, "75009 Paris"]}},
+    "invoices": {"invoices": [{**context()["invoices"][0], "number": f"F2026-PROJET-CHANTIER-{i:04d}"}
+                              for i in range(30)]},
+}
+
+
+@pytest.mark.parametrize("case", [*LONG, "all"])
+def test_every_element_stays_inside_the_printable_area_whatever_the_content(case):
+    extra = {k: v for c in LONG.values() for k, v in c.items()} if case == "all" else LONG[case]
+    runs = runs_of_every_page(pdf_of(context(**extra)))
+    right_edge = 210 - 18  # the page's right margin (letter.css @page)
+    assert all(0 <= x < right_edge for _, _, x in runs)
+    # The QR code's caption sits under the 28 mm code, in its 30 mm column, at the right of the box.
+    caption = [x for _, text, x in runs if text.startswith("Scannez")]
+    assert caption and all(x + 28 <= right_edge for x in caption)

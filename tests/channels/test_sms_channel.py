@@ -69,7 +69,11 @@ def test_it_renders_the_sms_template_for_the_mobile_in_e164(org, phones, make_in
 
 
 def test_a_text_over_the_segment_cap_is_refused_for_good(org, phones, make_invoice, settings):
+    from relance.channels.models import OrganisationChannelSettings
+
     settings.SMS_MAX_SEGMENTS = 1
+    # The organisation's payment link makes the text longer than one segment.
+    OrganisationChannelSettings.objects.create(organisation=org, payment_link_url="https://pay.example.com/?ref={reference}")
     reminder = make_reminder(org, phones, [make_invoice("1200.00")])
     with pytest.raises(DeliveryError, match="SMS trop long") as info:
         SmsChannel().render(reminder, build_context(reminder, today=TODAY))

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from relance.channels.delivery import deliver_pending
+from relance.channels.models import OrganisationChannelSettings
 from relance.channels.sms.segments import count, gsm7_name
 from relance.dunning.models import Reminder, Task
 from relance.ledger.models import Contact
@@ -68,6 +69,8 @@ def test_a_text_that_cannot_fit_the_parts_goes_by_the_next_channel_without_reach
     settings.SMS_MAX_SEGMENTS = 1
     sms_org.email_url = f"file://{tmp_path}"
     sms_org.save()
+    OrganisationChannelSettings.objects.create(organisation=sms_org,
+                                               payment_link_url="https://pay.example.com/?ref={reference}")
     Contact.objects.create(customer=customer, kind="phone", value="06 12 34 56 78", role="billing", name="王先生")
     reminder = make_reminder(sms_org, customer, [make_invoice("1200.00"), make_invoice("80.00")])
     stats = deliver_pending(sms_org, now=THURSDAY_MORNING)

@@ -75,8 +75,8 @@ def test_the_reminders_carry_what_the_customer_needs_to_pay():
 
 def test_the_formal_notice_announces_penalties_and_the_indemnity_to_businesses_only():
     business = t.render("formal_notice", "fr", sample_context("fr"), "text")
-    assert "8 jours" in business and "1 500,00 €" in business
-    assert "40 € par facture, soit 40,00 €" in business and "12,15 %" in business
+    assert "au plus tard le 18 juillet 2026" in business and "1 544,99 €" in business
+    assert "40 € par facture (art. D441-5)" in business and "12,15 %" in business
     consumer = sample_context("fr")
     consumer["customer"]["kind"] = "consumer"
     text = t.render("formal_notice", "fr", consumer, "text")

@@ -14,6 +14,7 @@ from relance.law.late_payment import (
     late_interest,
     late_interest_detail,
     late_interest_total,
+    missing_rates,
     penalty_rate,
 )
 from relance.law.rates import RateTableError, default_rate_table, parse_rate_table
@@ -178,3 +179,24 @@ def test_interest_is_never_negative_and_grows_with_the_delay(cents_amount, due, 
     assert value >= 0
     assert value == value.quantize(D("0.01"))
     assert late_interest(amount, due, on + timedelta(days=30), kind, notice_date=due) >= value
+
+
+def test_each_period_states_its_own_interest_and_they_add_up_to_the_total():
+    detail = late_interest_detail(D("10000.00"), date(2025, 6, 15), date(2025, 7, 15), "business")
+    assert [p.amount for p in detail.periods] == [D("54.04"), D("49.93")]
+    assert sum(p.amount for p in detail.periods) == detail.amount
+
+
+def test_it_names_the_periods_whose_rate_is_missing_from_the_tables():
+    # The shipped ECB table is checked until 1 January 2026: the second semester of 2026 is an estimate.
+    assert missing_rates(date(2026, 6, 30), date(2026, 7, 30)) == ["2026-07-01/2026-07-30"]
+    assert missing_rates(date(2026, 1, 31), date(2026, 3, 2)) == []
+    assert missing_rates(date(2026, 1, 31), date(2026, 3, 2), "consumer") == []  # no notice, no interest
+    assert missing_rates(date(2026, 5, 31), date(2026, 9, 1), "consumer", notice_date=date(2026, 6, 15)) == [
+        "2026-07-01/2026-09-01"]
+
+
+def test_the_last_period_takes_the_rounding_difference():
+    # Two half-years of 0.0025 € each: 0.00 + 0.00 printed would not add up to the 0.01 owed.
+    detail = late_interest_detail(D("0.05"), date(2026, 12, 31), date(2027, 12, 31), "business", _flat_table("0"))
+    assert [p.amount for p in detail.periods] == [D("0.00"), D("0.01")]

@@ -6,6 +6,9 @@ import logging
 import re
 from typing import TYPE_CHECKING
 
+from django.utils import translation
+from django.utils.translation import gettext as _
+
 from relance.channels.base import Attachment, Backend, Channel, DeliveryError, Outgoing
 from relance.channels.letter import layout
 from relance.channels.registry import backend_url, get_backend
@@ -18,10 +21,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
-SUBJECTS = {
-    "fr": {True: "Mise en demeure de payer", False: "Relance : facture(s) impayée(s)"},
-    "en": {True: "Formal notice to pay", False: "Reminder: unpaid invoice(s)"},
-}
+
+
+def default_subject(formal: bool, language: str) -> str:
+    """The subject of a letter whose template has none."""
+    with translation.override(language):
+        return _("Formal notice to pay") if formal else _("Reminder: unpaid invoice(s)")
 
 
 def is_formal(reminder: Reminder) -> bool:
@@ -77,8 +82,9 @@ def _qr(context: dict) -> str:
     if (context.get("currency") or "EUR") != "EUR":
         return ""
     try:
+        # The amount the payment box prints (for a formal notice, the total claimed).
         return epc_svg_data_uri(context["org"]["legal_name"], context.get("iban") or "", context.get("bic") or "",
-                                context.get("total_due"), context.get("reference") or "")
+                                context.get("amount_to_pay", context.get("total_due")), context.get("reference") or "")
     except EpcError as exc:
         log.warning("letter without EPC QR code: %s", exc)
         return ""
@@ -86,21 +92,18 @@ def _qr(context: dict) -> str:
 
 def build_letter(reminder: Reminder, context: dict) -> tuple[Outgoing, str]:
     """The letter's Outgoing (PDF attached, HTML kept as body_html) and its HTML."""
-    from relance.law.late_payment import penalty_rate
-
     formal = is_formal(reminder)
     customer = reminder.customer
     lines = address_block(customer)
     if not lines:
         raise DeliveryError(f"{customer.name} : adresse postale incomplète (rue, code postal, ville)", unreachable=True)
     subject, body = _letter_text(reminder, context)
-    language = reminder.language if reminder.language in SUBJECTS else "fr"
-    subject = subject or SUBJECTS[language][formal]
+    language = reminder.language if reminder.language in ("fr", "en") else "fr"
+    subject = subject or default_subject(formal, language)
     org = reminder.organisation
     html = layout.letter_html(
         {**context, "registered": reminder.registered}, subject=subject, body_text=body, formal=formal,
         recipient_lines=lines, logo=layout.logo_data_uri(org.logo.path if org.logo else None), qr=_qr(context),
-        penalty_rate=penalty_rate(context["today"], customer.kind),
     )
     pdf = layout.render_pdf(html)
     stem = _SAFE.sub("-", f"{reminder.run_date:%Y%m%d}-{customer.external_id}-{reminder.pk or 'draft'}")

@@ -11,15 +11,16 @@ import base64
 import mimetypes
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
-from babel.numbers import format_decimal
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from relance.channels.templates import format_day, format_iban, format_money, locale_for
+from relance.channels.templates import LANGUAGES, format_day, format_days, format_iban, format_money, format_percent
 from relance.lib.money import ZERO
 from relance.lib.pdf import html_to_pdf, htmls_to_pdf
 
@@ -28,63 +29,38 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 WINDOW = {"left": 100, "top": 48, "width": 90, "height": 40}
 LOGO_MAX_BYTES = 1_000_000
 
-LABELS = {
-    "fr": {
-        "phone": "Tél.", "vat": "TVA", "registered_mode": "LETTRE RECOMMANDÉE AVEC AVIS DE RÉCEPTION",
-        "customer_code": "Code client", "reference": "Référence", "subject": "Objet :",
-        "invoice": "Facture", "issued": "Date", "due": "Échéance", "days_late": "Jours de retard",
-        "total": "Montant TTC", "balance": "Reste dû", "principal": "Total dû en principal",
-        "interest": "Pénalités de retard", "as_of": "au",
-        "indemnity": "Indemnité forfaitaire pour frais de recouvrement",
-        "claimed": "Total réclamé", "amount_due": "Montant à régler :", "before": "avant le",
-        "transfer": "Par virement :", "quote": "Référence à indiquer :", "online": "En ligne :",
-        "scan": "Scannez avec votre application bancaire", "footer_siren": "SIREN",
-        "letters": "courrier(s)", "reminder": "N° relance", "recipient": "Destinataire", "mode": "Envoi",
-        "number": "N° de recommandé", "registered": "Recommandé AR", "simple": "Lettre simple",
-        "batch_title": "Courriers à poster", "detail": "Détail de la créance",
-        "hint": "Après dépôt : relance letters register --reminder N° --number N° [--ack-date AAAA-MM-JJ]",
-    },
-    "en": {
-        "phone": "Tel.", "vat": "VAT", "registered_mode": "REGISTERED LETTER WITH ACKNOWLEDGEMENT OF RECEIPT",
-        "customer_code": "Customer code", "reference": "Reference", "subject": "Subject:",
-        "invoice": "Invoice", "issued": "Date", "due": "Due date", "days_late": "Days late",
-        "total": "Amount", "balance": "Outstanding", "principal": "Principal due",
-        "interest": "Late-payment interest", "as_of": "as at", "indemnity": "Fixed recovery indemnity",
-        "claimed": "Total claimed", "amount_due": "Amount to pay:", "before": "by",
-        "transfer": "By bank transfer:", "quote": "Reference to quote:", "online": "Online:",
-        "scan": "Scan with your banking app", "footer_siren": "SIREN",
-        "letters": "letter(s)", "reminder": "Reminder no.", "recipient": "Recipient", "mode": "Mode",
-        "number": "Registered no.", "registered": "Registered", "simple": "Standard",
-        "batch_title": "Letters to post", "detail": "Statement of the claim",
-        "hint": "Once posted: relance letters register --reminder ID --number N [--ack-date YYYY-MM-DD]",
-    },
-}
+def labels() -> dict[str, str]:
+    """The letter's printed words in the active language (English source, French catalogue)."""
+    return {
+        "phone": _("Tel."), "vat": _("VAT"), "registered_mode": _("REGISTERED LETTER WITH ACKNOWLEDGEMENT OF RECEIPT"),
+        "customer_code": _("Customer code"), "reference": _("Reference"), "subject": _("Subject:"),
+        "invoice": _("Invoice"), "issued": pgettext("invoice", "Date"), "due": _("Due date"),
+        "days_late": _("Days late"), "total": _("Amount"), "balance": _("Outstanding"),
+        "principal": _("Principal due"), "interest": _("Late-payment interest"), "as_of": _("as at"),
+        "indemnity": _("Fixed recovery indemnity"), "claimed": _("Total claimed"), "amount_due": _("Amount to pay:"),
+        "transfer": _("By bank transfer:"), "quote": _("Reference to quote:"), "online": _("Online:"),
+        "scan": _("Scan with your banking app"), "letters": _("letter(s)"), "reminder": _("Reminder no."),
+        "recipient": _("Recipient"), "mode": _("Mode"), "number": _("Registered no."),
+        "registered": _("Registered"), "simple": _("Standard"), "batch_title": _("Letters to post"),
+        "detail": _("Statement of the claim"), "interest_detail": _("How the interest was computed"),
+        "estimated": _("estimated rate: the official rate for this period is not published yet"),
+        "period": _("Invoice %(number)s, from %(start)s to %(end)s, %(days)s at %(rate)s"),
+        "hint": _("Once posted: relance letters register --reminder ID --number N [--ack-date YYYY-MM-DD]"),
+    }
 
-LEGAL = {
-    "fr": {
-        "business": ("Conformément à l'article L441-10 du Code de commerce, cette somme est majorée de plein droit "
-                     "des pénalités de retard au taux de {rate} l'an (taux BCE + 10 points){interest}, et de "
-                     "l'indemnité forfaitaire pour frais de recouvrement de 40 € par facture "
-                     "(art. D441-5){indemnity}."),
-        "public": ("Conformément à l'article R2192-31 du Code de la commande publique, cette somme porte intérêts "
-                   "moratoires au taux de {rate} l'an (taux BCE + 8 points){interest}, et l'indemnité forfaitaire "
-                   "pour frais de recouvrement de 40 € par facture est due (art. D2192-35){indemnity}."),
-        "consumer": ("Conformément à l'article 1231-6 du Code civil, cette somme porte intérêts au taux légal "
-                     "({rate} l'an) à compter de la présente mise en demeure."),
-        "interest": ", soit {amount} au {day}", "indemnity": ", soit {amount}",
-    },
-    "en": {
-        "business": ("Under article L441-10 of the French Commercial Code, this sum is automatically increased by "
-                     "late-payment interest at {rate} a year (ECB rate + 10 points){interest}, and by the fixed "
-                     "recovery indemnity of €40 per invoice (art. D441-5){indemnity}."),
-        "public": ("Under article R2192-31 of the French Public Procurement Code, this sum bears late-payment "
-                   "interest at {rate} a year (ECB rate + 8 points){interest}, and the fixed recovery indemnity of "
-                   "€40 per invoice is due (art. D2192-35){indemnity}."),
-        "consumer": ("Under article 1231-6 of the French Civil Code, this sum bears interest at the legal rate "
-                     "({rate} a year) from the date of this formal notice."),
-        "interest": ", {amount} as at {day}", "indemnity": ", that is {amount}",
-    },
-}
+
+def legal_sentence(kind: str) -> str:
+    """The legal basis of interest and indemnity for the customer's kind, in the active language."""
+    if kind == "consumer":
+        return _("Under article 1231-6 of the French Civil Code, this sum bears interest at the legal rate from "
+                 "the date of this formal notice.")
+    if kind == "public":
+        return _("Under articles L2192-13 and R2192-31 to R2192-36 of the French Public Procurement Code, this sum "
+                 "automatically bears late-payment interest at the European Central Bank rate plus 8 points, and "
+                 "the fixed recovery indemnity of €40 per invoice is due (art. D2192-35).")
+    return _("Under article L441-10 of the French Commercial Code and our terms of sale, this sum is automatically "
+             "increased by late-payment interest at the European Central Bank rate plus 10 points, and by the fixed "
+             "recovery indemnity of €40 per invoice (art. D441-5).")
 
 
 @dataclass
@@ -138,32 +114,28 @@ def body_blocks(text: str) -> list[dict]:
 def place_and_date(city: str, day: date, language: str) -> str:
     """"À Lyon, le 30 juin 2026" (fr) / "Lyon, 30 June 2026" (en)."""
     long = format_day(day, language, "long")
-    if language == "en":
-        return f"{city}, {long}" if city else long
-    return f"À {city}, le {long}" if city else f"Le {long}"
+    with translation.override(language):
+        if city:
+            return _("%(city)s, %(date)s") % {"city": city, "date": long}
+        return pgettext("letter date without a city", "%(date)s") % {"date": long}
 
 
-def percent(rate: Decimal | None, language: str) -> str:
-    if rate is None:
-        return ""
-    return f"{format_decimal(rate, format='0.00', locale=locale_for(language))}\u00a0%"
-
-
-def legal_sentence(context: dict, rate: Decimal | None) -> str:
-    """The penalties paragraph of a formal notice, for the customer's kind (law module figures)."""
-    language = context.get("language", "fr")
-    words = LEGAL.get(language, LEGAL["fr"])
-    kind = context["customer"].get("kind", "business")
+def interest_lines(context: dict, language: str) -> list[str]:
+    """One line per invoice and half-year: from, to, days, rate (flagged when estimated) and amount."""
     currency = context.get("currency") or "EUR"
-    interest = context.get("late_interest") or ZERO
-    indemnity = context.get("indemnity") or ZERO
-    return words.get(kind, words["business"]).format(
-        rate=percent(rate, language),
-        interest=words["interest"].format(amount=format_money(interest, currency, language, html=True),
-                                          day=format_day(context["today"], language)) if interest > 0 else "",
-        indemnity=words["indemnity"].format(amount=format_money(indemnity, currency, language, html=True))
-        if indemnity > 0 else "",
-    )
+    out = []
+    with translation.override(language):
+        t = labels()
+        for p in context.get("interest_periods") or []:
+            line = t["period"] % {
+                "number": p["number"], "start": format_day(p["start"], language), "end": format_day(p["end"], language),
+                "days": format_days(p["days"], language), "rate": format_percent(p["rate"], language, html=True),
+            }
+            if p["estimated"]:
+                line += f" ({t['estimated']})"
+            amount = format_money(p["amount"], currency, language, html=True)
+            out.append(_("%(period)s: %(amount)s") % {"period": line, "amount": amount})
+    return out
 
 
 def logo_data_uri(path: str | Path | None) -> str:
@@ -180,40 +152,45 @@ def logo_data_uri(path: str | Path | None) -> str:
 
 
 def letter_html(context: dict, *, subject: str, body_text: str = "", formal: bool = False,
-                recipient_lines: list[str] | None = None, logo: str = "", qr: str = "",
-                penalty_rate: Decimal | None = None) -> str:
-    """The letter's HTML from the documented message context (relance.channels.context)."""
-    language = context.get("language") if context.get("language") in LABELS else "fr"
+                recipient_lines: list[str] | None = None, logo: str = "", qr: str = "") -> str:
+    """The letter's HTML from the documented message context (relance.channels.context).
+
+    The claim is stated once: the table adds up the principal, the interest and the indemnity, and
+    the payment box asks for `amount_to_pay`, the amount the QR code carries; the date to pay by is
+    the message's (the body says it, once).
+    """
+    language = context.get("language") if context.get("language") in LANGUAGES else "fr"
     org = context["org"]
     customer = context["customer"]
-    interest = context.get("late_interest") or ZERO
-    indemnity = context.get("indemnity") or ZERO
+    total_due = context.get("total_due") or ZERO
+    claim = context.get("claim") or {"principal": total_due, "interest": ZERO, "indemnity": ZERO, "total": total_due}
     footer = " · ".join(x for x in [org["legal_name"], " ".join(org.get("address_lines") or []),
                                      f"SIREN {org['siren']}" if org.get("siren") else ""] if x)
-    values = {
-        **context,
-        "language": language,
-        "t": LABELS[language],
-        "css": _css(),
-        "page_css": Markup("@page { @bottom-left { content: %s } }") % Markup(_css_string(footer)),
-        "subject": subject,
-        "body_blocks": body_blocks(body_text) if body_text.strip() else [],
-        "formal": formal,
-        "registered": bool(context.get("registered")),
-        "recipient_lines": recipient_lines or [customer["name"], *customer.get("address_lines", [])],
-        "place_date": place_and_date(org.get("city") or "", context["today"], language),
-        "logo": logo,
-        "qr": qr,
-        "penalty_rate": percent(penalty_rate, language) if customer.get("kind") != "consumer" else "",
-        "legal_sentence": legal_sentence(context, penalty_rate),
-        "legal_note": legal_sentence(context, penalty_rate),
-        "claimed": (context.get("total_due") or ZERO) + interest + indemnity,
-        "deadline_days": context.get("deadline_days", 8),
-        "payment_link": context.get("payment_link", ""),
-        "late_interest": interest,
-        "indemnity": indemnity,
-    }
-    return _env(language).get_template("letter/letter.html").render(values)
+    with translation.override(language):
+        values = {
+            **context,
+            "language": language,
+            "t": labels(),
+            "css": _css(),
+            "page_css": Markup("@page { @bottom-left { content: %s } }") % Markup(_css_string(footer)),
+            "subject": subject,
+            "body_blocks": body_blocks(body_text) if body_text.strip() else [],
+            "formal": formal,
+            "registered": bool(context.get("registered")),
+            "recipient_lines": recipient_lines or [customer["name"], *customer.get("address_lines", [])],
+            "place_date": place_and_date(org.get("city") or "", context["today"], language),
+            "logo": logo,
+            "qr": qr,
+            "legal_sentence": legal_sentence(customer.get("kind", "business")),
+            "interest_lines": interest_lines(context, language),
+            "claim": claim,
+            "amount_to_pay": context.get("amount_to_pay", claim["total"] if formal else total_due),
+            "salutation": context.get("salutation") or pgettext("letter", "Dear Sir or Madam,"),
+            "addressee": context.get("addressee") or pgettext("addressee", "Sir or Madam"),
+            "previous_contacts": context.get("previous_contacts") or [],
+            "payment_link": context.get("payment_link", ""),
+        }
+        return _env(language).get_template("letter/letter.html").render(values)
 
 
 def render_pdf(html: str) -> bytes:
@@ -226,8 +203,9 @@ def render_many(htmls: list[str]) -> bytes:
 
 def cover_html(org_name: str, day: date, letters: list[dict], language: str = "fr") -> str:
     """The print batch's first page: one row per letter, a blank for the registered-mail number."""
-    language = language if language in LABELS else "fr"
-    t = LABELS[language]
-    return _env(language).get_template("letter/cover.html").render(
-        language=language, t=t, css=_css(), title=t["batch_title"], org_name=org_name, day=day, letters=letters,
-    )
+    language = language if language in LANGUAGES else "fr"
+    with translation.override(language):
+        t = labels()
+        return _env(language).get_template("letter/cover.html").render(
+            language=language, t=t, css=_css(), title=t["batch_title"], org_name=org_name, day=day, letters=letters,
+        )

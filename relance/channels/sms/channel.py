@@ -10,6 +10,7 @@ from django.conf import settings
 from relance.channels import templates
 from relance.channels.base import Backend, Channel, DeliveryError, Outgoing
 from relance.channels.registry import backend_url, get_backend
+from relance.channels.salutation import salutation
 from relance.channels.sms.quiet_hours import deferred_until, recipient_rules
 from relance.channels.sms.segments import SmsTooLong, count, fit, gsm7_name
 from relance.lib import phones
@@ -65,9 +66,13 @@ def sms_context(context: dict) -> dict:
     """The context with the contact's name spelt in GSM-7 (or left out): one foreign letter in a name
     would turn the whole SMS into UCS-2, 70 characters a part instead of 160."""
     contact = context.get("contact") or {}
-    if not contact.get("name"):
-        return context
-    return {**context, "contact": {**contact, "name": gsm7_name(contact["name"])}}
+    changed = {}
+    if contact.get("name"):
+        changed["contact"] = {**contact, "name": gsm7_name(contact["name"])}
+    if context.get("salutation"):
+        # "Bonjour Łukasz," -> "Bonjour Lukasz,"; a greeting that cannot be spelt loses its name.
+        changed["salutation"] = gsm7_name(context["salutation"]) or salutation("", "", context.get("language", "fr"))
+    return {**context, **changed} if changed else context
 
 
 def sms_text(reminder: Reminder, context: dict) -> str:
