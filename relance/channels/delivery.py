@@ -62,6 +62,7 @@ class DeliveryStats:
     unknown: int = 0
     dropped_lines: int = 0
     swept: int = 0
+    held: int = 0  # formal notices back to approval: they depend on a rate the tables do not have
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -204,7 +205,11 @@ def deliver_one(reminder: Reminder, backends: _Backends, stats: DeliveryStats, n
         stats.cancelled += 1
         return ReminderState.CANCELLED
     try:
-        outgoing = channel.render(reminder, build_context(reminder, today=today))
+        context = build_context(reminder, today=today)
+        if _needs_approval_for_rates(reminder, context):
+            stats.held += 1
+            return ReminderState.AWAITING_APPROVAL
+        outgoing = channel.render(reminder, context)
     except DeliveryError as exc:
         return _failed(reminder, exc, current, stats)
     except Exception as exc:  # noqa: BLE001 - a template or data problem: nothing left, so no resend risk
@@ -237,6 +242,20 @@ def deliver_one(reminder: Reminder, backends: _Backends, stats: DeliveryStats, n
             message_id=(receipt.message_id or reminder.message_id)[:300])
     stats.sent += 1
     return ReminderState.SENT
+
+
+def _needs_approval_for_rates(reminder: Reminder, context: dict) -> bool:
+    """A formal notice whose interest rests on a rate missing from the tables (carried forward, an
+    estimate) waits for a person's approval, with a warning naming the periods; once approved it
+    goes, printing "taux estimé"."""
+    missing = context.get("estimated_rates") or []
+    if reminder.tone != "formal" or not missing or reminder.approved_by_id is not None:
+        return False
+    _finish(reminder, ReminderState.AWAITING_APPROVAL, next_attempt_at=None, claim_token="",
+            error="taux d'intérêt absent de la table des taux pour " + ", ".join(missing)
+                  + " : le taux connu est reporté (estimation) ; à vérifier et approuver avant l'envoi "
+                  "(relance/law/data/ecb_rates.csv)")
+    return True
 
 
 def _failed(reminder: Reminder, exc: DeliveryError, now: datetime, stats: DeliveryStats) -> str:

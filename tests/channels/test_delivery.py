@@ -315,3 +315,24 @@ def test_with_no_channel_left_the_reminder_fails_with_its_fix_task_only(org, cus
     reminder.refresh_from_db()
     assert reminder.state == "failed" and Reminder.objects.filter(customer=customer).count() == 1
     assert Task.objects.filter(customer=customer, kind="fix_contact").count() == 1
+
+
+def test_a_formal_notice_resting_on_a_rate_missing_from_the_tables_waits_for_approval(
+        org, customer, make_invoice, outbox, alice):
+    from relance.dunning.actions import approve_reminder
+
+    # The rate tables are checked up to 2026; a notice computed in 2031 carries the last rate forward.
+    later = datetime(2031, 3, 10, 8, 0, tzinfo=UTC)
+    reminder = make_reminder(org, customer, [make_invoice()], template="formal_notice", step="formal",
+                             tone="formal", run_date=later.date())
+
+    stats = deliver_pending(now=later)
+
+    reminder.refresh_from_db()
+    assert (stats.held, stats.sent) == (1, 0) and _emails(outbox) == []
+    assert reminder.state == "awaiting_approval" and "absent de la table des taux" in reminder.error
+    assert "2031" in reminder.error
+    approve_reminder(reminder, alice)
+    assert deliver_pending(now=later).sent == 1
+    reminder.refresh_from_db()
+    assert "taux estimé" in reminder.body_text

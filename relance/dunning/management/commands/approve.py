@@ -37,6 +37,8 @@ class Command(BaseCommand):
                 numbers = ",".join(line.invoice.number for line in r.lines.all())
                 self.stdout.write(f"{r.pk}\t{r.run_date}\t{r.customer.external_id}\t{r.channel}\t{r.step_code}\t"
                                   f"{money(r.total_due)}\t{numbers}")
+                if r.error:  # e.g. a rate missing from the tables: what the approver must check
+                    self.stdout.write(f"\t⚠ {r.error}")
             if not waiting:
                 self.stdout.write("nothing waiting for approval")
             return
