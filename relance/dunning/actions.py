@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from relance.accounts.models import Organisation
 from relance.dunning import queries
-from relance.dunning.bulk import big_cache, paused_gc
 from relance.dunning.models import (
     Dispute,
     Instalment,
@@ -36,6 +35,7 @@ from relance.dunning.scoring import score
 from relance.dunning.state import Advance
 from relance.ledger.balances import status_for
 from relance.ledger.models import Customer, Invoice, InvoiceStatus
+from relance.lib.db import big_cache, chunks, paused_gc
 
 __all__ = [
     "DunningError", "RunResult", "add_payment_plan", "approve_reminder", "cancel_payment_plan", "close_dispute",
@@ -69,7 +69,7 @@ def _refresh_next_dates(org: Organisation, config, invoice_ids: Iterable[int] | 
         only = set(invoice_ids)
         customer_ids = queries.list_invoice_customers(org, only)
     changed = 0
-    for batch in queries.chunks(customer_ids, CUSTOMERS_PER_BATCH):
+    for batch in chunks(customer_ids, CUSTOMERS_PER_BATCH):
         customers = queries.load_customers(org, batch)
         invoices = queries.load_invoices(org, batch)
         current = {inv.id: inv.next_date for inv in invoices}
@@ -333,7 +333,7 @@ def recompute_risk(org: Organisation, customer_ids: Iterable[int] | None = None,
     if customer_ids is None:
         customer_ids = Customer.objects.filter(organisation=org).order_by("pk").values_list("pk", flat=True)
     count = 0
-    for batch in queries.chunks(list(customer_ids), CUSTOMERS_PER_BATCH):
+    for batch in chunks(list(customer_ids), CUSTOMERS_PER_BATCH):
         invoices = queries.load_invoices(org, batch)
         histories = queries.load_histories(org, batch, queries.overdue_of(invoices, today), today)
         risks = {cid: score(h, today, org.language) for cid, h in histories.items()}

@@ -3,7 +3,7 @@ the commands and pages show. No writes here (see actions.py and run.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -42,6 +42,7 @@ from relance.dunning.state import (
 )
 from relance.dunning.state import PromiseState as PromiseSpec
 from relance.ledger.models import Allocation, Contact, CreditNote, Customer, Invoice, InvoiceStatus, Payment
+from relance.lib.db import chunks
 from relance.lib.money import CENT
 
 # Invoices the engine looks at: not paid, cancelled or written off.
@@ -50,19 +51,11 @@ ACTIVE_STATUSES = [InvoiceStatus.OPEN, InvoiceStatus.PARTLY_PAID, InvoiceStatus.
 _ACTIVE_SQL = "(" + ", ".join(f"'{status.value}'" for status in ACTIVE_STATUSES) + ")"
 # Call outcomes that are not a conversation: they do not spare the customer the firm e-mail.
 NON_CONTACT_OUTCOMES = {"no_answer", "wrong_number"}
-# IN lists are cut to this size (SQLite allows 32766 variables per statement).
-CHUNK = 5000
 _FR_MOBILE_PREFIXES = ("+336", "+337", "06", "07", "00336", "00337")
 _FR_GEOGRAPHIC_PREFIXES = tuple(f"{p}{d}" for p in ("+33", "0033") for d in "12345")
 
 _INVOICE_FIELDS = ("id", "customer_id", "number", "issue_date", "due_date", "open_balance", "status")
 _SCHEDULE_FIELDS = ("last_step", "last_date", "next_date")
-
-
-def chunks(ids: Sequence[int] | Iterable[int], size: int = CHUNK) -> Iterator[list[int]]:
-    ids = list(ids)
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
 
 
 def org_today(org: Organisation, now: datetime | None = None) -> date:

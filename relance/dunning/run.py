@@ -21,7 +21,6 @@ from django.utils import timezone
 
 from relance.accounts.models import Organisation
 from relance.dunning import queries
-from relance.dunning.bulk import Inserter, SecondConnection, big_cache, in_background, paused_gc, update_rows
 from relance.dunning.models import (
     DunningRun,
     Instalment,
@@ -38,6 +37,8 @@ from relance.dunning.schedules import write_schedules
 from relance.dunning.scoring import Risk, score
 from relance.dunning.state import Advance, Config, CustomerState, DayPlan, InvoiceState, PlanState
 from relance.ledger.models import Customer
+from relance.lib.bulk import BulkInsert, update_rows
+from relance.lib.db import SecondConnection, big_cache, chunks, in_background, paused_gc
 
 log = logging.getLogger(__name__)
 
@@ -283,7 +284,7 @@ def _write(org: Organisation, today: date, plan: DayPlan, loaded: _Loaded) -> in
         # connections writing, the checks are made by both at once.
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    reminder_ids = Inserter(Reminder, REMINDER_FIELDS).insert_returning([
+    reminder_ids = BulkInsert(Reminder, REMINDER_FIELDS).insert_returning([
         (org.pk, m.customer_id, m.channel, today, m.scenario_code, m.step_code, m.template, m.tone,
          customers[m.customer_id].language, m.registered,
          ReminderState.AWAITING_APPROVAL.value if m.needs_approval else ReminderState.PLANNED.value,
@@ -291,7 +292,7 @@ def _write(org: Organisation, today: date, plan: DayPlan, loaded: _Loaded) -> in
         for m in plan.messages
     ])
     by_key = {(m.customer_id, m.channel): pk for m, pk in zip(plan.messages, reminder_ids, strict=True)}
-    Inserter(ReminderLine, ["reminder_id", "invoice_id", "step_code", "balance", "instalment_id"]).insert([
+    BulkInsert(ReminderLine, ["reminder_id", "invoice_id", "step_code", "balance", "instalment_id"]).insert([
         (pk, line.invoice_id, line.step_code, line.balance, line.instalment_id)
         for m, pk in zip(plan.messages, reminder_ids, strict=True)
         for line in m.lines
@@ -347,7 +348,7 @@ def _write_tasks(
         return 0
     fix_customers = [t.customer_id for t in plan.tasks if t.kind == TaskKind.FIX_CONTACT]
     open_fixes = set()
-    for chunk in queries.chunks(fix_customers):
+    for chunk in chunks(fix_customers):
         open_fixes |= set(
             Task.objects.filter(
                 organisation=org, customer_id__in=chunk, kind=TaskKind.FIX_CONTACT, state=Task.State.OPEN
@@ -366,8 +367,8 @@ def _write_tasks(
             today, customer.collector_id, order.step_code, order.channel,
             by_key.get((order.customer_id, order.message_channel)) if order.message_channel else None,
         ))
-    task_ids = Inserter(Task, TASK_FIELDS).insert_returning(rows)
-    Inserter(Task.invoices.through, ["task_id", "invoice_id"]).insert([
+    task_ids = BulkInsert(Task, TASK_FIELDS).insert_returning(rows)
+    BulkInsert(Task.invoices.through, ["task_id", "invoice_id"]).insert([
         (pk, iid) for pk, order in zip(task_ids, orders, strict=True) for iid in order.invoice_ids
     ])
     return len(task_ids)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
-from relance.dunning.bulk import update_rows, upsert_rows
 from relance.dunning.models import InvoiceSchedule
-from relance.dunning.queries import chunks
 from relance.dunning.state import Advance
 from relance.ledger.models import Invoice
+from relance.lib.bulk import update_rows, upsert_rows
+from relance.lib.db import chunks
 
 FIELDS = ["invoice_id", "organisation_id", "last_step", "last_date", "next_date"]
 

@@ -1,4 +1,4 @@
-"""A large run on PostgreSQL writes over two connections (relance.dunning.bulk.SecondConnection):
+"""A large run on PostgreSQL writes over two connections (relance.lib.db.SecondConnection):
 the same result as one connection, all or nothing, and a second pass that finds nothing new."""
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from django.db import connection
 from relance.accounts.models import Organisation
 from relance.dunning import run as run_module
 from relance.dunning.actions import plan_today
-from relance.dunning.bulk import SecondConnection
 from relance.dunning.defaults import install_default_scenarios
 from relance.dunning.models import DunningRun, InvoiceSchedule, Reminder, ReminderLine, Task
 from relance.dunning.run import split_plan
 from relance.dunning.state import Advance, DayPlan, InvoiceState, Line, Message, TaskOrder
 from relance.ledger.models import Contact, Customer, Invoice
+from relance.lib.db import SecondConnection
 from tests.schedule_support import set_schedule
 
 DAY = date(2026, 7, 20)  # a Monday

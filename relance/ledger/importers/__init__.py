@@ -8,8 +8,7 @@ file leaves nothing behind and the counts of a dry run are those of a real run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 from django.db import connection, transaction
@@ -23,6 +22,8 @@ from relance.ledger.importers.payments import PaymentImporter
 from relance.ledger.importers.result import FieldError, ImportResult, ImportUsageError, Problem
 from relance.ledger.importers.tabular import EncodingProblem, open_table
 from relance.ledger.models import Allocation, ImportBatch, Invoice
+from relance.lib.bulk import closing_copies
+from relance.lib.db import big_cache
 
 KINDS = {"customers": CustomerImporter, "invoices": InvoiceImporter, "payments": PaymentImporter}
 CHUNK_ROWS = 2000
@@ -63,7 +64,8 @@ def import_file(
         if problems:
             return result
         width, plan = len(table.header), plan_of(slots)
-        with _big_cache(), transaction.atomic():
+        # closing_copies: an error while an inserter holds a COPY open must not hang the rollback.
+        with big_cache(), transaction.atomic(), closing_copies():
             batch = ImportBatch.objects.create(
                 organisation=org, kind=kind, filename=path.name[:500], sha256=table.sha256
             )
@@ -134,19 +136,3 @@ def _refresh_dunning(org: Organisation, kind: str, batch_id: int | None) -> None
     with transaction.atomic():
         refresh_next_dates(org, list(ids))
 
-
-@contextmanager
-def _big_cache() -> Iterator[None]:
-    """On SQLite, a 128 MB page cache while importing: index inserts of big files touch many pages."""
-    if connection.vendor != "sqlite":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        before = cursor.fetchone()[0]
-        cursor.execute("PRAGMA cache_size = -131072")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA cache_size = {int(before)}")
