@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from relance.accounts.models import Organisation
-from relance.dunning import queries
+from relance.dunning import queries, snapshot
 from relance.dunning.models import (
     Dispute,
     Instalment,
@@ -27,11 +27,12 @@ from relance.dunning.models import (
     Task,
     TaskKind,
 )
+from relance.dunning.persist import write_risks, write_schedules
 from relance.dunning.planner import next_dates
 from relance.dunning.rules import excluded, is_paused
-from relance.dunning.run import DunningError, RunResult, forecast, plan_today, write_risks
-from relance.dunning.schedules import write_schedules
+from relance.dunning.run import DunningError, RunResult, forecast, plan_today
 from relance.dunning.scoring import score
+from relance.dunning.snapshot_invoices import ACTIVE_STATUSES
 from relance.dunning.state import Advance
 from relance.ledger.balances import status_for
 from relance.ledger.models import Customer, Invoice, InvoiceStatus
@@ -53,7 +54,7 @@ def refresh_next_dates(org: Organisation, invoice_ids: Iterable[int] | None = No
     Returns the number of invoices whose next date changed.
     """
     today = today or queries.org_today(org)
-    config = queries.get_config(org)
+    config = snapshot.get_config(org)
     if not config.scenarios:
         return 0
     # An import hands over up to a million invoices: the same care as the daily run.
@@ -67,11 +68,11 @@ def _refresh_next_dates(org: Organisation, config, invoice_ids: Iterable[int] | 
         only = None
     else:
         only = set(invoice_ids)
-        customer_ids = queries.list_invoice_customers(org, only)
+        customer_ids = snapshot.list_invoice_customers(org, only)
     changed = 0
     for batch in chunks(customer_ids, CUSTOMERS_PER_BATCH):
-        customers = queries.load_customers(org, batch)
-        invoices = queries.load_invoices(org, batch)
+        customers = snapshot.load_customers(org, batch)
+        invoices = snapshot.load_invoices(org, batch)
         current = {inv.id: inv.next_date for inv in invoices}
         moved = [
             Advance(a.invoice_id, "", None, a.next_date)  # the next date only: the history stays
@@ -86,7 +87,7 @@ def _refresh_next_dates(org: Organisation, config, invoice_ids: Iterable[int] | 
     # through the next-date index, then cleared by key: an import may name a million invoices.
     closed = (
         InvoiceSchedule.objects.filter(organisation=org, next_date__isnull=False)
-        .exclude(invoice__status__in=queries.ACTIVE_STATUSES, invoice__open_balance__gt=0)
+        .exclude(invoice__status__in=ACTIVE_STATUSES, invoice__open_balance__gt=0)
         .order_by()
     )
     if only is not None:
@@ -290,10 +291,10 @@ def revalidate_reminder(reminder: Reminder) -> bool:
     """Read the balances again right before sending: drop the lines paid, disputed or promised since
     the run; cancel a reminder left with nothing to claim. True when it is still to be sent."""
     org = reminder.organisation
-    config = queries.get_config(org)
+    config = snapshot.get_config(org)
     lines = list(reminder.lines.filter(dropped=False).select_related("invoice"))
-    states = {s.id: s for s in queries.load_invoices(org, [reminder.customer_id])}
-    customer = queries.load_customers(org, [reminder.customer_id]).get(reminder.customer_id)
+    states = {s.id: s for s in snapshot.load_invoices(org, [reminder.customer_id])}
+    customer = snapshot.load_customers(org, [reminder.customer_id]).get(reminder.customer_id)
     paused = customer is not None and is_paused(customer, queries.org_today(org))
     keep, total = [], Decimal("0")
     for line in lines:
@@ -334,8 +335,8 @@ def recompute_risk(org: Organisation, customer_ids: Iterable[int] | None = None,
         customer_ids = Customer.objects.filter(organisation=org).order_by("pk").values_list("pk", flat=True)
     count = 0
     for batch in chunks(list(customer_ids), CUSTOMERS_PER_BATCH):
-        invoices = queries.load_invoices(org, batch)
-        histories = queries.load_histories(org, batch, queries.overdue_of(invoices, today), today)
+        invoices = snapshot.load_invoices(org, batch)
+        histories = snapshot.load_histories(org, batch, snapshot.overdue_of(invoices, today), today)
         risks = {cid: score(h, today, org.language) for cid, h in histories.items()}
         count += write_risks(org, risks)
     return count

@@ -11,6 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from relance.dunning.models import DunningRun, InvoiceSchedule, Reminder, ReminderLine, Task
+from relance.dunning.run import plan_today
 from relance.ledger.balances import allocate
 from tests.schedule_support import next_date_of, schedule_of, set_schedule
 
@@ -184,3 +185,23 @@ def test_deleting_an_invoice_through_the_orm_removes_its_lines_tasks_links_and_s
     inv.delete()
     assert not ReminderLine.objects.exists() and not Task.invoices.through.objects.exists()
     assert not InvoiceSchedule.objects.exists()
+
+
+def test_the_run_itself_plans_and_sends_nothing(scenarios, customer, make_invoice, tmp_path):
+    scenarios.email_url = f"file://{tmp_path}"
+    scenarios.save()
+    make_invoice(number="F1")
+    assert plan_today(scenarios, date(2026, 6, 29)).reminders == 1
+    assert Reminder.objects.get().state == "planned"
+    assert not list(tmp_path.glob("*.eml"))
+
+
+def test_the_command_hands_the_reminders_to_delivery_after_the_run(scenarios, customer, make_invoice, tmp_path,
+                                                                   settings):
+    settings.CELERY_BROKER_URL = ""  # no pool: sent in process, right after the run
+    scenarios.email_url = f"file://{tmp_path}"
+    scenarios.save()
+    make_invoice(number="F1")
+    call_command("run_dunning", "--org", "abc", "--date", "2026-06-29", stdout=StringIO())
+    assert Reminder.objects.get().state == "sent"
+    assert len(list(tmp_path.glob("*.eml"))) == 1
