@@ -63,7 +63,7 @@ class EmailChannel(Channel):
         if not recipient:
             contact = self.recipient(reminder.customer)
             if contact is None:
-                from relance.channels.email.bounces import open_fix_contact_task
+                from relance.dunning.actions import open_fix_contact_task
 
                 open_fix_contact_task(reminder.customer, reminder, "email", "aucune adresse e-mail valide")
                 raise DeliveryError("aucune adresse e-mail valide pour ce client", permanent=True)

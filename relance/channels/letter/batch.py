@@ -7,10 +7,10 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
 from django.db.models import Q
 
 from relance.channels.letter import layout
+from relance.dunning import actions
 
 if TYPE_CHECKING:
     from relance.accounts.models import Organisation
@@ -59,8 +59,6 @@ def build_batch(org: Organisation, day: date) -> bytes:
 
 def register_letter(reminder: Reminder, number: str, acknowledged_on: date | None = None) -> Reminder:
     """Record the registered-mail number (and the acknowledgement date once the AR is back)."""
-    from relance.dunning.models import Reminder as ReminderModel
-
     number = number.strip()
     if reminder.channel != "letter":
         raise ValueError(f"reminder {reminder.pk}: not a letter ({reminder.channel})")
@@ -72,12 +70,7 @@ def register_letter(reminder: Reminder, number: str, acknowledged_on: date | Non
             raise ValueError(f"acknowledgement date {acknowledged_on} is before the letter ({sent_day})")
         if acknowledged_on > date.today() + timedelta(days=1):
             raise ValueError(f"acknowledgement date {acknowledged_on} is in the future")
-    with transaction.atomic():
-        locked = ReminderModel.objects.select_for_update().get(pk=reminder.pk)
-        locked.registered_number = number
-        if acknowledged_on is not None:
-            locked.acknowledged_on = acknowledged_on
-        locked.save(update_fields=["registered_number", "acknowledged_on"])
+    locked = actions.record_registered_letter(reminder, number, acknowledged_on)
     _record_in_backend(locked)
     return locked
 
@@ -97,13 +90,4 @@ def sync_registered_status(reminder: Reminder) -> Reminder:
     from relance.channels.letter.channel import LetterChannel
 
     status = LetterChannel().backend(reminder).status(reminder.provider_id)
-    changed = []
-    if status.number and status.number != reminder.registered_number:
-        reminder.registered_number = status.number
-        changed.append("registered_number")
-    if status.acknowledged_on and status.acknowledged_on != reminder.acknowledged_on:
-        reminder.acknowledged_on = status.acknowledged_on
-        changed.append("acknowledged_on")
-    if changed:
-        reminder.save(update_fields=changed)
-    return reminder
+    return actions.update_registered_status(reminder, status.number, status.acknowledged_on)
