@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from relance.accounts.models import Organisation
 from relance.dunning import queries, snapshot
@@ -464,7 +465,9 @@ def open_fix_contact_task(customer: Customer, reminder: Reminder | None, channel
     ).first()
     if existing:
         return existing
-    title = f"Corriger le contact {channel} de {customer.name} : {reason}"
+    title = _("Fix the {channel} contact of {name}: {reason}").format(
+        channel=channel, name=customer.name, reason=reason
+    )
     return create_task(customer, TaskKind.FIX_CONTACT, title, due_date=timezone.localdate(),
                        assignee=customer.collector, reminder=reminder, channel=channel)
 
@@ -477,9 +480,9 @@ def record_bounce(reminder: Reminder, failures: Sequence[tuple[str, str, str]]) 
     reminder kept as failed (no retry) with the reason. Returns the contacts made invalid."""
     invalidated, notes = [], []
     for address, status, description in failures:
-        notes.append(f"non distribué à {address} : {description}")
+        notes.append(_("not delivered to {address}: {description}").format(address=address, description=description))
         for contact in Contact.objects.filter(customer=reminder.customer, kind="email", value__iexact=address):
-            if invalidate_contact(contact, f"e-mail non distribué ({description})"):
+            if invalidate_contact(contact, _("e-mail not delivered ({description})").format(description=description)):
                 invalidated.append(contact)
         open_fix_contact_task(reminder.customer, reminder, "email", f"{address} ({status})")
     # Sent, then bounced: it did not reach the customer.

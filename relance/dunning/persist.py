@@ -12,8 +12,11 @@ from collections.abc import Collection, Iterable
 from datetime import date
 from decimal import Decimal
 
+from babel.numbers import format_currency
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, override
 
 from relance.accounts.models import Organisation
 from relance.dunning.models import (
@@ -83,22 +86,23 @@ TASK_FIELDS = [
     "organisation_id", "customer_id", "kind", "title", "due_date", "assignee_id", "step_code", "channel",
     "reminder_id",
 ]
-FIX_LABELS = {"email": "e-mail", "sms": "mobile (SMS)", "call": "téléphone", "letter": "adresse postale"}
+FIX_LABELS = {"email": gettext_noop("e-mail"), "sms": gettext_noop("mobile (SMS)"), "call": gettext_noop("phone"),
+              "letter": gettext_noop("postal address")}
 
 
-def _money(amount: Decimal) -> str:
-    return f"{amount:,.2f}".replace(",", "\u202f").replace(".", ",") + " €"
-
-
-def _task_title(kind: str, customer: CustomerState, n: int, total: Decimal, channel: str) -> str:
+def _task_title(kind: str, customer: CustomerState, n: int, total: Decimal, channel: str, language: str) -> str:
+    """A task's title for the collector, in the organisation's language (gettext, amounts by Babel)."""
+    amount = format_currency(total, "EUR", locale=language)
     if kind == TaskKind.CALL:
-        return f"Appeler {customer.name} : {n} facture(s), {_money(total)}"
+        return _("Call {name}: {n} invoice(s), {amount}").format(name=customer.name, n=n, amount=amount)
     if kind == TaskKind.ESCALATION:
-        return (f"Escalade {customer.name} ({_money(total)}) : injonction de payer, procédure simplifiée, "
-                "agence de recouvrement ou passage en perte")
+        return _("Escalate {name} ({amount}): order for payment, simplified procedure, collection agency or "
+                 "write-off").format(name=customer.name, amount=amount)
     if kind == TaskKind.FIX_CONTACT:
-        return f"Corriger le contact {FIX_LABELS.get(channel, channel)} de {customer.name}"
-    return f"Promesse de paiement non tenue : {customer.name} ({n} facture(s), {_money(total)})"
+        label = _(FIX_LABELS[channel]) if channel in FIX_LABELS else channel
+        return _("Fix the {contact} contact of {name}").format(contact=label, name=customer.name)
+    return _("Broken promise to pay: {name} ({n} invoice(s), {amount})").format(name=customer.name, n=n,
+                                                                               amount=amount)
 
 
 def write_tasks(
@@ -120,24 +124,25 @@ def write_tasks(
             ).values_list("customer_id", "channel")
         )
     orders, rows = [], []
-    for order in plan.tasks:
-        if order.kind == TaskKind.FIX_CONTACT and (order.customer_id, order.channel) in open_fixes:
-            continue  # one open fix-contact task per customer and channel is enough
-        customer = customers[order.customer_id]
-        total = sum((balances.get(i, Decimal("0")) for i in order.invoice_ids), Decimal("0"))
-        orders.append(order)
-        rows.append((
-            org.pk, order.customer_id, order.kind,
-            _task_title(order.kind, customer, len(order.invoice_ids), total, order.channel)[:300],
-            today, customer.collector_id, order.step_code, order.channel,
-            by_key.get((order.customer_id, order.message_channel)) if order.message_channel else None,
-        ))
+    language = org.language
+    with override(language):  # the titles are for the organisation's collectors
+        for order in plan.tasks:
+            if order.kind == TaskKind.FIX_CONTACT and (order.customer_id, order.channel) in open_fixes:
+                continue  # one open fix-contact task per customer and channel is enough
+            customer = customers[order.customer_id]
+            total = sum((balances.get(i, Decimal("0")) for i in order.invoice_ids), Decimal("0"))
+            orders.append(order)
+            rows.append((
+                org.pk, order.customer_id, order.kind,
+                _task_title(order.kind, customer, len(order.invoice_ids), total, order.channel, language)[:300],
+                today, customer.collector_id, order.step_code, order.channel,
+                by_key.get((order.customer_id, order.message_channel)) if order.message_channel else None,
+            ))
     task_ids = BulkInsert(Task, TASK_FIELDS).insert_returning(rows)
     BulkInsert(Task.invoices.through, ["task_id", "invoice_id"]).insert([
         (pk, iid) for pk, order in zip(task_ids, orders, strict=True) for iid in order.invoice_ids
     ])
     return len(task_ids)
-
 
 
 def write_risks(

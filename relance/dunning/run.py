@@ -17,6 +17,7 @@ from datetime import date
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from relance.accounts.models import Organisation
 from relance.dunning import persist, queries, snapshot
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 
 
 class DunningError(ValueError):
-    """A dunning action refused, with a message for the user (French)."""
+    """A dunning action refused, with a message for the user (in the active language)."""
 
 
 @dataclass
@@ -59,7 +60,7 @@ class RunResult:
 def _config(org: Organisation) -> Config:
     config = snapshot.get_config(org)
     if not config.scenarios:
-        raise DunningError(f"{org.slug} : aucun scénario de relance actif (lancez `relance init`)")
+        raise DunningError(_("{org}: no active dunning scenario (run `relance init`)").format(org=org.slug))
     return config
 
 
@@ -110,7 +111,7 @@ def _run(org: Organisation, today: date, dry_run: bool) -> RunResult:
     can_split = (connection.vendor == "postgresql" and not connection.in_atomic_block
                  and settings.RELANCE_RUN_SPLIT_FROM > 0)
     with transaction.atomic():
-        run, _ = DunningRun.objects.get_or_create(organisation=org, run_date=today)
+        run, _created = DunningRun.objects.get_or_create(organisation=org, run_date=today)
         run = DunningRun.objects.select_for_update().get(pk=run.pk)
         config = _config(org)
         kept = snapshot.list_kept_promises(org)

@@ -114,6 +114,21 @@ def test_a_call_step_creates_a_call_task_for_the_collector_linked_to_its_reminde
     assert task.title.startswith("Appeler Client C002")
 
 
+@pytest.mark.parametrize("language, title", [
+    ("fr", "Appeler Client C002 : 1 facture(s), 1\u202f200,00\xa0€"),
+    ("en", "Call Client C002: 1 invoice(s), €1,200.00"),
+])
+def test_task_titles_are_in_the_organisations_language_with_amounts_by_babel(
+    scenarios, make_customer, make_invoice, language, title
+):
+    scenarios.language = language
+    scenarios.save()
+    inv = make_invoice(number="F1", cust=make_customer("C002", phone="01 45 67 89 10"))
+    set_schedule(inv, "first", date(2026, 7, 6), date(2026, 7, 13))
+    run("--date", "2026-07-13")
+    assert Task.objects.get().title == title
+
+
 def test_a_paid_invoice_is_not_reminded_and_leaves_the_index(scenarios, customer, make_invoice):
     inv = make_invoice(number="F1")
     run("--date", "2026-06-29")
