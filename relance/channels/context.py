@@ -48,6 +48,7 @@ from django.conf import settings
 from django.core import signing
 from django.utils import timezone
 
+from relance.law.late_payment import fixed_indemnity, late_interest, penalty_rate
 from relance.lib.money import ZERO, cents
 
 if TYPE_CHECKING:
@@ -123,28 +124,16 @@ def list_open_invoices(customer: Customer) -> list[Invoice]:
     )
 
 
-def _law(amount: Decimal, due_date: date, today: date, kind: str) -> tuple[Decimal, bool]:
-    try:
-        from relance.law.late_payment import late_interest
-    except ImportError:  # the law module is part B's; without it no interest is announced
-        return ZERO, False
-    return cents(late_interest(amount, due_date, today, kind)), True
+def _law(amount: Decimal, due_date: date, today: date, kind: str) -> Decimal:
+    return cents(late_interest(amount, due_date, today, kind))
 
 
 def _penalty_rate(today: date, kind: str) -> Decimal:
-    try:
-        from relance.law.late_payment import penalty_rate
-    except ImportError:
-        return ZERO
     return penalty_rate(today, kind)
 
 
 def _indemnity(kind: str, count: int) -> Decimal:
     if count == 0:
-        return ZERO
-    try:
-        from relance.law.late_payment import fixed_indemnity
-    except ImportError:
         return ZERO
     return cents(fixed_indemnity(kind, count))
 
@@ -184,7 +173,7 @@ def build_customer_context(
     total_due = sum((line["balance"] for line in lines), ZERO)
     currency = lines[0]["currency"] if lines else org.currency
     overdue = [i for i in invoices if i.due_date < today]
-    interest = sum((_law(i.open_balance, i.due_date, today, customer.kind)[0] for i in overdue), ZERO)
+    interest = sum((_law(i.open_balance, i.due_date, today, customer.kind) for i in overdue), ZERO)
     numbers = [line["number"] for line in lines]
     reference = transfer_reference(customer, numbers)
     portal = portal_link(customer)
