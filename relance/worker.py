@@ -18,6 +18,10 @@ app = Celery("relance")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 
+# The imports of models and channels are inside the functions: `celery -A relance.worker worker`
+# loads this module before Django is set up.
+
+
 @app.task(name="relance.deliver_pending", acks_late=True)
 def deliver_pending_task(organisation_id: int | None = None) -> dict:
     from relance.accounts.models import Organisation
