@@ -391,7 +391,7 @@ def record_call_outcome(
 ) -> CallRecord:
     """Close a call task with its outcome (`stored` goes to its outcome_data) and write what the outcome
     asks for: promises, disputes, a follow-up task, the dialled number marked invalid."""
-    locked = Task.objects.select_for_update().select_related("customer", "reminder").get(pk=task.pk)
+    locked = Task.objects.select_for_update().select_related("customer", "organisation").get(pk=task.pk)
     check_call_task(locked)
     record = CallRecord()
     for invoice, promised, amount in promises:
