@@ -12,7 +12,6 @@ from collections.abc import Collection, Iterable
 from datetime import date
 from decimal import Decimal
 
-from babel.numbers import format_currency
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,6 +29,7 @@ from relance.dunning.models import (
     Task,
     TaskKind,
 )
+from relance.dunning.numbers import format_money
 from relance.dunning.scoring import Risk
 from relance.dunning.snapshot import Snapshot
 from relance.dunning.state import Advance, CustomerState, DayPlan
@@ -92,7 +92,7 @@ FIX_LABELS = {"email": gettext_noop("e-mail"), "sms": gettext_noop("mobile (SMS)
 
 def _task_title(kind: str, customer: CustomerState, n: int, total: Decimal, channel: str, language: str) -> str:
     """A task's title for the collector, in the organisation's language (gettext, amounts by Babel)."""
-    amount = format_currency(total, "EUR", locale=language)
+    amount = format_money(total, language)
     if kind == TaskKind.CALL:
         return _("Call {name}: {n} invoice(s), {amount}").format(name=customer.name, n=n, amount=amount)
     if kind == TaskKind.ESCALATION:

@@ -11,8 +11,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
-from babel.numbers import format_decimal
 from django.utils.translation import gettext, gettext_noop, override
+
+from relance.dunning.numbers import format_amount
 
 # Factor -> points at most. A customer maxing every factor is clipped to 100.
 WEIGHTS = {
@@ -120,10 +121,6 @@ def _share(value: float, full: float) -> float:
     return max(0.0, min(value / full, 1.0))
 
 
-def _fmt_amount(amount: Decimal, language: str) -> str:
-    return format_decimal(amount, format="#,##0.00", locale=language)
-
-
 def score(history: History, today: date, language: str = "fr") -> Risk:
     """Score a customer's history as of `today` (0 = pays on time, 100 = does not pay)."""
     language = language if language in ("fr", "en") else "fr"
@@ -153,7 +150,7 @@ def score(history: History, today: date, language: str = "fr") -> Risk:
         facts["longest"] = {"n": longest}
     if overdue is not None:
         points["overdue"] = WEIGHTS["overdue"] * _share(overdue.avg_days, FULL_AT_DAYS["overdue"])
-        facts["overdue"] = {"n": overdue.oldest_days, "amount": _fmt_amount(overdue.amount, language)}
+        facts["overdue"] = {"n": overdue.oldest_days, "amount": format_amount(overdue.amount, language)}
     if history.disputes:
         points["disputes"] = min(WEIGHTS["disputes"], 5 * history.disputes)
         facts["disputes"] = {"n": history.disputes}
