@@ -3,10 +3,12 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: install demo test test-sqlite test-postgres lint serve bench clean
+.PHONY: install install-dev demo test test-sqlite test-postgres lint serve bench clean
 
+# The runtime (what `make demo` and `make serve` need), then the test and lint tools on top.
 $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
 	@bash scripts/system-deps.sh
@@ -16,7 +18,13 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+$(DEV_STAMP): $(STAMP) requirements-dev.lock
+	$(BIN)/pip install --quiet -r requirements-dev.lock
+	touch $(DEV_STAMP)
+
 install: $(STAMP)
+
+install-dev: $(DEV_STAMP)
 
 # make demo PORT=8001 HOST=0.0.0.0: the port is checked before the demo is built.
 HOST ?= 127.0.0.1
@@ -24,16 +32,16 @@ PORT ?= 8000
 demo: $(STAMP)
 	$(BIN)/relance demo --host $(HOST) --port $(PORT)
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) lint test-sqlite test-postgres
+test: $(DEV_STAMP) lint test-sqlite test-postgres
 
-test-sqlite: $(STAMP)
+test-sqlite: $(DEV_STAMP)
 	env -u DATABASE_URL $(BIN)/pytest
 
 # On PostgreSQL when it answers; in CI (CI=true) an unreachable server is a failure.
-test-postgres: $(STAMP)
+test-postgres: $(DEV_STAMP)
 	@if $(BIN)/python scripts/pg_ready.py "$(PG_URL)"; then \
 		DATABASE_URL="$(PG_URL)" $(BIN)/pytest; \
 	elif [ "$$CI" = "true" ]; then \
@@ -45,7 +53,7 @@ test-postgres: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/relance serve
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)  # the SMTP benchmark runs a real aiosmtpd server
 	$(BIN)/python -m bench
 
 clean:

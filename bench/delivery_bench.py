@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"delivery bench on {database_label()}: {args.reminders:,} e-mail reminders", flush=True)
     call_command("migrate", verbosity=0)
     org = build(args.reminders)
-    planned = plan_today(org, RUN_DAY, deliver=False).reminders
+    planned = plan_today(org, RUN_DAY).reminders
     handler, port = Counter(), free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()

@@ -220,14 +220,14 @@ def main() -> None:
         org = build_ledger(args.invoices, n_customers, args.due_share, args.seed)
     rss_before = peak_rss_mb()
     with measure("dry run of the day (plans, writes nothing)") as fig:
-        result = plan_today(org, TODAY, dry_run=True, deliver=False)
+        result = plan_today(org, TODAY, dry_run=True)
         fig.extra.update(messages=result.reminders, steps=result.advanced)
     with measure("run of the day (target <= 10 s, <= 1 GB)", rows=result.advanced) as fig:
-        result = plan_today(org, TODAY, deliver=False)
+        result = plan_today(org, TODAY)
         fig.extra.update(messages=result.reminders, steps=result.advanced, tasks=result.tasks)
     start = time.perf_counter()
     with measure("second run, nothing due (target <= 1 s)") as fig:
-        again = plan_today(org, TODAY, deliver=False)
+        again = plan_today(org, TODAY)
         fig.extra.update(messages=again.reminders)
     nothing_due = time.perf_counter() - start
     print(f"peak RSS before the runs {rss_before:.0f} MB, after {peak_rss_mb():.0f} MB", flush=True)

@@ -1,9 +1,9 @@
 """The worker pool: Celery when CELERY_BROKER_URL is set (e.g. redis://127.0.0.1:6379/0),
 in-process otherwise, so that a single-machine install needs no broker.
 
-Sending is the only work handed to the pool: the daily run plans in one transaction, then
-asks for delivery; the claim in `relance.channels.delivery` keeps several workers from sending
-the same reminder.
+Sending is the only work handed to the pool: the daily run plans in one transaction, then its
+callers (`relance run`, the scheduler, the demo through `relance run`) ask for delivery here; the
+claim in `relance.channels.delivery` keeps several workers from sending the same reminder.
 """
 
 from __future__ import annotations
@@ -16,6 +16,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relance.settings")
 
 app = Celery("relance")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+# The imports of models and channels are inside the functions: `celery -A relance.worker worker`
+# loads this module before Django is set up.
 
 
 @app.task(name="relance.deliver_pending", acks_late=True)

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from babel.numbers import format_currency
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from relance.accounts.models import Organisation
-from relance.dunning import queries
-from relance.dunning.bulk import big_cache, paused_gc
+from relance.dunning import queries, snapshot
 from relance.dunning.models import (
     Dispute,
     Instalment,
@@ -26,18 +27,21 @@ from relance.dunning.models import (
     Promise,
     PromiseState,
     Reminder,
+    ReminderLine,
     ReminderState,
     Task,
     TaskKind,
 )
+from relance.dunning.persist import write_risks, write_schedules
 from relance.dunning.planner import next_dates
 from relance.dunning.rules import fallback_channel, hold_reason, is_paused, tone_template
-from relance.dunning.run import DunningError, RunResult, forecast, plan_today, write_risks
-from relance.dunning.schedules import write_schedules
+from relance.dunning.run import DunningError, RunResult, forecast, plan_today
 from relance.dunning.scoring import score
+from relance.dunning.snapshot_invoices import ACTIVE_STATUSES, load_invoices_by_id
 from relance.dunning.state import Advance
 from relance.ledger.balances import status_for
-from relance.ledger.models import Customer, InsolvencyKind, Invoice, InvoiceStatus
+from relance.ledger.models import Contact, Customer, InsolvencyKind, Invoice, InvoiceStatus
+from relance.lib.db import big_cache, chunks, paused_gc
 
 __all__ = [
     "DunningError", "RunResult", "add_payment_plan", "approve_reminder", "cancel_payment_plan", "close_dispute",
@@ -58,7 +62,7 @@ def refresh_next_dates(org: Organisation, invoice_ids: Iterable[int] | None = No
     Returns the number of invoices whose next date changed.
     """
     today = today or queries.org_today(org)
-    config = queries.get_config(org)
+    config = snapshot.get_config(org)
     if not config.scenarios:
         return 0
     # An import hands over up to a million invoices: the same care as the daily run.
@@ -72,11 +76,11 @@ def _refresh_next_dates(org: Organisation, config, invoice_ids: Iterable[int] | 
         only = None
     else:
         only = set(invoice_ids)
-        customer_ids = queries.list_invoice_customers(org, only)
+        customer_ids = snapshot.list_invoice_customers(org, only)
     changed = 0
-    for batch in queries.chunks(customer_ids, CUSTOMERS_PER_BATCH):
-        customers = queries.load_customers(org, batch)
-        invoices = queries.load_invoices(org, batch)
+    for batch in chunks(customer_ids, CUSTOMERS_PER_BATCH):
+        customers = snapshot.load_customers(org, batch)
+        invoices = snapshot.load_invoices(org, batch)
         current = {inv.id: inv.next_date for inv in invoices}
         moved = [
             Advance(a.invoice_id, "", None, a.next_date)  # the next date only: the history stays
@@ -91,7 +95,7 @@ def _refresh_next_dates(org: Organisation, config, invoice_ids: Iterable[int] | 
     # through the next-date index, then cleared by key: an import may name a million invoices.
     closed = (
         InvoiceSchedule.objects.filter(organisation=org, next_date__isnull=False)
-        .exclude(invoice__status__in=queries.ACTIVE_STATUSES, invoice__open_balance__gt=0)
+        .exclude(invoice__status__in=ACTIVE_STATUSES, invoice__open_balance__gt=0)
         .order_by()
     )
     if only is not None:
@@ -278,7 +282,7 @@ def open_insolvency(customer: Customer, judgment_date: date, kind: str = "", use
                                                    insolvency_kind=kind, updated_at=timezone.now())
     customer.in_insolvency, customer.insolvency_date, customer.insolvency_kind = True, judgment_date, kind
     claims = list(customer.invoices.filter(issue_date__lt=judgment_date, open_balance__gt=0,
-                                           status__in=queries.ACTIVE_STATUSES).order_by("due_date", "number"))
+                                           status__in=ACTIVE_STATUSES).order_by("due_date", "number"))
     if existing is not None:
         existing.state = Task.State.CANCELLED
         existing.save(update_fields=["state"])
@@ -405,9 +409,9 @@ def revalidate_reminder(reminder: Reminder, today: date | None = None) -> bool:
     lines = list(reminder.lines.filter(dropped=False).select_related("invoice"))
     if not lines:
         return True  # a message about no invoice (e.g. a statement asked for): nothing to re-check
-    policy = queries.get_policy(org)
-    states = {s.id: s for s in queries.load_invoices_by_id(org, [line.invoice_id for line in lines])}
-    customer = queries.load_customers(org, [reminder.customer_id]).get(reminder.customer_id)
+    policy = snapshot.get_policy(org)
+    states = {s.id: s for s in load_invoices_by_id(org, [line.invoice_id for line in lines])}
+    customer = snapshot.load_customers(org, [reminder.customer_id]).get(reminder.customer_id)
     keep, reasons, total = [], [], Decimal("0")
     for line in lines:
         reason, balance = _line_hold(line, states.get(line.invoice_id), customer, today, policy, reminder.template)
@@ -453,16 +457,6 @@ def _line_hold(line, state, customer, today: date, policy, template: str) -> tup
     return reason, state.balance
 
 
-def open_fix_contact_task(customer: Customer, reminder: Reminder | None, channel: str, reason: str) -> Task:
-    """A "fix contact" task for the customer's collector: one open task per customer and channel."""
-    existing = Task.objects.filter(customer=customer, kind=TaskKind.FIX_CONTACT, state=Task.State.OPEN,
-                                   channel=channel).first()
-    if existing is not None:
-        return existing
-    return create_task(customer, TaskKind.FIX_CONTACT, f"Corriger le contact {channel} de {customer.name} : {reason}",
-                       reminder=reminder, channel=channel)
-
-
 @transaction.atomic
 def fall_back(reminder: Reminder, reason: str) -> Reminder | None:
     """The customer cannot be reached on this reminder's channel: a task to fix the contact, and its
@@ -470,7 +464,7 @@ def fall_back(reminder: Reminder, reason: str) -> Reminder | None:
     chooses), as a new reminder of the same tone. Returns it, or None when no channel is left."""
     customer = reminder.customer
     open_fix_contact_task(customer, reminder, reminder.channel, reason)
-    state = queries.load_customers(reminder.organisation, [customer.pk]).get(customer.pk)
+    state = snapshot.load_customers(reminder.organisation, [customer.pk]).get(customer.pk)
     tried = frozenset({reminder.channel, reminder.fallback_from})
     channel = fallback_channel(reminder.channel, state.channels if state else frozenset(), tried)
     lines = reminder.lines.filter(dropped=False)
@@ -500,9 +494,183 @@ def recompute_risk(org: Organisation, customer_ids: Iterable[int] | None = None,
     if customer_ids is None:
         customer_ids = Customer.objects.filter(organisation=org).order_by("pk").values_list("pk", flat=True)
     count = 0
-    for batch in queries.chunks(list(customer_ids), CUSTOMERS_PER_BATCH):
-        invoices = queries.load_invoices(org, batch)
-        histories = queries.load_histories(org, batch, queries.overdue_of(invoices, today), today)
+    for batch in chunks(list(customer_ids), CUSTOMERS_PER_BATCH):
+        invoices = snapshot.load_invoices(org, batch)
+        histories = snapshot.load_histories(org, batch, snapshot.overdue_of(invoices, today), today)
         risks = {cid: score(h, today, org.language) for cid, h in histories.items()}
         count += write_risks(org, risks)
     return count
+
+
+# ---- Writes the channels ask for: call outcomes, bounces, registered letters ----------------
+# The channel modules parse what came back (a call's outcome, a DSN, a registered-mail number) and
+# call these; the writes are here.
+
+
+@dataclass
+class FollowUp:
+    """A task a call outcome asks for, about the call's invoices, for whoever had the call."""
+
+    kind: str
+    title: str
+    due: date
+    script: str = ""
+    data: dict | None = None  # its outcome_data (a call tried again: the attempt number)
+
+
+@dataclass
+class CallRecord:
+    promises: list[Promise] = field(default_factory=list)
+    disputes: list[Dispute] = field(default_factory=list)
+    tasks: list[Task] = field(default_factory=list)
+
+
+def check_call_task(task: Task) -> None:
+    """A call task still open, or DunningError."""
+    if task.kind != TaskKind.CALL:
+        raise DunningError(f"task {task.pk}: not a call task ({task.kind})")
+    if task.state != Task.State.OPEN:
+        raise DunningError(f"task {task.pk}: already {task.get_state_display()} ({task.outcome or '-'})")
+
+
+@transaction.atomic
+def record_call_outcome(
+    task: Task,
+    outcome: str,
+    stored: dict,
+    *,
+    promises: Sequence[tuple[Invoice, date, Decimal | None]] = (),
+    disputes: Sequence[tuple[Invoice, str]] = (),
+    follow_up: FollowUp | None = None,
+    wrong_number: Contact | None = None,
+    wrong_reason: str = "",
+    user=None,
+) -> CallRecord:
+    """Close a call task with its outcome (`stored` goes to its outcome_data) and write what the outcome
+    asks for: promises, disputes, a follow-up task, the dialled number marked invalid."""
+    locked = Task.objects.select_for_update().select_related("customer", "organisation").get(pk=task.pk)
+    check_call_task(locked)
+    record = CallRecord()
+    for invoice, promised, amount in promises:
+        record.promises.append(record_promise(invoice, promised, amount=amount, user=user))
+    for invoice, reason in disputes:
+        record.disputes.append(open_dispute(invoice, reason, user=user))
+    if wrong_number is not None:
+        invalidate_contact(wrong_number, wrong_reason)
+    if follow_up is not None:
+        record.tasks.append(_follow_up_task(locked, follow_up))
+    locked.outcome = outcome
+    locked.outcome_data = {**(locked.outcome_data or {}), **stored}
+    locked.state = Task.State.DONE
+    locked.done_at = timezone.now()
+    locked.save(update_fields=["outcome", "outcome_data", "state", "done_at"])
+    task.outcome, task.outcome_data, task.state, task.done_at = (
+        locked.outcome, locked.outcome_data, locked.state, locked.done_at
+    )
+    return record
+
+
+def _follow_up_task(parent: Task, follow_up: FollowUp) -> Task:
+    # The follow-up goes to whoever had the call (or the pool), about the same invoices.
+    task = create_task(
+        parent.customer, follow_up.kind, follow_up.title, due_date=follow_up.due, invoices=parent.invoices.all(),
+        assignee=parent.assignee, reminder=parent.reminder, script=follow_up.script, step_code=parent.step_code,
+        channel="call" if follow_up.kind in (TaskKind.CALL, TaskKind.FIX_CONTACT) else "",
+    )
+    if follow_up.data:
+        task.outcome_data = follow_up.data
+        task.save(update_fields=["outcome_data"])
+    return task
+
+
+def invalidate_contact(contact: Contact, reason: str) -> bool:
+    """Mark a contact invalid, with why (the engine then uses the customer's next channel).
+    False when it already was."""
+    if not contact.valid:
+        return False
+    contact.valid = False
+    contact.invalid_reason = reason[:500]
+    contact.save(update_fields=["valid", "invalid_reason"])
+    return True
+
+
+def plan_call_recap(task: Task, today: date, recipient: str, invoices: Sequence[Invoice], language: str):
+    """The recap e-mail of a call, planned as an e-mail reminder awaiting approval; None when the
+    customer already has an e-mail reminder today (one per channel per day)."""
+    customer = task.customer
+    try:
+        with transaction.atomic():
+            reminder = Reminder.objects.create(
+                organisation=task.organisation, customer=customer, channel="email", run_date=today,
+                scenario_code=customer.scenario.code if customer.scenario_id else "", step_code="call-recap",
+                template="call_recap", language=language, state=ReminderState.AWAITING_APPROVAL,
+                recipient=recipient,
+            )
+            ReminderLine.objects.bulk_create([
+                ReminderLine(reminder=reminder, invoice=i, step_code=f"call-recap-{task.pk}", balance=i.open_balance)
+                for i in invoices
+            ])
+    except IntegrityError:
+        return None
+    return reminder
+
+
+def open_fix_contact_task(customer: Customer, reminder: Reminder | None, channel: str, reason: str) -> Task:
+    """A "fix contact" task for the customer's collector (one open task per customer and channel)."""
+    existing = Task.objects.filter(
+        customer=customer, kind=TaskKind.FIX_CONTACT, state=Task.State.OPEN, channel=channel
+    ).first()
+    if existing:
+        return existing
+    title = _("Fix the {channel} contact of {name}: {reason}").format(
+        channel=channel, name=customer.name, reason=reason
+    )
+    return create_task(customer, TaskKind.FIX_CONTACT, title, due_date=timezone.localdate(),
+                       assignee=customer.collector, reminder=reminder, channel=channel)
+
+
+@transaction.atomic
+def record_bounce(reminder: Reminder, failures: Sequence[tuple[str, str, str]]) -> list[Contact]:
+    """A reminder's e-mail came back for good: each failure is (address, status, description).
+
+    The contacts with a failed address are marked invalid, a "fix contact" task opened, and the
+    reminder kept as failed (no retry) with the reason. Returns the contacts made invalid."""
+    invalidated, notes = [], []
+    for address, status, description in failures:
+        notes.append(_("not delivered to {address}: {description}").format(address=address, description=description))
+        for contact in Contact.objects.filter(customer=reminder.customer, kind="email", value__iexact=address):
+            if invalidate_contact(contact, _("e-mail not delivered ({description})").format(description=description)):
+                invalidated.append(contact)
+        open_fix_contact_task(reminder.customer, reminder, "email", f"{address} ({status})")
+    # Sent, then bounced: it did not reach the customer.
+    reminder.state = ReminderState.FAILED
+    reminder.next_attempt_at = None
+    reminder.error = "; ".join(notes)[:2000]
+    reminder.provider_response = (reminder.provider_response + "\nDSN: " + "; ".join(notes)).strip()
+    reminder.save(update_fields=["state", "next_attempt_at", "error", "provider_response"])
+    return invalidated
+
+
+def record_registered_letter(reminder: Reminder, number: str, acknowledged_on: date | None = None) -> Reminder:
+    """Store a letter's registered-mail number (and the acknowledgement date once the AR is back)."""
+    with transaction.atomic():
+        locked = Reminder.objects.select_for_update().get(pk=reminder.pk)
+        locked.registered_number = number
+        if acknowledged_on is not None:
+            locked.acknowledged_on = acknowledged_on
+        locked.save(update_fields=["registered_number", "acknowledged_on"])
+    return locked
+
+
+def update_registered_status(reminder: Reminder, number: str, acknowledged_on: date | None) -> Reminder:
+    """Keep what the registered-mail provider says of a letter: its number, its AR date (when given)."""
+    changed = []
+    if number and number != reminder.registered_number:
+        reminder.registered_number = number
+        changed.append("registered_number")
+    if acknowledged_on and acknowledged_on != reminder.acknowledged_on:
+        reminder.acknowledged_on = acknowledged_on
+        changed.append("acknowledged_on")
+    if changed:
+        reminder.save(update_fields=changed)
+    return reminder

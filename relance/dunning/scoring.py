@@ -9,6 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
+
+from django.utils.translation import gettext, gettext_noop, override
+
+from relance.dunning.numbers import format_amount
 
 # Factor -> points at most. A customer maxing every factor is clipped to 100.
 WEIGHTS = {
@@ -29,30 +34,25 @@ SEGMENTS = ((30, "low"), (60, "medium"), (101, "high"))
 # With no history at all the customer is neither trusted nor suspected.
 UNKNOWN_SCORE = 35
 
+# The reasons shown with a score, translated by gettext (relance/locale), amounts formatted by Babel.
 _TEXT = {
-    "fr": {
-        "avg_late": "paie en moyenne {n} jours après l'échéance",
-        "recent_late": "{n} jours de retard en moyenne sur les 3 derniers mois",
-        "share_late": "{n} % des factures payées en retard",
-        "longest": "retard le plus long : {n} jours",
-        "overdue": "{amount} € échus impayés, le plus ancien depuis {n} jours",
-        "disputes": "{n} litige(s) ouvert(s)",
-        "broken_promises": "{n} promesse(s) de paiement non tenue(s)",
-        "on_time": "paie à l'échéance",
-        "no_history": "pas encore d'historique de paiement",
-    },
-    "en": {
-        "avg_late": "pays {n} days after the due date on average",
-        "recent_late": "{n} days late on average over the last 3 months",
-        "share_late": "{n}% of invoices paid late",
-        "longest": "longest delay: {n} days",
-        "overdue": "€{amount} overdue, the oldest for {n} days",
-        "disputes": "{n} dispute(s) opened",
-        "broken_promises": "{n} broken promise(s) to pay",
-        "on_time": "pays on time",
-        "no_history": "no payment history yet",
-    },
+    "avg_late": gettext_noop("pays {n} days after the due date on average"),
+    "recent_late": gettext_noop("{n} days late on average over the last 3 months"),
+    "share_late": gettext_noop("{n}% of invoices paid late"),
+    "longest": gettext_noop("longest delay: {n} days"),
+    "overdue": gettext_noop("€{amount} overdue, the oldest for {n} days"),
+    "disputes": gettext_noop("{n} dispute(s) opened"),
+    "broken_promises": gettext_noop("{n} broken promise(s) to pay"),
+    "on_time": gettext_noop("pays on time"),
+    "no_history": gettext_noop("no payment history yet"),
 }
+
+
+@lru_cache(maxsize=8)
+def _texts(language: str) -> dict[str, str]:
+    # Once per language: score() runs for every customer of a large run.
+    with override(language):
+        return {key: gettext(text) for key, text in _TEXT.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,14 +121,10 @@ def _share(value: float, full: float) -> float:
     return max(0.0, min(value / full, 1.0))
 
 
-def _fmt_amount(amount: Decimal, language: str) -> str:
-    text = f"{amount:,.2f}"
-    return text.replace(",", "\u202f").replace(".", ",") if language == "fr" else text
-
-
 def score(history: History, today: date, language: str = "fr") -> Risk:
     """Score a customer's history as of `today` (0 = pays on time, 100 = does not pay)."""
-    text = _TEXT.get(language, _TEXT["fr"])
+    language = language if language in ("fr", "en") else "fr"
+    text = _texts(language)
     overdue = history.overdue if history.overdue is not None else summarise_overdue(history.open, today)
     if overdue is not None and overdue.amount <= 0:
         overdue = None
@@ -154,7 +150,7 @@ def score(history: History, today: date, language: str = "fr") -> Risk:
         facts["longest"] = {"n": longest}
     if overdue is not None:
         points["overdue"] = WEIGHTS["overdue"] * _share(overdue.avg_days, FULL_AT_DAYS["overdue"])
-        facts["overdue"] = {"n": overdue.oldest_days, "amount": _fmt_amount(overdue.amount, language)}
+        facts["overdue"] = {"n": overdue.oldest_days, "amount": format_amount(overdue.amount, language)}
     if history.disputes:
         points["disputes"] = min(WEIGHTS["disputes"], 5 * history.disputes)
         facts["disputes"] = {"n": history.disputes}

@@ -1,9 +1,10 @@
 """The only outbound HTTP path (SMS providers, registered-mail providers, webhooks).
 
-urllib.request with a timeout on every call. Failures become `DeliveryError`: a 4xx answer is
-permanent (the request itself is wrong: bad number, bad key, refused content), except 408 and
-429 which say "try later"; 5xx answers and network errors are transient; no answer within the
-timeout once the request was sent is transient *and uncertain* (it may have been accepted).
+urllib.request with a timeout on every call. Failures raise `HttpError`, which each caller
+translates into its own error (the SMS backends into DeliveryError): a 4xx answer is permanent
+(the request itself is wrong: bad number, bad key, refused content), except 408 and 429 which say
+"try later"; 5xx answers and network errors are transient; no answer within the timeout once the
+request was sent is transient *and uncertain* (it may have been accepted).
 """
 
 from __future__ import annotations
@@ -12,13 +13,27 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-
-from relance.channels.base import DeliveryError
+from urllib.parse import urlsplit
 
 DEFAULT_TIMEOUT = 10.0
 USER_AGENT = "Relance/0.1 (+https://github.com/relance)"
 RETRYABLE_4XX = {408, 425, 429}
 EXCERPT = 500  # how much of an answer is kept in an error (evidence, not the whole page)
+
+
+class HttpError(Exception):
+    """A request failed. `status`: the HTTP status when an answer came; `permanent`: retrying the
+    same request cannot succeed; `uncertain`: the server may have acted on it (no answer came back);
+    `response`: the status and an excerpt of the answer, kept as evidence."""
+
+    def __init__(self, message: str, status: int | None = None, permanent: bool = False, uncertain: bool = False,
+                 response: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.permanent = permanent
+        self.uncertain = uncertain
+        self.response = response
 
 
 @dataclass
@@ -41,9 +56,9 @@ class HttpResponse:
 
 def request(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None,
             timeout: float = DEFAULT_TIMEOUT) -> HttpResponse:
-    """Send one request; a 2xx/3xx answer is returned, anything else raises DeliveryError."""
+    """Send one request; a 2xx/3xx answer is returned, anything else raises HttpError."""
     if not url.lower().startswith(("http://", "https://")):
-        raise DeliveryError(f"not an HTTP URL: {url!r}", permanent=True)
+        raise HttpError(f"not an HTTP URL: {url!r}", permanent=True)
     all_headers = {"User-Agent": USER_AGENT, **(headers or {})}
     req = urllib.request.Request(url, data=body, headers=all_headers, method=method.upper())
     try:
@@ -52,16 +67,16 @@ def request(method: str, url: str, body: bytes | None = None, headers: dict[str,
     except urllib.error.HTTPError as exc:
         answer = exc.read()[:EXCERPT].decode("utf-8", errors="replace")
         permanent = 400 <= exc.code < 500 and exc.code not in RETRYABLE_4XX
-        raise DeliveryError(f"HTTP {exc.code} {exc.reason}: {answer}".strip(), permanent=permanent,
-                            response=f"{exc.code} {answer}")
+        raise HttpError(f"HTTP {exc.code} {exc.reason}: {answer}".strip(), status=exc.code, permanent=permanent,
+                        response=f"{exc.code} {answer}")
     except TimeoutError:
         # The request went out and the answer did not come back: the provider may have accepted it.
         # "uncertain" makes the reminder `unknown` (a person decides) rather than risk sending twice.
-        raise DeliveryError(f"no answer within {timeout:g} s from {_host(url)}", permanent=False, uncertain=True)
+        raise HttpError(f"no answer within {timeout:g} s from {_host(url)}", permanent=False, uncertain=True)
     except urllib.error.URLError as exc:
-        raise DeliveryError(f"cannot reach {_host(url)}: {exc.reason}", permanent=False)
+        raise HttpError(f"cannot reach {_host(url)}: {exc.reason}", permanent=False)
     except (ConnectionError, OSError) as exc:
-        raise DeliveryError(f"connection to {_host(url)} failed: {exc}", permanent=False)
+        raise HttpError(f"connection to {_host(url)} failed: {exc}", permanent=False)
 
 
 def post_json(url: str, payload: dict, headers: dict[str, str] | None = None,
@@ -78,7 +93,5 @@ def get_json(url: str, headers: dict[str, str] | None = None, timeout: float = D
 
 def _host(url: str) -> str:
     # Never echo a query string: it may hold a token.
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.hostname or ''}{':' + str(parts.port) if parts.port else ''}"

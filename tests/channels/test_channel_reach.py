@@ -6,7 +6,7 @@ import pytest
 
 from relance.channels.letter.channel import LetterChannel, address_block
 from relance.channels.sms.channel import SmsChannel, normalise_number
-from relance.dunning.queries import load_customers
+from relance.dunning.snapshot import load_customers
 from relance.ledger.models import Contact, Customer
 from tests.lib.test_phones import NUMBERS
 

@@ -16,6 +16,7 @@ from relance.channels.context import build_context
 from relance.channels.letter.batch import NoLetters, build_batch, register_letter, sync_registered_status
 from relance.channels.letter.channel import LetterChannel
 from relance.channels.registry import get_backend
+from relance.dunning.actions import approve_reminder
 
 TODAY = date(2026, 7, 30)
 
@@ -41,12 +42,17 @@ def addressed(customer):
 
 
 def make_reminder(org, customer, invoices, *, template="formal_notice", tone="formal", registered=True,
-                  run_date=TODAY, kind="letter"):
+                  run_date=TODAY, kind="letter", approved=True):
+    """A planned reminder; a formal notice already approved, as the scenarios ask (the tables lack the
+    ECB rate of July 2026, and an unapproved notice resting on it waits for approval)."""
+    from django.contrib.auth import get_user_model
+
     from relance.dunning.models import Reminder, ReminderLine
 
+    approver = get_user_model().objects.get_or_create(username="approver")[0] if approved else None
     reminder = Reminder.objects.create(
         organisation=org, customer=customer, channel=kind, run_date=run_date, scenario_code="standard",
-        step_code="formal-notice", template=template, tone=tone, registered=registered,
+        step_code="formal-notice", template=template, tone=tone, registered=registered, approved_by=approver,
     )
     for inv in invoices:
         ReminderLine.objects.create(reminder=reminder, invoice=inv, step_code=f"formal-notice-{reminder.pk}",
@@ -129,12 +135,18 @@ def test_the_delivery_pipeline_sends_a_letter_and_the_batch_prints_it(org, addre
 
     other = Customer.objects.create(organisation=org, external_id="C002", name="Martin & Fils",
                                     address_line1="8 quai Saint-Antoine", postcode="69002", city="Lyon")
-    first = make_reminder(org, addressed, [make_invoice("1200.00")])
+    first = make_reminder(org, addressed, [make_invoice("1200.00")], approved=False)
     second = make_reminder(org, other, [make_invoice("300.00", cust=other)], template="first_reminder",
                            tone="firm", registered=False)
     now = datetime(2026, 7, 30, 8, 0, tzinfo=UTC)
+    # The tables lack the ECB rate of July 2026: the formal notice waits for a person's approval first.
     stats = _send_through_pipeline(first, now)
-    assert stats.sent == 2
+    assert (stats.sent, stats.held) == (1, 1)
+    first.refresh_from_db()
+    assert first.state == "awaiting_approval" and "2026-07-01" in first.error
+    approve_reminder(first, django_user_model.objects.create_user("alice"))
+    stats = _send_through_pipeline(first, now)
+    assert stats.sent == 1
     first.refresh_from_db()
     assert first.state == "sent" and first.body_html and first.attachments[0]["sha256"]
     assert (letters_dir / first.provider_id).exists()

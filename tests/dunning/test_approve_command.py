@@ -20,7 +20,7 @@ def notice(scenarios, make_customer, make_invoice):
     cust = make_customer("C002", address=True)
     inv = make_invoice(number="F1", cust=cust)
     set_schedule(inv, "sms", date(2026, 7, 20), date(2026, 7, 30))
-    plan_today(scenarios, date(2026, 7, 30), deliver=False)
+    plan_today(scenarios, date(2026, 7, 30))
     return Reminder.objects.get()
 
 

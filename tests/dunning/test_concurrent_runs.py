@@ -66,7 +66,7 @@ def test_two_threads_running_at_once_on_postgresql_plan_each_message_once(scenar
     def go():
         try:
             barrier.wait()
-            results.append(plan_today(scenarios, date(2026, 6, 29), deliver=False))
+            results.append(plan_today(scenarios, date(2026, 6, 29)))
         except Exception as exc:  # reported below
             errors.append(exc)
         finally:

@@ -60,7 +60,7 @@ def planned(scenarios, make_customer, make_invoice, tmp_path):
     scenarios.save()
     cust = make_customer("C100", name="Dupuis SA")
     invoices = [make_invoice(number="F1", cust=cust), make_invoice(number="F2", total="300.00", cust=cust)]
-    plan_today(scenarios, RUN, deliver=False)
+    plan_today(scenarios, RUN)
     reminder = Reminder.objects.get(customer=cust)
     assert reminder.state == "planned" and reminder.lines.count() == 2
     return reminder, cust, invoices

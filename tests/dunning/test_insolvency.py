@@ -58,7 +58,7 @@ def test_recording_the_same_proceedings_twice_keeps_one_task(insolvent):
 def test_the_run_never_reminds_an_invoice_issued_before_the_judgment(insolvent):
     cust, _, after = insolvent
     open_insolvency(cust, JUDGMENT, "sauvegarde")
-    plan_today(cust.organisation, TODAY, deliver=False)
+    plan_today(cust.organisation, TODAY)
     lines = list(Reminder.objects.filter(customer=cust).values_list("lines__invoice__number", flat=True))
     assert lines == ["F-NEW"]  # the later claim is reminded as any other: it is paid at maturity
 
@@ -67,7 +67,7 @@ def test_no_reminder_of_any_kind_goes_to_the_insolvent_customer_for_earlier_clai
     cust, before, _ = insolvent
     open_insolvency(cust, date(2026, 7, 1), "liquidation")  # every invoice is an earlier claim
     for day in (TODAY, date(2026, 7, 20), date(2026, 8, 10), date(2026, 9, 15)):
-        plan_today(cust.organisation, day, deliver=False)
+        plan_today(cust.organisation, day)
     assert not Reminder.objects.filter(customer=cust).exists()
     assert not Task.objects.filter(customer=cust).exclude(kind="declare_claim").exists()
 
@@ -76,7 +76,7 @@ def test_instalments_of_a_plan_are_not_reminded_either(insolvent):
     cust, before, _ = insolvent
     add_payment_plan(cust, before, [(date(2026, 7, 8), before[0].total), (date(2026, 8, 8), before[1].total)])
     open_insolvency(cust, JUDGMENT)
-    plan_today(cust.organisation, date(2026, 7, 14), deliver=False)
+    plan_today(cust.organisation, date(2026, 7, 14))
     assert not Reminder.objects.filter(customer=cust, scenario_code="payment_plan").exists()
 
 
@@ -94,7 +94,7 @@ def test_closing_the_proceedings_lets_the_scenario_resume(insolvent):
     close_insolvency(cust)
     cust.refresh_from_db()
     assert (cust.in_insolvency, cust.insolvency_date, cust.status_label) == (False, None, "")
-    plan_today(cust.organisation, TODAY, deliver=False)
+    plan_today(cust.organisation, TODAY)
     assert Reminder.objects.filter(customer=cust, lines__invoice__number="F-OLD1").exists()
     with pytest.raises(DunningError, match="aucune procédure"):
         close_insolvency(cust)
@@ -104,7 +104,7 @@ def test_a_customer_flagged_insolvent_without_a_judgment_date_is_never_reminded(
     cust, _, _ = insolvent
     cust.in_insolvency = True
     cust.save()
-    plan_today(cust.organisation, TODAY, deliver=False)
+    plan_today(cust.organisation, TODAY)
     assert not Reminder.objects.filter(customer=cust).exists()
 
 

@@ -12,7 +12,7 @@ from django.core.management import call_command
 
 from relance.dunning.actions import create_task
 from relance.dunning.models import Scenario
-from relance.dunning.queries import get_config, is_mobile, load_customers
+from relance.dunning.snapshot import get_config, is_mobile, load_customers
 from relance.ledger.models import Contact
 from tests.schedule_support import set_schedule
 
@@ -89,7 +89,8 @@ def test_no_answer_does_not_spare_the_firm_email(scenarios, make_customer, make_
 def test_the_invoices_never_scheduled_are_read_through_their_partial_index(org):
     from django.db import connection, transaction
 
-    from relance.dunning.queries import ACTIVE_STATUSES, unscheduled_sql
+    from relance.dunning.snapshot import unscheduled_sql
+    from relance.dunning.snapshot_invoices import ACTIVE_STATUSES
     from relance.ledger.models import Invoice
 
     index = next(i for i in Invoice._meta.indexes if i.name == "invoice_unscheduled")

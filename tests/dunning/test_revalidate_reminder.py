@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def planned(scenarios, customer, make_invoice):
     invs = [make_invoice(number="F1"), make_invoice(number="F2", total="300.00")]
-    plan_today(scenarios, date(2026, 6, 29), deliver=False)
+    plan_today(scenarios, date(2026, 6, 29))
     return Reminder.objects.get(), invs
 
 

@@ -11,6 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from relance.dunning.models import DunningRun, InvoiceSchedule, Reminder, ReminderLine, Task
+from relance.dunning.run import plan_today
 from relance.ledger.balances import allocate
 from tests.schedule_support import next_date_of, schedule_of, set_schedule
 
@@ -113,6 +114,21 @@ def test_a_call_step_creates_a_call_task_for_the_collector_linked_to_its_reminde
     assert task.title.startswith("Appeler Client C002")
 
 
+@pytest.mark.parametrize("language, title", [
+    ("fr", "Appeler Client C002 : 1 facture(s), 1\u202f200,00\xa0€"),
+    ("en", "Call Client C002: 1 invoice(s), €1,200.00"),
+])
+def test_task_titles_are_in_the_organisations_language_with_amounts_by_babel(
+    scenarios, make_customer, make_invoice, language, title
+):
+    scenarios.language = language
+    scenarios.save()
+    inv = make_invoice(number="F1", cust=make_customer("C002", phone="01 45 67 89 10"))
+    set_schedule(inv, "first", date(2026, 7, 6), date(2026, 7, 13))
+    run("--date", "2026-07-13")
+    assert Task.objects.get().title == title
+
+
 def test_a_paid_invoice_is_not_reminded_and_leaves_the_index(scenarios, customer, make_invoice):
     inv = make_invoice(number="F1")
     run("--date", "2026-06-29")
@@ -184,3 +200,23 @@ def test_deleting_an_invoice_through_the_orm_removes_its_lines_tasks_links_and_s
     inv.delete()
     assert not ReminderLine.objects.exists() and not Task.invoices.through.objects.exists()
     assert not InvoiceSchedule.objects.exists()
+
+
+def test_the_run_itself_plans_and_sends_nothing(scenarios, customer, make_invoice, tmp_path):
+    scenarios.email_url = f"file://{tmp_path}"
+    scenarios.save()
+    make_invoice(number="F1")
+    assert plan_today(scenarios, date(2026, 6, 29)).reminders == 1
+    assert Reminder.objects.get().state == "planned"
+    assert not list(tmp_path.glob("*.eml"))
+
+
+def test_the_command_hands_the_reminders_to_delivery_after_the_run(scenarios, customer, make_invoice, tmp_path,
+                                                                   settings):
+    settings.CELERY_BROKER_URL = ""  # no pool: sent in process, right after the run
+    scenarios.email_url = f"file://{tmp_path}"
+    scenarios.save()
+    make_invoice(number="F1")
+    call_command("run_dunning", "--org", "abc", "--date", "2026-06-29", stdout=StringIO())
+    assert Reminder.objects.get().state == "sent"
+    assert len(list(tmp_path.glob("*.eml"))) == 1

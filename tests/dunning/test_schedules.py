@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from relance.dunning.queries import list_candidate_invoices
-from relance.dunning.schedules import write_schedules
+from relance.dunning.persist import write_schedules
+from relance.dunning.snapshot import list_candidate_invoices
 from relance.dunning.state import Advance
 from tests.schedule_support import schedule_of
 

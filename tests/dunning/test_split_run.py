@@ -1,4 +1,4 @@
-"""A large run on PostgreSQL writes over two connections (relance.dunning.bulk.SecondConnection):
+"""A large run on PostgreSQL writes over two connections (relance.lib.db.SecondConnection):
 the same result as one connection, all or nothing, and a second pass that finds nothing new."""
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ import pytest
 from django.db import connection
 
 from relance.accounts.models import Organisation
-from relance.dunning import run as run_module
+from relance.dunning import persist
 from relance.dunning.actions import plan_today
-from relance.dunning.bulk import SecondConnection
 from relance.dunning.defaults import install_default_scenarios
 from relance.dunning.models import DunningRun, InvoiceSchedule, Reminder, ReminderLine, Task
 from relance.dunning.run import split_plan
 from relance.dunning.state import Advance, DayPlan, InvoiceState, Line, Message, TaskOrder
 from relance.ledger.models import Contact, Customer, Invoice
+from relance.lib.db import SecondConnection
 from tests.schedule_support import set_schedule
 
 DAY = date(2026, 7, 20)  # a Monday
@@ -100,13 +100,13 @@ def _outcome(org: Organisation) -> dict:
 def writers(monkeypatch):
     """The names of the threads that wrote a share of the plan."""
     names: list[str] = []
-    write = run_module._write
+    write = persist.write_plan
 
     def spy(*args):
         names.append(threading.current_thread().name)
         return write(*args)
 
-    monkeypatch.setattr(run_module, "_write", spy)
+    monkeypatch.setattr(persist, "write_plan", spy)
     return names
 
 
@@ -115,17 +115,17 @@ def writers(monkeypatch):
 def test_a_split_run_writes_what_a_single_connection_writes(settings, writers):
     one, two = _ledger("one"), _ledger("two")
     settings.RELANCE_RUN_SPLIT_FROM = 0  # never split
-    single = plan_today(one, DAY, deliver=False)
+    single = plan_today(one, DAY)
     assert writers == ["MainThread"]
     settings.RELANCE_RUN_SPLIT_FROM = 1
-    split = plan_today(two, DAY, deliver=False)
+    split = plan_today(two, DAY)
     assert sorted(writers[1:]) == ["MainThread", "relance-second-connection"]
     assert split.messages == single.messages and split.counts() == single.counts()
     assert single.reminders > 30 and single.tasks > 10 and single.awaiting_approval > 0
     assert _outcome(two) == _outcome(one)
     # Both halves hold what they planned: lines on both parities, schedules moved for both.
     assert {c % 2 for c in Reminder.objects.filter(organisation=two).values_list("customer_id", flat=True)} == {0, 1}
-    again = plan_today(two, DAY, deliver=False)
+    again = plan_today(two, DAY)
     assert (again.reminders, again.tasks, again.advanced) == (0, 0, 0)
     assert DunningRun.objects.get(organisation=two).passes == 2
 
@@ -136,20 +136,20 @@ def test_a_failure_on_the_second_connection_leaves_nothing_written(settings, mon
     org = _ledger("one")
     before = _outcome(org)
     settings.RELANCE_RUN_SPLIT_FROM = 1
-    write = run_module._write
+    write = persist.write_plan
 
     def failing(*args):
         if threading.current_thread().name == "relance-second-connection":
             raise RuntimeError("disk full")
         return write(*args)
 
-    monkeypatch.setattr(run_module, "_write", failing)
+    monkeypatch.setattr(persist, "write_plan", failing)
     with pytest.raises(RuntimeError, match="disk full"):
-        plan_today(org, DAY, deliver=False)
+        plan_today(org, DAY)
     assert _outcome(org) == before  # no reminder, no schedule moved, no score stored
     assert not DunningRun.objects.exists()
-    monkeypatch.setattr(run_module, "_write", write)
-    assert plan_today(org, DAY, deliver=False).reminders > 30  # and the run goes through afterwards
+    monkeypatch.setattr(persist, "write_plan", write)
+    assert plan_today(org, DAY).reminders > 30  # and the run goes through afterwards
 
 
 @postgresql_only

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management import call_command, get_commands
+from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 from stdnum.fr import siren
@@ -18,17 +18,7 @@ from relance.accounts.models import Membership, Organisation
 from relance.dunning.models import Dispute, Reminder, Task
 from relance.ledger.models import Customer, Invoice, InvoiceStatus, Payment
 
-try:
-    from relance.ledger.importers import import_file  # noqa: F401
-
-    HAVE_IMPORTER = True
-except ImportError:  # the importer is written in parallel; without it there is no demo to build
-    HAVE_IMPORTER = False
-
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(not HAVE_IMPORTER, reason="relance.ledger.importers.import_file is not available"),
-]
+pytestmark = pytest.mark.django_db
 
 TODAY = date(2025, 6, 15)
 SIZE = {"customers": 30, "invoices": 500}
@@ -133,7 +123,6 @@ def test_bob_collects_for_some_customers_and_alice_for_the_key_accounts(demo):
     assert all(c.collector.username == "alice" for c in customers.filter(strategic=True))
 
 
-@pytest.mark.skipif("run_dunning" not in get_commands(), reason="the dunning run is not installed")
 def test_it_runs_todays_dunning(demo):
     assert Reminder.objects.filter(organisation__slug="abc", run_date=TODAY).exists()
     assert "planned" in demo  # the run's own summary line

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 
 from relance.dunning.defaults import install_default_scenarios
-from relance.dunning.queries import list_candidate_invoices
+from relance.dunning.snapshot import list_candidate_invoices
 from relance.ledger.importers import import_file
 from relance.ledger.models import Invoice
 from tests.ledger.data import write_csv

@@ -23,7 +23,9 @@ from email.policy import default as default_policy
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.conf import settings
-from django.utils import timezone
+
+from relance.dunning import actions
+from relance.dunning.models import Reminder
 
 log = logging.getLogger(__name__)
 
@@ -115,39 +117,12 @@ def _original(part: Message, bounce: Bounce) -> None:
 # --- effects ----------------------------------------------------------------------------------
 
 
-def open_fix_contact_task(customer, reminder, channel: str, reason: str):
-    """A "fix contact" task for the customer's collector (one open task per customer and channel)."""
-    from relance.dunning.models import Task, TaskKind
-
-    try:
-        from relance.dunning.actions import create_task
-    except ImportError:
-        create_task = None
-    open_tasks = Task.objects.filter(customer=customer, kind=TaskKind.FIX_CONTACT, state=Task.State.OPEN)
-    has_channel = any(f.name == "channel" for f in Task._meta.get_fields())
-    if has_channel:
-        open_tasks = open_tasks.filter(channel=channel)
-    existing = open_tasks.first()
-    if existing:
-        return existing
-    title = f"Corriger le contact {channel} de {customer.name} : {reason}"[:300]
-    fields = {"customer": customer, "kind": TaskKind.FIX_CONTACT, "title": title, "due_date": timezone.localdate(),
-              "assignee": customer.collector, "reminder": reminder}
-    if has_channel:
-        fields["channel"] = channel
-    if create_task is not None:
-        return create_task(**fields)
-    return Task.objects.create(organisation_id=customer.organisation_id, **fields)
-
-
 def apply_bounce(bounce: Bounce) -> list:
-    """Mark the failed contacts invalid, record the failure on its reminder, open the tasks.
+    """Mark the failed contacts invalid, record the failure on its reminder, open the tasks
+    (relance.dunning.actions.record_bounce writes).
 
     Returns the contacts made invalid. A DSN that matches none of our reminders changes nothing.
     """
-    from relance.dunning.models import Reminder, ReminderState
-    from relance.ledger.models import Contact
-
     reminder = None
     if bounce.message_id:
         reminder = Reminder.objects.filter(message_id=bounce.message_id).select_related("customer").first()
@@ -155,24 +130,7 @@ def apply_bounce(bounce: Bounce) -> list:
         reminder = Reminder.objects.filter(pk=bounce.reminder_id).select_related("customer").first()
     if reminder is None or not bounce.permanent:
         return []
-    invalidated = []
-    notes = []
-    for failed in bounce.permanent:
-        notes.append(f"non distribué à {failed.address} : {failed.describe()}")
-        for contact in Contact.objects.filter(customer=reminder.customer, kind="email", value__iexact=failed.address):
-            if contact.valid:
-                contact.valid = False
-                contact.invalid_reason = f"e-mail non distribué ({failed.describe()})"[:500]
-                contact.save(update_fields=["valid", "invalid_reason"])
-                invalidated.append(contact)
-        open_fix_contact_task(reminder.customer, reminder, "email", f"{failed.address} ({failed.status})")
-    # Sent, then bounced: it did not reach the customer. Kept as failed (no retry) with the reason.
-    reminder.state = ReminderState.FAILED
-    reminder.next_attempt_at = None
-    reminder.error = "; ".join(notes)[:2000]
-    reminder.provider_response = (reminder.provider_response + "\nDSN: " + "; ".join(notes)).strip()
-    reminder.save(update_fields=["state", "next_attempt_at", "error", "provider_response"])
-    return invalidated
+    return actions.record_bounce(reminder, [(f.address, f.status, f.describe()) for f in bounce.permanent])
 
 
 # --- the mailbox ------------------------------------------------------------------------------

@@ -4,17 +4,16 @@ registered-mail number and acknowledgement date entered once the letters are pos
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
 from django.db.models import Q
 
+from relance.accounts.models import Organisation
+from relance.channels.context import build_context
 from relance.channels.letter import layout
-
-if TYPE_CHECKING:
-    from relance.accounts.models import Organisation
-    from relance.dunning.models import Reminder
+from relance.channels.letter.channel import LetterChannel, build_letter
+from relance.dunning import actions
+from relance.dunning.models import Reminder, ReminderState
 
 
 class NoLetters(LookupError):
@@ -23,8 +22,6 @@ class NoLetters(LookupError):
 
 def list_letters(org: Organisation, day: date):
     """The organisation's letters sent (handed to the letter backend) on `day`, in its time zone."""
-    from relance.dunning.models import Reminder, ReminderState
-
     zone = ZoneInfo(org.time_zone)
     start = datetime.combine(day, time.min, tzinfo=zone)
     end = start + timedelta(days=1)
@@ -40,9 +37,6 @@ def _letter_html(reminder: Reminder) -> str:
     """The letter exactly as sent (its HTML is kept); rebuilt from today's data only if it was not."""
     if reminder.body_html:
         return reminder.body_html
-    from relance.channels.context import build_context
-    from relance.channels.letter.channel import build_letter
-
     return build_letter(reminder, build_context(reminder))[1]
 
 
@@ -59,8 +53,6 @@ def build_batch(org: Organisation, day: date) -> bytes:
 
 def register_letter(reminder: Reminder, number: str, acknowledged_on: date | None = None) -> Reminder:
     """Record the registered-mail number (and the acknowledgement date once the AR is back)."""
-    from relance.dunning.models import Reminder as ReminderModel
-
     number = number.strip()
     if reminder.channel != "letter":
         raise ValueError(f"reminder {reminder.pk}: not a letter ({reminder.channel})")
@@ -72,20 +64,13 @@ def register_letter(reminder: Reminder, number: str, acknowledged_on: date | Non
             raise ValueError(f"acknowledgement date {acknowledged_on} is before the letter ({sent_day})")
         if acknowledged_on > date.today() + timedelta(days=1):
             raise ValueError(f"acknowledgement date {acknowledged_on} is in the future")
-    with transaction.atomic():
-        locked = ReminderModel.objects.select_for_update().get(pk=reminder.pk)
-        locked.registered_number = number
-        if acknowledged_on is not None:
-            locked.acknowledged_on = acknowledged_on
-        locked.save(update_fields=["registered_number", "acknowledged_on"])
+    locked = actions.record_registered_letter(reminder, number, acknowledged_on)
     _record_in_backend(locked)
     return locked
 
 
 def _record_in_backend(reminder: Reminder) -> None:
     # The file backend keeps the number next to the PDF too; other providers track it themselves.
-    from relance.channels.letter.channel import LetterChannel
-
     backend = LetterChannel().backend(reminder)
     record = getattr(backend, "record", None)
     if record and reminder.provider_id:
@@ -94,16 +79,5 @@ def _record_in_backend(reminder: Reminder) -> None:
 
 def sync_registered_status(reminder: Reminder) -> Reminder:
     """Ask the registered-mail backend where the letter is and keep its number and AR date."""
-    from relance.channels.letter.channel import LetterChannel
-
     status = LetterChannel().backend(reminder).status(reminder.provider_id)
-    changed = []
-    if status.number and status.number != reminder.registered_number:
-        reminder.registered_number = status.number
-        changed.append("registered_number")
-    if status.acknowledged_on and status.acknowledged_on != reminder.acknowledged_on:
-        reminder.acknowledged_on = status.acknowledged_on
-        changed.append("acknowledged_on")
-    if changed:
-        reminder.save(update_fields=changed)
-    return reminder
+    return actions.update_registered_status(reminder, status.number, status.acknowledged_on)

@@ -15,16 +15,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from relance.channels import templates
+from relance.channels.context import build_customer_context
+from relance.channels.phone.channel import CallChannel
+from relance.channels.sms.channel import InvalidPhoneNumber, normalise_number
+from relance.dunning import actions
+from relance.dunning.models import Dispute, Promise, Reminder, Task, TaskKind
+from relance.ledger.models import Contact
 from relance.lib.dates import add_business_days
 from relance.lib.money import cents, parse_amount
-
-if TYPE_CHECKING:
-    from relance.dunning.models import Dispute, Promise, Reminder, Task
 
 REACHED = ("reached_promise", "reached_dispute", "plan_requested", "already_paid")
 OUTCOMES = (*REACHED, "no_answer", "wrong_number")
@@ -90,28 +93,6 @@ def _text(data: dict, name: str, required: bool = False) -> str:
     return value
 
 
-def _promise(invoice, promised: date, amount: Decimal | None, user) -> Promise:
-    from relance.dunning import actions
-
-    return actions.record_promise(invoice, promised, amount=amount, user=user)
-
-
-def _dispute(invoice, reason: str, user) -> Dispute:
-    from relance.dunning import actions
-
-    return actions.open_dispute(invoice, reason, user=user)
-
-
-def _task(parent: Task, kind: str, title: str, due: date, script: str = "") -> Task:
-    from relance.dunning import actions
-
-    # The follow-up goes to whoever had the call (or the pool), about the same invoices.
-    return actions.create_task(parent.customer, kind, title, due_date=due, invoices=parent.invoices.all(),
-                               assignee=parent.assignee, reminder=parent.reminder, script=script,
-                               step_code=parent.step_code,
-                               channel="call" if kind in ("call", "fix_contact") else "")
-
-
 def _open_invoices(task: Task, numbers: list[str] | None = None) -> list:
     invoices = list(task.invoices.filter(open_balance__gt=0).order_by("due_date", "number"))
     if numbers:
@@ -136,89 +117,80 @@ def _split(amount: Decimal | None, invoices: list) -> list[Decimal | None]:
 
 
 def record_call_outcome(task: Task, outcome: str, data: dict | None = None, user=None) -> CallOutcome:
-    """Record what came out of a call task and feed the engine (see the module docstring)."""
+    """Record what came out of a call task and feed the engine (see the module docstring).
+
+    The outcome and its fields are read here; relance.dunning.actions.record_call_outcome writes."""
     data = dict(data or {})
     if outcome not in OUTCOMES:
         raise CallOutcomeError(f"outcome: {outcome!r} is not one of {', '.join(OUTCOMES)}")
+    task = Task.objects.select_related("customer", "organisation", "reminder").get(pk=task.pk)
     org_today = _today(task)
     try:
-        return _record(task, outcome, data, user, org_today)
+        actions.check_call_task(task)
+        report = _read(task, outcome, data, org_today)
+        record = actions.record_call_outcome(task, outcome, report.pop("stored"), user=user, **report)
     except ValueError as exc:  # the engine's refusals (DunningError) are ValueErrors with a French message
         if isinstance(exc, CallOutcomeError):
             raise
         raise CallOutcomeError(str(exc))
-
-
-def _record(task: Task, outcome: str, data: dict, user, org_today: date) -> CallOutcome:
-    from relance.dunning.models import Task as TaskModel
-    from relance.dunning.models import TaskKind
-
-    with transaction.atomic():
-        task = TaskModel.objects.select_for_update().select_related("customer", "organisation").get(pk=task.pk)
-        if task.kind != TaskKind.CALL:
-            raise CallOutcomeError(f"task {task.pk}: not a call task ({task.kind})")
-        if task.state != TaskModel.State.OPEN:
-            raise CallOutcomeError(f"task {task.pk}: already {task.get_state_display()} ({task.outcome or '-'})")
-        result = CallOutcome(task, outcome)
-        stored = {"note": _text(data, "note")}
-        if outcome == "reached_promise":
-            promised = _date(data, "date")
-            if promised < org_today:
-                raise CallOutcomeError(f"date: a promise to pay is for today or later, got {promised}")
-            amount = _amount(data, "amount")
-            invoices = _open_invoices(task, data.get("invoices"))
-            for invoice, share in zip(invoices, _split(amount, invoices), strict=True):
-                result.promises.append(_promise(invoice, promised, share, user))
-            stored.update(date=promised.isoformat(), amount=str(amount) if amount else "")
-        elif outcome == "reached_dispute":
-            reason = _text(data, "reason", required=True)
-            for invoice in _open_invoices(task, data.get("invoices")):
-                result.disputes.append(_dispute(invoice, reason, user))
-            stored.update(reason=reason)
-        elif outcome == "plan_requested":
-            title = f"Proposer un échéancier à {task.customer.name}"
-            result.tasks.append(_task(task, TaskKind.REVIEW, title, org_today, stored["note"]))
-        elif outcome == "already_paid":
-            paid_on = _date(data, "date")
-            amount = _amount(data, "amount", required=True)
-            reference = _text(data, "reference")
-            title = f"Vérifier le paiement annoncé par {task.customer.name} : {amount} € le {paid_on.isoformat()}"
-            if reference:
-                title += f" (réf. {reference})"
-            result.tasks.append(_task(task, TaskKind.CHECK_PAYMENT, title, org_today))
-            stored.update(date=paid_on.isoformat(), amount=str(amount), reference=reference)
-        elif outcome == "no_answer":
-            attempt = int((task.outcome_data or {}).get("attempt", 1))
-            retry = _task(task, TaskKind.CALL, task.title, add_business_days(org_today, 1), task.script)
-            retry.outcome_data = {"attempt": attempt + 1}
-            retry.save(update_fields=["outcome_data"])
-            result.tasks.append(retry)
-            stored.update(attempt=attempt)
-        elif outcome == "wrong_number":
-            number = _invalidate_number(task, data, org_today)
-            title = f"Corriger le numéro de téléphone de {task.customer.name} ({number} : mauvais numéro)"
-            result.tasks.append(_task(task, TaskKind.FIX_CONTACT, title, org_today))
-            stored.update(number=number)
-        task.outcome = outcome
-        task.outcome_data = {**(task.outcome_data or {}), **stored}
-        task.state = TaskModel.State.DONE
-        task.done_at = timezone.now()
-        task.save(update_fields=["outcome", "outcome_data", "state", "done_at"])
+    result = CallOutcome(task, outcome, record.promises, record.disputes, record.tasks)
     if outcome in REACHED:
         result.recap = prepare_call_recap(task, org_today)
     return result
 
 
-def _today(task: Task) -> date:
-    from zoneinfo import ZoneInfo
+def _read(task: Task, outcome: str, data: dict, org_today: date) -> dict:
+    """The outcome's fields, checked, as the keyword arguments of actions.record_call_outcome."""
+    stored = {"note": _text(data, "note")}
+    report: dict = {"stored": stored}
+    if outcome == "reached_promise":
+        promised = _date(data, "date")
+        if promised < org_today:
+            raise CallOutcomeError(f"date: a promise to pay is for today or later, got {promised}")
+        amount = _amount(data, "amount")
+        invoices = _open_invoices(task, data.get("invoices"))
+        report["promises"] = [(invoice, promised, share)
+                              for invoice, share in zip(invoices, _split(amount, invoices), strict=True)]
+        stored.update(date=promised.isoformat(), amount=str(amount) if amount else "")
+    elif outcome == "reached_dispute":
+        reason = _text(data, "reason", required=True)
+        report["disputes"] = [(invoice, reason) for invoice in _open_invoices(task, data.get("invoices"))]
+        stored.update(reason=reason)
+    elif outcome == "plan_requested":
+        title = f"Proposer un échéancier à {task.customer.name}"
+        report["follow_up"] = actions.FollowUp(TaskKind.REVIEW, title, org_today, stored["note"])
+    elif outcome == "already_paid":
+        paid_on = _date(data, "date")
+        amount = _amount(data, "amount", required=True)
+        reference = _text(data, "reference")
+        title = f"Vérifier le paiement annoncé par {task.customer.name} : {amount} € le {paid_on.isoformat()}"
+        if reference:
+            title += f" (réf. {reference})"
+        report["follow_up"] = actions.FollowUp(TaskKind.CHECK_PAYMENT, title, org_today)
+        stored.update(date=paid_on.isoformat(), amount=str(amount), reference=reference)
+    elif outcome == "no_answer":
+        attempt = int((task.outcome_data or {}).get("attempt", 1))
+        report["follow_up"] = actions.FollowUp(TaskKind.CALL, task.title, add_business_days(org_today, 1),
+                                               task.script, {"attempt": attempt + 1})
+        stored.update(attempt=attempt)
+    elif outcome == "wrong_number":
+        contact = _dialled_contact(task, data)
+        number = contact.value if contact is not None else ""
+        if contact is not None:
+            report["wrong_number"] = contact
+            report["wrong_reason"] = f"mauvais numéro (appel du {org_today.isoformat()})"
+        title = f"Corriger le numéro de téléphone de {task.customer.name} ({number} : mauvais numéro)"
+        report["follow_up"] = actions.FollowUp(TaskKind.FIX_CONTACT, title, org_today)
+        stored.update(number=number)
+    return report
 
+
+def _today(task: Task) -> date:
     return timezone.localtime(timezone.now(), ZoneInfo(task.organisation.time_zone)).date()
 
 
-def _invalidate_number(task: Task, data: dict, today: date) -> str:
-    """Mark the dialled number invalid: the contact given, else the one the call task was made for."""
-    from relance.ledger.models import Contact
-
+def _dialled_contact(task: Task, data: dict) -> Contact | None:
+    """The number that was wrong: the contact given, else the one the call task was made for."""
     contacts = Contact.objects.filter(customer=task.customer, kind="phone")
     contact = None
     if data.get("contact_id"):
@@ -229,20 +201,11 @@ def _invalidate_number(task: Task, data: dict, today: date) -> str:
         dialled = task.reminder.recipient
         contact = next((c for c in contacts.filter(valid=True) if _same_number(c.value, dialled)), None)
     if contact is None:
-        from relance.channels.phone.channel import CallChannel
-
         contact = CallChannel().recipient(task.customer)
-    if contact is None:
-        return ""
-    contact.valid = False
-    contact.invalid_reason = f"mauvais numéro (appel du {today.isoformat()})"
-    contact.save(update_fields=["valid", "invalid_reason"])
-    return contact.value
+    return contact
 
 
 def _same_number(a: str, b: str) -> bool:
-    from relance.channels.sms.channel import InvalidPhoneNumber, normalise_number
-
     try:
         return normalise_number(a) == normalise_number(b)
     except InvalidPhoneNumber:
@@ -251,10 +214,6 @@ def _same_number(a: str, b: str) -> bool:
 
 def prepare_call_recap(task: Task, today: date) -> CallRecap:
     """The recap e-mail, rendered; also planned as an e-mail reminder awaiting approval when possible."""
-    from relance.channels import templates
-    from relance.channels.context import build_customer_context
-    from relance.dunning.models import Reminder, ReminderLine, ReminderState
-
     customer = task.customer
     invoices = list(task.invoices.filter(open_balance__gt=0).order_by("due_date", "number"))
     email = customer.contacts.filter(kind="email", valid=True).order_by("id").first()
@@ -264,22 +223,7 @@ def prepare_call_recap(task: Task, today: date) -> CallRecap:
                                      step={"code": "call-recap", "tone": "friendly"}, today=today)
     message = templates.render_message("call_recap", language, context, task.organisation)
     recap = CallRecap(message.subject, message.text, contact["value"])
-    if not email or not invoices:
-        return recap
-    try:
-        with transaction.atomic():
-            reminder = Reminder.objects.create(
-                organisation=task.organisation, customer=customer, channel="email", run_date=today,
-                scenario_code=customer.scenario.code if customer.scenario_id else "", step_code="call-recap",
-                template="call_recap", language=language, state=ReminderState.AWAITING_APPROVAL,
-                recipient=email.value,
-            )
-            ReminderLine.objects.bulk_create([
-                ReminderLine(reminder=reminder, invoice=i, step_code=f"call-recap-{task.pk}", balance=i.open_balance)
-                for i in invoices
-            ])
-    except IntegrityError:
-        # Already an e-mail to this customer today (one per channel per day): the text is returned instead.
-        return recap
-    recap.reminder = reminder
+    if email and invoices:
+        # None when an e-mail already went to this customer today: the text is returned instead.
+        recap.reminder = actions.plan_call_recap(task, today, email.value, invoices, language)
     return recap

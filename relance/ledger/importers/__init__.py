@@ -8,8 +8,7 @@ file leaves nothing behind and the counts of a dry run are those of a real run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 from django.db import connection, transaction
@@ -23,6 +22,9 @@ from relance.ledger.importers.payments import PaymentImporter
 from relance.ledger.importers.result import FieldError, ImportResult, ImportUsageError, Problem
 from relance.ledger.importers.tabular import EncodingProblem, open_table
 from relance.ledger.models import Allocation, ImportBatch, Invoice
+from relance.ledger.signals import ledger_changed
+from relance.lib.bulk import closing_copies
+from relance.lib.db import big_cache
 
 KINDS = {"customers": CustomerImporter, "invoices": InvoiceImporter, "payments": PaymentImporter}
 CHUNK_ROWS = 2000
@@ -63,7 +65,8 @@ def import_file(
         if problems:
             return result
         width, plan = len(table.header), plan_of(slots)
-        with _big_cache(), transaction.atomic():
+        # closing_copies: an error while an inserter holds a COPY open must not hang the rollback.
+        with big_cache(), transaction.atomic(), closing_copies():
             batch = ImportBatch.objects.create(
                 organisation=org, kind=kind, filename=path.name[:500], sha256=table.sha256
             )
@@ -113,17 +116,13 @@ def import_file(
             else:
                 transaction.set_rollback(True)
     if result.ok and not dry_run and kind in ("invoices", "payments"):
-        _refresh_dunning(org, kind, result.batch_id)
+        _announce(org, kind, result.batch_id)
     return result
 
 
-def _refresh_dunning(org: Organisation, kind: str, batch_id: int | None) -> None:
-    """Give the invoices this import created (or paid) their next dunning date, so that the next run
-    does not take every new invoice for a candidate. After the import's commit: the ledger is right
-    either way, and a run before this ends treats the new invoices as candidates, as it always could."""
-    # Imported here: dunning builds on the ledger, not the other way round.
-    from relance.dunning.actions import refresh_next_dates
-
+def _announce(org: Organisation, kind: str, batch_id: int | None) -> None:
+    """Tell the apps built on the ledger (dunning) which invoices this import created or paid: the
+    ledger_changed signal, sent after the import's commit."""
     if kind == "invoices":
         # Only those still owed: a new invoice already paid has no next date to give or to clear.
         ids = Invoice.objects.filter(organisation=org, source_import_id=batch_id, open_balance__gt=0).order_by()
@@ -131,22 +130,4 @@ def _refresh_dunning(org: Organisation, kind: str, batch_id: int | None) -> None
     else:
         ids = Allocation.objects.filter(payment__source_import_id=batch_id).order_by()
         ids = ids.values_list("invoice_id", flat=True)
-    with transaction.atomic():
-        refresh_next_dates(org, list(ids))
-
-
-@contextmanager
-def _big_cache() -> Iterator[None]:
-    """On SQLite, a 128 MB page cache while importing: index inserts of big files touch many pages."""
-    if connection.vendor != "sqlite":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        before = cursor.fetchone()[0]
-        cursor.execute("PRAGMA cache_size = -131072")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA cache_size = {int(before)}")
+    ledger_changed.send(sender=import_file, organisation=org, invoice_ids=list(ids))

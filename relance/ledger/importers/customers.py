@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 
 from relance.accounts.models import Organisation
-from relance.ledger.importers.bulk import BulkInsert, bulk_update
 from relance.ledger.importers.columns import Column, Slot, header_of
 from relance.ledger.importers.fields import (
     FieldError,
@@ -24,6 +23,7 @@ from relance.ledger.importers.fields import (
 )
 from relance.ledger.importers.result import ImportResult
 from relance.ledger.models import Contact, ContactRole, Customer, ImportBatch
+from relance.lib.bulk import BulkInsert, update_rows
 
 COLUMNS = [
     Column("external_id", "Code client", ("Customer id", "Customer code", "N° client", "Numéro client", "Client id",
@@ -182,7 +182,7 @@ class CustomerImporter:
             self.result.created += len(new)
         if changed:
             rows = [(*(fields[f] for f in self.fields), old["id"]) for fields, old in changed]
-            bulk_update(Customer, self.fields, rows)
+            update_rows(Customer, self.fields, rows)
             self.result.updated += len(changed)
         self._write_contacts(contacts)
 

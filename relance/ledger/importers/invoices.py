@@ -10,11 +10,11 @@ from django.utils import timezone
 
 from relance.accounts.models import Organisation
 from relance.ledger import balances
-from relance.ledger.importers.bulk import BulkInsert, bulk_update
 from relance.ledger.importers.columns import Column, Slot, header_of
 from relance.ledger.importers.fields import parse_currency, parse_date, parse_money, text_parser
 from relance.ledger.importers.result import ImportResult
 from relance.ledger.models import Allocation, AllocationSource, Customer, ImportBatch, Invoice
+from relance.lib.bulk import BulkInsert, update_rows
 from relance.lib.money import ZERO
 
 COLUMNS = [
@@ -203,7 +203,7 @@ class InvoiceImporter:
         for values, old in changed:
             values["customer"] = customers[values["customer"]]
             rows.append((*(values.get(f, old[f]) for f in fields), old["id"]))
-        bulk_update(Invoice, fields, rows)
+        update_rows(Invoice, fields, rows)
         ids = [old["id"] for _, old in changed]
         Allocation.objects.filter(invoice_id__in=ids, source=AllocationSource.EXTERNAL).delete()
         self._add_external({old["number"]: old["id"] for _, old in changed},

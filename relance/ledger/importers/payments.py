@@ -11,7 +11,6 @@ from decimal import Decimal
 
 from relance.accounts.models import Organisation
 from relance.ledger import balances
-from relance.ledger.importers.bulk import BulkInsert
 from relance.ledger.importers.columns import Column, Slot, header_of
 from relance.ledger.importers.fields import (
     parse_currency,
@@ -31,6 +30,7 @@ from relance.ledger.models import (
     Payment,
     PaymentMethod,
 )
+from relance.lib.bulk import BulkInsert
 from relance.lib.money import ZERO
 
 COLUMNS = [

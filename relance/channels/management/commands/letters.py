@@ -8,6 +8,11 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from relance.accounts.models import Organisation
+from relance.channels.context import local_today
+from relance.channels.letter.batch import NoLetters, build_batch, list_letters, register_letter
+from relance.dunning.models import Reminder
+
 
 def _day(value: str) -> date:
     try:
@@ -34,10 +39,6 @@ class Command(BaseCommand):
         return self.batch(opts)
 
     def batch(self, opts) -> None:
-        from relance.accounts.models import Organisation
-        from relance.channels.context import local_today
-        from relance.channels.letter.batch import NoLetters, build_batch, list_letters
-
         if not opts["org"] or not opts["out"]:
             raise CommandError("relance letters --org SLUG [--date YYYY-MM-DD] --out FILE.pdf")
         org = Organisation.objects.filter(slug=opts["org"]).first()
@@ -54,9 +55,6 @@ class Command(BaseCommand):
         self.stdout.write(f"{out}: {count} courrier(s) du {day.isoformat()} ({len(pdf)} octets)")
 
     def register(self, opts) -> None:
-        from relance.channels.letter.batch import register_letter
-        from relance.dunning.models import Reminder
-
         if not opts["reminder"] or not opts["number"]:
             raise CommandError("relance letters register --reminder ID --number N [--ack-date YYYY-MM-DD]")
         reminder = Reminder.objects.filter(pk=opts["reminder"]).first()

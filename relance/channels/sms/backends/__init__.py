@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlsplit
 
+from relance.channels.base import DeliveryError
 from relance.channels.registry import ConfigurationError
+from relance.lib.http import HttpError
+
+
+def delivery_error(exc: HttpError) -> DeliveryError:
+    """The channel's error for a failed HTTP request: retried or not, and uncertain, as HTTP said."""
+    return DeliveryError(exc.message, permanent=exc.permanent, response=exc.response, uncertain=exc.uncertain)
 
 
 def split_options(url: str, known: set[str]) -> tuple[dict[str, str], list[tuple[str, str]]]:

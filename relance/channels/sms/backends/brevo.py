@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 from relance.channels.base import Backend, DeliveryError, Outgoing, Receipt
 from relance.channels.registry import ConfigurationError
-from relance.channels.sms.backends import option_float, split_options
+from relance.channels.sms.backends import delivery_error, option_float, split_options
 from relance.channels.sms.segments import UCS2, count
 from relance.lib import http
 
@@ -74,7 +74,10 @@ class BrevoBackend(Backend):
         if not message.recipient:
             raise DeliveryError("SMS without a recipient number", permanent=True)
         headers = {"api-key": self.api_key, "accept": "application/json", "content-type": "application/json"}
-        response = http.post_json(self.endpoint, self.payload(message), headers, self.timeout)
+        try:
+            response = http.post_json(self.endpoint, self.payload(message), headers, self.timeout)
+        except http.HttpError as exc:
+            raise delivery_error(exc) from exc
         data = response.json() or {}
         message_id = data.get("messageId") if isinstance(data, dict) else None
         if message_id in (None, ""):

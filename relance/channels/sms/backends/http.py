@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 from relance.channels.base import Backend, DeliveryError, Outgoing, Receipt
 from relance.channels.registry import ConfigurationError
-from relance.channels.sms.backends import option_float, split_options
+from relance.channels.sms.backends import delivery_error, option_float, split_options
 from relance.lib import http
 
 OPTIONS = {"token", "token_header", "token_field", "to_field", "text_field", "from_field", "sender",
@@ -93,7 +93,10 @@ class HttpJsonBackend(Backend):
     def send(self, message: Outgoing) -> Receipt:
         if not message.recipient:
             raise DeliveryError("SMS without a recipient number", permanent=True)
-        response = http.post_json(self.endpoint, self.payload(message), self.headers(), self.timeout)
+        try:
+            response = http.post_json(self.endpoint, self.payload(message), self.headers(), self.timeout)
+        except http.HttpError as exc:
+            raise delivery_error(exc) from exc
         provider_id = dig(response.json(), self.options.get("id_field") or "id")
         return Receipt(provider_id="" if provider_id is None else str(provider_id),
                        response=f"{response.status} {response.text[:500]}".strip())

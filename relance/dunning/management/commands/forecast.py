@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from relance.dunning.actions import DunningError, forecast
 from relance.dunning.management.commands._common import get_org, parse_date
-from relance.dunning.queries import load_customers
 from relance.dunning.run import summarise
+from relance.dunning.snapshot import load_customers
 
 
 class Command(BaseCommand):

@@ -1,4 +1,5 @@
-"""relance run --org SLUG [--date YYYY-MM-DD] [--dry-run] [--json]: the day's dunning run."""
+"""relance run --org SLUG [--date YYYY-MM-DD] [--dry-run] [--json] [--no-send]: the day's dunning run,
+then the sending of what it planned (unless --no-send)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from relance.dunning.actions import DunningError, plan_today
 from relance.dunning.management.commands._common import get_org, parse_date
+from relance.worker import deliver
 
 
 class Command(BaseCommand):
@@ -24,9 +26,12 @@ class Command(BaseCommand):
         org = get_org(o["org"])
         day = parse_date(o["date"]) if o["date"] else None
         try:
-            result = plan_today(org, day, dry_run=o["dry_run"], deliver=not o["no_send"])
+            result = plan_today(org, day, dry_run=o["dry_run"])
         except DunningError as exc:
             raise CommandError(str(exc))
+        if not result.dry_run and not o["no_send"]:
+            # Sending is the channels' job, after the run's commit: queued to the pool when there is one.
+            deliver(org)
         if o["json"]:
             self.stdout.write(json.dumps(result.messages, ensure_ascii=False, indent=2))
             return

@@ -20,6 +20,7 @@ from django.utils import timezone
 from relance.accounts.models import Organisation
 from relance.dunning.actions import plan_today
 from relance.dunning.models import DunningRun
+from relance.worker import deliver
 
 log = logging.getLogger(__name__)
 
@@ -85,3 +86,8 @@ class Command(BaseCommand):
             return
         failed.pop((org.pk, day.isoformat()), None)
         self.stdout.write(f"{org.slug} {day}: {result.reminders} message(s), {result.tasks} task(s)")
+        try:
+            deliver(org)
+        except Exception as exc:  # the run is done and committed: the next sending retries what is left
+            log.exception("delivery for %s on %s failed", org.slug, day)
+            self.stderr.write(f"{org.slug} {day}: sending failed: {exc}")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management import call_command, get_commands
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -25,6 +25,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from relance.accounts.models import Organisation
 from relance.ledger.generator import INSOLVENT, LedgerGenerator, write_ledger_csv
+from relance.ledger.importers import import_file
 from relance.ledger.management.commands.generate import parse_day, positive
 from relance.ledger.models import CreditNote, Customer, Invoice, Payment
 from relance.web.management.commands.serve import busy_message, port_is_free
@@ -160,15 +161,15 @@ class Command(BaseCommand):
         self._done()
         self._step("Relances du jour")
         self.dunning_summary = ""
-        if "run_dunning" in get_commands():
-            out = io.StringIO()
-            try:
-                extra = {} if send else {"no_send": True}
-                call_command("run_dunning", org=SLUG, date=today.isoformat(), stdout=out, **extra)
-            except CommandError as exc:
-                # The demo is still worth opening without today's reminders.
-                self.stderr.write(f"relance demo: les relances du jour ont échoué : {exc}")
-            self.dunning_summary = out.getvalue().strip()
+        out = io.StringIO()
+        try:
+            # `relance run` plans the day, then hands the reminders to delivery (unless no_send).
+            extra = {} if send else {"no_send": True}
+            call_command("run_dunning", org=SLUG, date=today.isoformat(), stdout=out, **extra)
+        except CommandError as exc:
+            # The demo is still worth opening without today's reminders.
+            self.stderr.write(f"relance demo: les relances du jour ont échoué : {exc}")
+        self.dunning_summary = out.getvalue().strip()
         self._done()
         return passwords
 
@@ -179,10 +180,6 @@ class Command(BaseCommand):
         def advance(done: int, total: int) -> None:
             self.progress.update(sub, completed=done, total=total)
 
-        try:
-            from relance.ledger.importers import import_file
-        except ImportError as exc:
-            raise CommandError(f"relance demo: l'import des fichiers n'est pas disponible ({exc})")
         result = import_file(org, kind, path, progress=advance)
         if result.errors:
             raise CommandError("\n".join(result.error_lines()))

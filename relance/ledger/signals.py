@@ -1,0 +1,9 @@
+"""What the ledger tells the apps built on it, without knowing them (dunning connects in its AppConfig)."""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+# Sent after an import's commit with `organisation` and `invoice_ids`: the invoices it created or
+# paid. Receivers run in the importer's thread; their errors reach the importer's caller.
+ledger_changed = Signal()
