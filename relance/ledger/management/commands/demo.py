@@ -143,7 +143,7 @@ class Command(BaseCommand):
         for username, (role, name, email, staff) in PEOPLE.items():
             args = ["add", username, "--org", SLUG, "--role", role, "--name", name, "--email", email,
                     "--password", passwords[username]]
-            call_command("user", *args, *(["--staff"] if staff else []), stdout=io.StringIO())
+            call_command("user", *args, *(["--superuser"] if staff else []), stdout=io.StringIO())
         self._done()
         with tempfile.TemporaryDirectory(prefix="relance-demo-") as folder:
             self._step(f"Génération ({gen.n_customers} clients, {gen.n_invoices} factures)")
