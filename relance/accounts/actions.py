@@ -29,10 +29,14 @@ def update_organisation(org: Organisation, changes: dict[str, Any], user=None) -
     unknown = sorted(set(changes) - SETTINGS_FIELDS)
     if unknown:
         raise ValidationError(f"réglage inconnu ou non modifiable ici : {', '.join(unknown)}")
+    # Changed on a fresh copy: a refused change leaves the caller's object as it was.
+    fresh = Organisation.objects.select_for_update().get(pk=org.pk)
     for name, value in changes.items():
-        setattr(org, name, value)
-    org.full_clean()
-    org.save()
+        setattr(fresh, name, value)
+    fresh.full_clean()
+    fresh.save()
+    for name in changes:
+        setattr(org, name, getattr(fresh, name))
     return org
 
 

@@ -22,7 +22,9 @@ class OrganisationForm(forms.ModelForm):
     class Meta:
         model = Organisation
         fields = "__all__"  # noqa: DJ007 - the admin chooses the fields (ModelAdmin.get_fields)
-        widgets = {name: forms.TextInput(attrs={"autocomplete": "off", "size": 80}) for name in SECRET_URL_FIELDS}
+        # Never rendered back, not even after a refused submit (the typed URL holds the password).
+        widgets = {name: forms.PasswordInput(render_value=False, attrs={"autocomplete": "off", "size": 80})
+                   for name in SECRET_URL_FIELDS}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
