@@ -12,6 +12,8 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from relance.lib.secrets import redact
+
 BASE_DIR = Path(__file__).resolve().parent
 
 
@@ -171,7 +173,7 @@ DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'relance.sqlite3'
 try:
     _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
 except ValueError as exc:
-    raise ImproperlyConfigured(f"DATABASE_URL: {exc}")
+    raise ImproperlyConfigured(f"DATABASE_URL: {redact(str(exc), [DATABASE_URL])}")
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web app read while the daily run writes; IMMEDIATE avoids lock upgrades.
     _db["OPTIONS"] = {
@@ -241,6 +243,8 @@ BASE_URL = env_str("RELANCE_BASE_URL", "http://127.0.0.1:8000")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Transport URLs carry passwords: every log line goes through redaction first.
+    "filters": {"redact_secrets": {"()": "relance.lib.secrets.RedactingFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }

@@ -7,6 +7,7 @@ passes it through redact_url(); free text that may quote one (an exception messa
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
@@ -68,3 +69,20 @@ def redact(text: str, urls: Iterable[str] = ()) -> str:
         for secret in url_secrets(url):
             text = text.replace(secret, MASK)
     return text
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that masks the credentials of any URL in a record's message and traceback."""
+
+    _formatter = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True

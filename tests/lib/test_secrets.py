@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import logging
+
 import pytest
 
-from relance.lib.secrets import redact, redact_url
+from relance.lib.secrets import RedactingFilter, redact, redact_url
 
 
 @pytest.mark.parametrize(("url", "shown"), [
@@ -28,3 +30,20 @@ def test_it_masks_the_secrets_of_given_urls_even_outside_a_url():
     message = "535 authentication failed for password s3cret-pw (decoded: p@ss:word)"
     url = "smtp://user:s3cret-pw@host:25 smtps://u:p%40ss%3Aword@host"
     assert redact(message, url.split()) == "535 authentication failed for password ••• (decoded: •••)"
+
+
+def test_log_lines_and_tracebacks_are_redacted(caplog):
+    logger = logging.getLogger("relance.test_secrets")
+    logger.addFilter(RedactingFilter())
+    try:
+        with caplog.at_level(logging.WARNING, logger="relance.test_secrets"):
+            logger.warning("cannot open %s", "smtp://user:s3cret-pw@host:25")
+            try:
+                raise ValueError("EMAIL_URL='smtps://user:s3cret-pw@host'")
+            except ValueError:
+                logger.exception("sending")
+    finally:
+        logger.filters.clear()
+    text = caplog.text
+    assert "s3cret-pw" not in text
+    assert "cannot open smtp://user:•••@host:25" in text and "smtps://user:•••@host" in text

@@ -245,3 +245,21 @@ def test_an_action_of_another_model_is_not_found(client, root, customer):
     client.force_login(root)
     assert client.post(action_url(customer, "allocate")).status_code == 404
     assert not Task.objects.exists()
+
+
+def test_every_action_page_opens_with_its_form(client, root, org, customer, make_invoice):
+    invoice = make_invoice("100.00")
+    dispute = actions.open_dispute(make_invoice("50.00"), "contestée")
+    plan = actions.add_payment_plan(customer, [make_invoice("60.00")], [(LATER, Decimal("60.00"))])
+    reminder = Reminder.objects.create(organisation=org, customer=customer, channel="letter",
+                                       run_date=date(2026, 7, 30), scenario_code="standard",
+                                       step_code="formal-notice", template="formal_notice", state="awaiting_approval")
+    client.force_login(root)
+    for obj in (invoice, customer, dispute, plan, reminder):
+        model_admin = admin.site._registry[type(obj)]
+        for key in model_admin.object_actions:
+            page = client.get(action_url(obj, key))
+            assert page.status_code == 200, (obj, key)
+            assert "csrfmiddlewaretoken" in page.content.decode()
+        # The object's page links its actions.
+        assert "/do/" in client.get(change_url(obj)).content.decode()

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from relance.channels.base import Backend, DeliveryError, Outgoing, Receipt
 from relance.channels.email.backends import as_bytes, envelope, message_id, to_mime
-from relance.lib.secrets import redact_url
+from relance.lib.secrets import redact, redact_url
 
 _QUEUED = re.compile(r"queued as\s+(\S+)", re.IGNORECASE)
 TRUE = {"1", "true", "yes", "on"}
@@ -53,7 +53,7 @@ def parse_url(url: str) -> SmtpConfig:
         port = parts.port or (465 if implicit else 587 if starttls else 25)
         timeout = float(query.get("timeout", "30"))
     except ValueError as exc:
-        raise ValueError(f"EMAIL_URL: {exc}")
+        raise ValueError(f"EMAIL_URL: {redact(str(exc), [url])}")
     return SmtpConfig(
         host=parts.hostname, port=port, username=unquote(parts.username or ""),
         password=unquote(parts.password or ""), implicit_tls=implicit, starttls=starttls and not implicit,
