@@ -108,6 +108,7 @@ class ObjectActionsMixin:
             except REFUSALS as exc:
                 form.add_error(None, str(exc))
             else:
+                self.log_change(request, obj, action_class.label)  # in the object's admin history
                 self.message_user(request, format_html("{} : {}", obj, action_class.done), messages.SUCCESS)
                 meta = self.model._meta
                 return HttpResponseRedirect(reverse(f"admin:{meta.app_label}_{meta.model_name}_change",

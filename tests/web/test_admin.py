@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.apps import apps
 from django.contrib import admin
+from django.contrib.admin.models import LogEntry
 from django.utils import timezone
 
 from relance.dunning import actions
@@ -142,6 +143,8 @@ def test_a_promise_is_recorded_from_the_invoice_page(client, root, make_invoice)
     assert response.status_code == 302
     promise = Promise.objects.get(invoice=invoice)
     assert (promise.promised_date, promise.amount, promise.created_by.username) == (LATER, Decimal("60.00"), "root")
+    history = LogEntry.objects.get(object_id=str(invoice.pk))
+    assert (history.user.username, history.change_message) == ("root", "enregistrer une promesse de paiement")
 
 
 def test_a_customer_is_paused_and_resumed_from_its_page(client, root, customer):
