@@ -142,7 +142,7 @@ class Command(BaseCommand):
         passwords = load_credentials(Path(settings.DATA_DIR) / CREDENTIALS_FILE)
         for username, (role, name, email, staff) in PEOPLE.items():
             args = ["add", username, "--org", SLUG, "--role", role, "--name", name, "--email", email,
-                    "--password", passwords[username]]
+                    f"--password={passwords[username]}"]  # "=": a generated password may start with "-"
             call_command("user", *args, *(["--superuser"] if staff else []), stdout=io.StringIO())
         self._done()
         with tempfile.TemporaryDirectory(prefix="relance-demo-") as folder:
