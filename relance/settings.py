@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+
+from relance.lib.secrets import redact
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -37,6 +41,17 @@ def env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r}: expected a whole number")
+
+
+def env_pair(name: str, default: str = "") -> tuple[str, str] | None:
+    """NAME=KEY=VALUE as a (KEY, VALUE) pair, e.g. SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO=https."""
+    raw = os.environ.get(name, default).strip()
+    if not raw:
+        return None
+    key, sep, value = raw.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise ImproperlyConfigured(f"{name}={raw!r}: expected KEY=VALUE, e.g. HTTP_X_FORWARDED_PROTO=https")
+    return key.strip(), value.strip()
 
 
 def env_secret(name: str) -> str:
@@ -82,7 +97,8 @@ USE_TZ = True
 LOCALE_PATHS = [BASE_DIR / "locale"]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site of the instance's operators (superusers only): relance.web.admin_site.
+    "relance.web.admin_site.RelanceAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -93,6 +109,7 @@ INSTALLED_APPS = [
     "relance.dunning",
     "relance.channels",
     "relance.web",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -104,6 +121,34 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lock-out page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# Login: lock-out after repeated failures (web app and admin alike: both go through authenticate()).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+# A pair: guessing from one address locks that address for that name, not the person everywhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+# Behind a reverse proxy, the client address is the first of X-Forwarded-For (set AXES_IPWARE_PROXY_COUNT).
+AXES_IPWARE_PROXY_COUNT = env_int("AXES_IPWARE_PROXY_COUNT", 0) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else [
+    "REMOTE_ADDR"
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": env_int("PASSWORD_MIN_LENGTH", 8)}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 ROOT_URLCONF = "relance.urls"
@@ -128,7 +173,7 @@ DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'relance.sqlite3'
 try:
     _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
 except ValueError as exc:
-    raise ImproperlyConfigured(f"DATABASE_URL: {exc}")
+    raise ImproperlyConfigured(f"DATABASE_URL: {redact(str(exc), [DATABASE_URL])}")
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web app read while the daily run writes; IMMEDIATE avoids lock upgrades.
     _db["OPTIONS"] = {
@@ -140,6 +185,32 @@ if env_str("RELANCE_TEST_DB_NAME"):
     _db["TEST"] = {"NAME": env_str("RELANCE_TEST_DB_NAME")}
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# HTTPS: each setting on by default when RELANCE_BASE_URL is https://, each overridable.
+HTTPS = env_str("RELANCE_BASE_URL", "http://127.0.0.1:8000").startswith("https://")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", HTTPS)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Behind a TLS-terminating proxy: which header says the request came over HTTPS. Only set it when
+# the proxy always overwrites that header, or anyone could claim HTTPS.
+SECURE_PROXY_SSL_HEADER = env_pair("SECURE_PROXY_SSL_HEADER")
+SESSION_COOKIE_HTTPONLY = True
+
+# Content-Security-Policy: our own files only; no inline script or style (htmx and the chart library
+# are served from static/).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
@@ -174,6 +245,8 @@ BASE_URL = env_str("RELANCE_BASE_URL", "http://127.0.0.1:8000")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Transport URLs carry passwords: every log line goes through redaction first.
+    "filters": {"redact_secrets": {"()": "relance.lib.secrets.RedactingFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }

@@ -68,7 +68,7 @@ def test_init_creates_the_schema_the_organisation_and_is_idempotent(tmp_path):
     again = run("init", "--org", "abc", "--name", "ABC Consulting", data_dir=tmp_path)
     assert again.returncode == 0
     assert "updated organisation abc" in again.stdout
-    users = run("user", "add", "alice", "--org", "abc", "--role", "owner", "--password", "s3cret",
+    users = run("user", "add", "alice", "--org", "abc", "--role", "owner", "--password", "correct-horse-battery",
                 data_dir=tmp_path)
     assert users.returncode == 0, users.stderr
     listing = run("user", "list", "--org", "abc", data_dir=tmp_path)

@@ -9,7 +9,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1] / "relance"
 # The demo command builds a whole company (ledger, dunning, channels): it sits in the ledger app for
 # its place in `relance demo`, not as part of the ledger.
-WHOLE_APP_COMMANDS = {ROOT / "ledger" / "management" / "commands" / "demo.py"}
+# The ledger's admin pages are a front end like the CLI: their writes (promises, disputes, pauses,
+# insolvency) go through the dunning actions, as every write must.
+WHOLE_APP_COMMANDS = {ROOT / "ledger" / "management" / "commands" / "demo.py", ROOT / "ledger" / "admin.py"}
 
 
 def imported_modules(path: Path) -> set[str]:

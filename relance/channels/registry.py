@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from relance.channels.base import Backend, Channel
+from relance.lib.secrets import redact_url
 
 # One lowercase slug per channel kind: package name, registry key and stored value.
 CHANNELS: dict[str, str] = {
@@ -67,7 +68,7 @@ def get_backend(family: str, url: str) -> Backend:
     family_backends = BACKENDS.get(family, {})
     if scheme not in family_backends:
         raise ConfigurationError(
-            f"{DEFAULT_URLS.get(family, family)}={url!r}: unknown scheme {scheme!r}; "
+            f"{DEFAULT_URLS.get(family, family)}={redact_url(url)!r}: unknown scheme {scheme!r}; "
             f"expected one of {', '.join(sorted(family_backends))}"
         )
     return import_string(family_backends[scheme]).from_url(url)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from relance.accounts.models import Organisation
+from relance.accounts.permissions import WRITE, require
 from relance.dunning import queries, snapshot
 from relance.dunning.models import (
     Dispute,
@@ -112,6 +113,7 @@ def _org(obj) -> Organisation:
 @transaction.atomic
 def record_promise(invoice: Invoice, promised_date: date, amount: Decimal | None = None, user=None) -> Promise:
     """The customer promised to pay (all, or `amount`) by `promised_date`: no reminder until then + grace."""
+    require(user, invoice.organisation_id, WRITE)
     # A date already past would make the next run send a "broken promise" message at once.
     today = queries.org_today(invoice.organisation)
     if promised_date < today:
@@ -141,6 +143,7 @@ def record_promise(invoice: Invoice, promised_date: date, amount: Decimal | None
 @transaction.atomic
 def open_dispute(invoice: Invoice, reason: str, user=None) -> Dispute:
     """The customer contests the invoice: no reminder while the dispute is open. Idempotent."""
+    require(user, invoice.organisation_id, WRITE)
     if not reason.strip():
         raise DunningError(f"facture {invoice.number} : le motif du litige est obligatoire")
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
@@ -159,6 +162,7 @@ def open_dispute(invoice: Invoice, reason: str, user=None) -> Dispute:
 @transaction.atomic
 def close_dispute(invoice_or_dispute: Invoice | Dispute, resolution: str = "", user=None) -> Dispute:
     """Close the open dispute of an invoice; its reminders resume at the scenario's next step."""
+    require(user, invoice_or_dispute.organisation_id, WRITE)
     if isinstance(invoice_or_dispute, Dispute):
         dispute = invoice_or_dispute
     else:
@@ -187,6 +191,7 @@ def add_payment_plan(
     user=None,
 ) -> PaymentPlan:
     """Agree instalments for these invoices: the invoices are no longer reminded, the instalments are."""
+    require(user, customer.organisation_id, WRITE)
     if not invoices:
         raise DunningError("un échéancier couvre au moins une facture")
     if not instalments:
@@ -222,6 +227,7 @@ def add_payment_plan(
 @transaction.atomic
 def cancel_payment_plan(plan: PaymentPlan, user=None) -> PaymentPlan:
     """End a plan: its invoices go back to their scenario where they were."""
+    require(user, plan.organisation_id, WRITE)
     if plan.state != PaymentPlan.State.ACTIVE:
         raise DunningError(f"échéancier {plan.pk} : il n'est pas en cours")
     plan.state = PaymentPlan.State.CANCELLED
@@ -233,6 +239,7 @@ def cancel_payment_plan(plan: PaymentPlan, user=None) -> PaymentPlan:
 @transaction.atomic
 def pause_customer(customer: Customer, until: date, reason: str, user=None) -> Customer:
     """No reminder to this customer until `until` (included)."""
+    require(user, customer.organisation_id, WRITE)
     today = queries.org_today(customer.organisation)
     if until < today:
         raise DunningError(f"client {customer.external_id} : la date de fin de pause {until} est passée")
@@ -246,6 +253,7 @@ def pause_customer(customer: Customer, until: date, reason: str, user=None) -> C
 
 @transaction.atomic
 def resume_customer(customer: Customer, user=None) -> Customer:
+    require(user, customer.organisation_id, WRITE)
     Customer.objects.filter(pk=customer.pk).update(paused_until=None, pause_reason="")
     customer.paused_until, customer.pause_reason = None, ""
     refresh_next_dates(customer.organisation, list(customer.invoices.values_list("pk", flat=True)))
@@ -268,6 +276,7 @@ def open_insolvency(customer: Customer, judgment_date: date, kind: str = "", use
     may no longer demand their payment: Code de commerce L622-7, L622-21); they are declared to the
     mandataire judiciaire instead, which a task says, with the claims to declare. Returns that task
     (the open one when the same proceedings are recorded again)."""
+    require(user, customer.organisation_id, WRITE)
     org = customer.organisation
     if kind and kind not in InsolvencyKind.values:
         raise DunningError(f"type de procédure {kind!r} inconnu ; attendu : {', '.join(InsolvencyKind.values)}")
@@ -321,6 +330,7 @@ def _declaration_note(customer: Customer, claims: list[Invoice]) -> str:
 def close_insolvency(customer: Customer, user=None) -> Customer:
     """The proceedings are over (or were recorded by mistake): the customer's invoices follow their
     scenario again. An open declaration task stays: a person closes it when the claim is declared."""
+    require(user, customer.organisation_id, WRITE)
     if not Customer.objects.select_for_update().get(pk=customer.pk).in_insolvency:
         raise DunningError(f"client {customer.external_id} : aucune procédure collective en cours")
     Customer.objects.filter(pk=customer.pk).update(in_insolvency=False, insolvency_date=None, insolvency_kind="",
@@ -342,12 +352,14 @@ def _claim_awaiting(reminder: Reminder, **changes) -> None:
 
 def approve_reminder(reminder: Reminder, user) -> Reminder:
     """Let a reminder that needs approval (formal notice) be sent."""
+    require(user, reminder.organisation_id, WRITE)
     _claim_awaiting(reminder, state=ReminderState.PLANNED, approved_by=user)
     return reminder
 
 
 def skip_reminder(reminder: Reminder, user) -> Reminder:
     """Do not send this reminder; its invoices stay at their step and the scenario goes on."""
+    require(user, reminder.organisation_id, WRITE)
     name = getattr(user, "username", "") or "?"
     _claim_awaiting(reminder, state=ReminderState.CANCELLED, approved_by=user, error=f"écartée par {name}")
     return reminder
@@ -364,8 +376,10 @@ def create_task(
     script: str = "",
     step_code: str = "",
     channel: str = "",
+    user=None,
 ) -> Task:
     """Work for a person (call, fix a contact, check a payment...), by default for the customer's collector."""
+    require(user, customer.organisation_id, WRITE)
     if kind not in TaskKind.values:
         raise DunningError(f"type de tâche inconnu {kind!r} ; attendu : {', '.join(TaskKind.values)}")
     task = Task.objects.create(

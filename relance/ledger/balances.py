@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Case, DecimalField, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 
+from relance.accounts.permissions import WRITE, require
 from relance.ledger.models import (
     Allocation,
     AllocationSource,
@@ -90,8 +91,10 @@ def allocate(
     *,
     payment: Payment | None = None,
     credit_note: CreditNote | None = None,
+    user=None,
 ) -> Allocation:
     """Apply `amount` of a payment or credit note (or, with neither, of an outside settlement)."""
+    require(user, invoice.organisation_id, WRITE)
     if amount <= 0:
         raise AllocationError("le montant affecté doit être positif")
     if payment is not None and credit_note is not None:
@@ -123,8 +126,10 @@ def allocate(
 
 
 @transaction.atomic
-def unallocate(allocation: Allocation) -> None:
+def unallocate(allocation: Allocation, user=None) -> None:
+    """Take an allocation back: the invoice owes that amount again."""
     invoice_id = allocation.invoice_id
+    require(user, Invoice.objects.filter(pk=invoice_id).values_list("organisation_id", flat=True).get(), WRITE)
     allocation.delete()
     refresh([invoice_id])
 
@@ -136,3 +141,31 @@ def set_external_paid(invoice: Invoice, paid: Decimal) -> None:
     if paid > 0:
         Allocation.objects.create(invoice=invoice, source=AllocationSource.EXTERNAL, amount=paid)
     refresh([invoice.pk])
+
+
+@transaction.atomic
+def record_payment(payment: Payment, user=None) -> Payment:
+    """Save a new payment, not yet allocated (allocate() applies it to invoices)."""
+    require(user, payment.organisation_id, WRITE)
+    check_new_payment(payment)
+    payment.save()
+    return payment
+
+
+def check_new_payment(payment: Payment) -> None:
+    """Raise AllocationError when this unsaved payment may not be recorded (a form calls it to show why)."""
+    if payment.pk is not None:
+        raise AllocationError(f"paiement {payment.pk} : déjà enregistré")
+    if payment.amount is None or payment.amount <= 0:
+        raise AllocationError(f"paiement du {payment.date} : le montant doit être positif")
+    if payment.customer_id is not None and payment.customer.organisation_id != payment.organisation_id:
+        raise AllocationError("paiement et client d'organisations différentes")
+
+
+@transaction.atomic
+def delete_payment(payment: Payment, user=None) -> None:
+    """Delete a payment and its allocations: the invoices it paid owe that amount again."""
+    require(user, payment.organisation_id, WRITE)
+    invoice_ids = list(payment.allocations.values_list("invoice_id", flat=True))
+    payment.delete()  # its allocations go with it (CASCADE)
+    refresh(invoice_ids)

@@ -7,4 +7,6 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.dashboard, name="dashboard"),
+    path("o/<slug:slug>/", views.organisation, name="organisation"),
+    path("o/<slug:slug>/clients/<int:pk>/", views.customer, name="customer"),
 ]

@@ -130,7 +130,7 @@ def _send_through_pipeline(reminder, now):
 
 
 def test_the_delivery_pipeline_sends_a_letter_and_the_batch_prints_it(org, addressed, make_invoice, letters_dir,
-                                                                      django_user_model):
+                                                                      alice):
     from relance.ledger.models import Customer
 
     other = Customer.objects.create(organisation=org, external_id="C002", name="Martin & Fils",
@@ -144,7 +144,7 @@ def test_the_delivery_pipeline_sends_a_letter_and_the_batch_prints_it(org, addre
     assert (stats.sent, stats.held) == (1, 1)
     first.refresh_from_db()
     assert first.state == "awaiting_approval" and "2026-07-01" in first.error
-    approve_reminder(first, django_user_model.objects.create_user("alice"))
+    approve_reminder(first, alice)
     stats = _send_through_pipeline(first, now)
     assert stats.sent == 1
     first.refresh_from_db()

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from relance.ledger import balances
-from relance.ledger.models import Allocation, CreditNote, Invoice, Payment
+from relance.ledger.models import Allocation, CreditNote, Customer, Invoice, Payment
 
 
 def assert_invariant(invoice: Invoice) -> None:
@@ -121,3 +121,25 @@ def test_status_for_is_total(total, balance, current):
         assert status == current
     else:
         assert status in {"open", "partly_paid"}
+
+
+def test_record_payment_saves_a_new_payment_and_refuses_a_foreign_customer(org, other_org, customer):
+    new = Payment(organisation=org, customer=customer, date=date(2026, 7, 1), amount=Decimal("80.00"))
+    payment = balances.record_payment(new)
+    assert Payment.objects.get(pk=payment.pk).amount == Decimal("80.00")
+    stranger = Customer.objects.create(organisation=other_org, external_id="X1", name="Ailleurs")
+    with pytest.raises(balances.AllocationError, match="organisations différentes"):
+        balances.record_payment(Payment(organisation=org, customer=stranger, date=date(2026, 7, 1),
+                                        amount=Decimal("1.00")))
+    with pytest.raises(balances.AllocationError, match="doit être positif"):
+        balances.record_payment(Payment(organisation=org, date=date(2026, 7, 1), amount=Decimal("0")))
+
+
+def test_delete_payment_reopens_what_it_paid(org, customer, make_invoice):
+    invoice = make_invoice("100.00")
+    payment = Payment.objects.create(organisation=org, customer=customer, date=date(2026, 7, 1),
+                                     amount=Decimal("100.00"))
+    balances.allocate(invoice, Decimal("100.00"), payment=payment)
+    balances.delete_payment(payment)
+    invoice.refresh_from_db()
+    assert (invoice.open_balance, invoice.status) == (Decimal("100.00"), "open")

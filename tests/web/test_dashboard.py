@@ -39,3 +39,28 @@ def test_charlie_sees_nothing_of_alices_organisation(client, alice, charlie, org
     assert "XYZ Industrie" in body
     assert Customer.objects.filter(organisation=org).exists()
     assert Invoice.objects.filter(organisation=org).count() == 1
+
+
+def test_every_member_opens_the_organisation_and_customer_pages(client, alice, bob, victor, customer, make_invoice):
+    make_invoice("321.00", number="F-321")
+    for user in (alice, bob, victor):
+        client.force_login(user)
+        page = client.get("/o/abc/")
+        assert page.status_code == 200 and "F-321" in page.content.decode()
+        detail = client.get(f"/o/abc/clients/{customer.pk}/")
+        assert detail.status_code == 200 and "Dupont SARL" in detail.content.decode()
+
+
+def test_charlie_gets_a_404_for_anything_of_alices_organisation(client, alice, charlie, customer, make_invoice):
+    make_invoice("321.00")
+    client.force_login(charlie)
+    assert client.get("/o/abc/").status_code == 404
+    assert client.get(f"/o/abc/clients/{customer.pk}/").status_code == 404
+    # Nor through his own organisation's address.
+    assert client.get(f"/o/xyz/clients/{customer.pk}/").status_code == 404
+    assert client.get("/o/xyz/").status_code == 200
+
+
+def test_an_anonymous_visitor_is_sent_to_the_login_page(client, customer):
+    response = client.get(f"/o/abc/clients/{customer.pk}/")
+    assert response.status_code == 302 and response.url.startswith("/login/")

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from relance.channels.base import Backend, DeliveryError, Outgoing, Receipt
 from relance.channels.email.backends import as_bytes, envelope, message_id, to_mime
+from relance.lib.secrets import redact, redact_url
 
 _QUEUED = re.compile(r"queued as\s+(\S+)", re.IGNORECASE)
 TRUE = {"1", "true", "yes", "on"}
@@ -39,9 +40,9 @@ def parse_url(url: str) -> SmtpConfig:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in ("smtp", "smtps"):
-        raise ValueError(f"EMAIL_URL={url!r}: expected smtp:// or smtps://")
+        raise ValueError(f"EMAIL_URL={redact_url(url)!r}: expected smtp:// or smtps://")
     if not parts.hostname:
-        raise ValueError(f"EMAIL_URL={url!r}: no host")
+        raise ValueError(f"EMAIL_URL={redact_url(url)!r}: no host")
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     unknown = set(query) - {"starttls", "timeout", "verify", "return_path", "helo"}
     if unknown:
@@ -52,7 +53,7 @@ def parse_url(url: str) -> SmtpConfig:
         port = parts.port or (465 if implicit else 587 if starttls else 25)
         timeout = float(query.get("timeout", "30"))
     except ValueError as exc:
-        raise ValueError(f"EMAIL_URL: {exc}")
+        raise ValueError(f"EMAIL_URL: {redact(str(exc), [url])}")
     return SmtpConfig(
         host=parts.hostname, port=port, username=unquote(parts.username or ""),
         password=unquote(parts.password or ""), implicit_tls=implicit, starttls=starttls and not implicit,

@@ -147,8 +147,8 @@ class Command(BaseCommand):
         passwords = load_credentials(Path(settings.DATA_DIR) / CREDENTIALS_FILE)
         for username, (role, name, email, staff) in PEOPLE.items():
             args = ["add", username, "--org", SLUG, "--role", role, "--name", name, "--email", email,
-                    "--password", passwords[username]]
-            call_command("user", *args, *(["--staff"] if staff else []), stdout=io.StringIO())
+                    f"--password={passwords[username]}"]  # "=": a generated password may start with "-"
+            call_command("user", *args, *(["--superuser"] if staff else []), stdout=io.StringIO())
         self._done()
         with tempfile.TemporaryDirectory(prefix="relance-demo-") as folder:
             self._step(f"Génération ({gen.n_customers} clients, {gen.n_invoices} factures)")
