@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import DatabaseError, connection
+
+from relance.lib.secrets import redact_url
 
 # verb -> (management command, one-line help). Verbs are what users type; the commands
 # keep names that do not clash with Django's or Python's own (`import`, `run`).
@@ -36,8 +36,6 @@ VERBS: dict[str, tuple[str, str]] = {
     "org": ("org", "list the organisations, show one's settings and transports"),
     "reminders": ("reminders", "reminders in doubt (state unknown): list the evidence, resolve them"),
 }
-MASK = "•••"
-SECRET_PARAMETER = re.compile(r"token|key|secret|pass|auth", re.IGNORECASE)
 # Verbs that create the schema themselves (serve and demo migrate first) or need no database.
 NO_SCHEMA_NEEDED = {"init", "migrate", "serve", "demo", "generate"}
 MISSING_SCHEMA = {
@@ -59,25 +57,6 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
-def mask_url(url: str) -> str:
-    """The URL with its secrets shown as •••: smtp://user:•••@host:587, brevo://•••@?sender=ABC.
-
-    A password is masked, a user name without a password too (Brevo's API key sits there), and
-    query parameters whose name says token, key, secret or password. Local until
-    relance/lib/secrets.py provides it (the security work)."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, hostport = netloc.rpartition("@")
-        user, has_password, _ = userinfo.partition(":")
-        netloc = f"{user}:{MASK}@{hostport}" if has_password else f"{MASK}@{hostport}"
-    query = "&".join(
-        f"{key}={MASK}" if SECRET_PARAMETER.search(key) else (f"{key}={value}" if sep else key)
-        for key, sep, value in (item.partition("=") for item in parts.query.split("&") if item)
-    )
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
-
-
 def database_problem() -> str | None:
     """One line saying why the configured database cannot serve a command, or None.
 
@@ -93,7 +72,7 @@ def database_problem() -> str | None:
         if not connection.is_in_memory_db() and not Path(where).exists():
             return MISSING_SCHEMA[language].format(where=where)
     else:
-        where = mask_url(settings.DATABASE_URL)
+        where = redact_url(settings.DATABASE_URL)
     try:
         tables = connection.introspection.table_names()
     except DatabaseError as exc:
@@ -126,7 +105,7 @@ def main(argv: list[str] | None = None, raw: bool = False) -> int:
         return 2
 
     import django
-    from django.core.exceptions import ImproperlyConfigured
+    from django.core.exceptions import ImproperlyConfigured, PermissionDenied
     from django.core.management import get_commands, load_command_class
 
     try:
@@ -152,6 +131,9 @@ def main(argv: list[str] | None = None, raw: bool = False) -> int:
     except KeyboardInterrupt:
         print("relance: interrupted", file=sys.stderr)
         return 130
+    except PermissionDenied as exc:  # a role the user does not have: one line, as a refused input
+        print(f"relance: {verb}: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

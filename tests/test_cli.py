@@ -16,6 +16,8 @@ import pytest
 
 from relance.cli import VERBS
 
+ROOT = Path(__file__).resolve().parents[1]
+
 RELANCE = str(Path(sys.executable).with_name("relance"))
 
 
@@ -215,3 +217,17 @@ def test_the_demo_checks_the_port_before_building_anything(tmp_path, busy_port):
     assert result.stderr.count("\n") == 1
     assert f"port {busy_port} busy on 127.0.0.1: make demo PORT=" in result.stderr
     assert not (tmp_path / "relance.sqlite3").exists()  # the demo's first step creates the database
+
+
+def test_a_viewer_approving_gets_one_line_and_exit_1(tmp_path):
+    env = {**os.environ, "RELANCE_DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    env.pop("RELANCE_TEST_DB_NAME", None)
+    relance = [sys.executable, "-m", "relance.cli"]
+    subprocess.run([*relance, "init", "--org", "abc", "--name", "ABC"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+    subprocess.run([*relance, "user", "add", "victor", "--org", "abc", "--role", "viewer",
+                    "--password=Tr3s-l0ng-mot-de-passe"], cwd=ROOT, env=env, check=True, capture_output=True)
+    result = subprocess.run([*relance, "approve", "--org", "abc", "--all", "--user", "victor"], cwd=ROOT, env=env,
+                            capture_output=True, text=True)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.count("\n") == 1 and "victor (lecture seule)" in result.stderr

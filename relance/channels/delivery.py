@@ -38,6 +38,7 @@ from relance.channels.context import build_context
 from relance.channels.registry import BACKENDS, CHANNELS, backend_url, get_backend, get_channel
 from relance.dunning.actions import fall_back, revalidate_reminder
 from relance.dunning.models import Reminder, ReminderState
+from relance.lib.secrets import redact
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ class _Backends:
             except DeliveryError as exc:
                 self.open[key] = exc  # the server is down: the rest of the batch fails fast, retried later
             except (ValueError, ImportError) as exc:  # a bad URL, a missing backend: fixable configuration
-                self.open[key] = DeliveryError(f"configuration {family} : {exc}")
+                self.open[key] = DeliveryError(f"configuration {family} : {redact(str(exc), [key[1]])}")
         found = self.open[key]
         if isinstance(found, DeliveryError):
             raise found
@@ -236,7 +237,8 @@ def deliver_one(reminder: Reminder, backends: _Backends, stats: DeliveryStats, n
         return _failed(reminder, exc, current, stats)
     except Exception as exc:  # noqa: BLE001 - we cannot tell whether it went out: a person decides
         log.exception("sending reminder %s", reminder.pk)
-        return _failed(reminder, DeliveryError(f"erreur inattendue : {exc}", uncertain=True), current, stats)
+        error = DeliveryError(f"erreur inattendue : {redact(str(exc))}", uncertain=True)
+        return _failed(reminder, error, current, stats)
     _finish(reminder, ReminderState.SENT, sent_at=timezone.now(), next_attempt_at=None, error="",
             provider_id=receipt.provider_id[:200], provider_response=receipt.response,
             message_id=(receipt.message_id or reminder.message_id)[:300])

@@ -15,6 +15,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from relance.lib.secrets import redact, redact_url
+
 DEFAULT_TIMEOUT = 10.0
 USER_AGENT = "Relance/0.1 (+https://github.com/relance)"
 RETRYABLE_4XX = {408, 425, 429}
@@ -58,7 +60,7 @@ def request(method: str, url: str, body: bytes | None = None, headers: dict[str,
             timeout: float = DEFAULT_TIMEOUT) -> HttpResponse:
     """Send one request; a 2xx/3xx answer is returned, anything else raises HttpError."""
     if not url.lower().startswith(("http://", "https://")):
-        raise HttpError(f"not an HTTP URL: {url!r}", permanent=True)
+        raise HttpError(f"not an HTTP URL: {redact_url(url)!r}", permanent=True)
     all_headers = {"User-Agent": USER_AGENT, **(headers or {})}
     req = urllib.request.Request(url, data=body, headers=all_headers, method=method.upper())
     try:
@@ -74,9 +76,9 @@ def request(method: str, url: str, body: bytes | None = None, headers: dict[str,
         # "uncertain" makes the reminder `unknown` (a person decides) rather than risk sending twice.
         raise HttpError(f"no answer within {timeout:g} s from {_host(url)}", permanent=False, uncertain=True)
     except urllib.error.URLError as exc:
-        raise HttpError(f"cannot reach {_host(url)}: {exc.reason}", permanent=False)
+        raise HttpError(f"cannot reach {_host(url)}: {redact(str(exc.reason), [url])}", permanent=False)
     except (ConnectionError, OSError) as exc:
-        raise HttpError(f"connection to {_host(url)} failed: {exc}", permanent=False)
+        raise HttpError(f"connection to {_host(url)} failed: {redact(str(exc), [url])}", permanent=False)
 
 
 def post_json(url: str, payload: dict, headers: dict[str, str] | None = None,

@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
 
 from relance.accounts.models import Membership, Organisation
-from relance.cli import mask_url
 from relance.ledger.models import Customer, Invoice
+from relance.lib.secrets import redact_url
 
 SETTINGS = [
     "slug", "legal_name", "siren", "siret", "vat_number", "address_line1", "address_line2", "postcode", "city",
@@ -56,7 +56,7 @@ def transports(org: Organisation) -> dict[str, dict]:
         "letter": ("", settings.LETTER_URL),  # letters have no per-organisation transport
     }
     return {
-        channel: {"url": mask_url(own or default), "source": "organisation" if own else "instance"}
+        channel: {"url": redact_url(own or default), "source": "organisation" if own else "instance"}
         for channel, (own, default) in chosen.items()
     }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from relance.accounts.permissions import WRITE, require
 from relance.dunning import queries
 from relance.dunning.actions import DunningError, approve_reminder, skip_reminder
 from relance.dunning.management.commands._common import get_org, get_user, money
@@ -43,6 +44,7 @@ class Command(BaseCommand):
                 self.stdout.write("nothing waiting for approval")
             return
         user = get_user(org, o["user"])
+        require(user, org, WRITE)  # refused even when nothing waits: the approver must be able to approve
         approve = [r.pk for r in waiting] if o["all"] else o["approve"]
         try:
             for pk, verb in [(pk, approve_reminder) for pk in approve] + [(pk, skip_reminder) for pk in o["skip"]]:
