@@ -42,6 +42,7 @@ class RunResult:
     messages: list[dict] = field(default_factory=list)
     reminders: int = 0
     awaiting_approval: int = 0
+    formal_notices: int = 0
     lines: int = 0
     tasks: int = 0
     advanced: int = 0
@@ -52,8 +53,8 @@ class RunResult:
     pass_number: int = 1
 
     def counts(self) -> dict:
-        keys = ("reminders", "awaiting_approval", "lines", "tasks", "advanced", "rescheduled", "broken_promises",
-                "kept_promises", "scored")
+        keys = ("reminders", "awaiting_approval", "formal_notices", "lines", "tasks", "advanced", "rescheduled",
+                "broken_promises", "kept_promises", "scored")
         return {k: getattr(self, k) for k in keys}
 
 
@@ -179,6 +180,7 @@ def split_plan(plan: DayPlan, snap: Snapshot) -> tuple[DayPlan, DayPlan]:
 def _count(result: RunResult, plan: DayPlan) -> None:
     result.reminders = len(plan.messages)
     result.awaiting_approval = sum(1 for m in plan.messages if m.needs_approval)
+    result.formal_notices = sum(1 for m in plan.messages if m.tone == "formal")
     result.lines = sum(len(m.lines) for m in plan.messages)
     result.advanced = sum(1 for a in plan.advances if a.performed)
     result.rescheduled = sum(1 for a in plan.advances if not a.performed)

@@ -220,3 +220,17 @@ def test_the_command_hands_the_reminders_to_delivery_after_the_run(scenarios, cu
     call_command("run_dunning", "--org", "abc", "--date", "2026-06-29", stdout=StringIO())
     assert Reminder.objects.get().state == "sent"
     assert len(list(tmp_path.glob("*.eml"))) == 1
+
+
+def test_the_run_warns_when_formal_notices_rest_on_a_rate_missing_from_the_tables(scenarios, customer, make_invoice):
+    invoice = make_invoice(number="F1")
+    set_schedule(invoice, "sms", date(2026, 7, 20), next_date=date(2026, 7, 30))
+    out = run("--date", "2026-07-30")
+    # The tables are checked up to the first half of 2026: July's ECB rate is carried forward.
+    assert "warning: the rate tables (relance/law/data) have no rate for 2026-07-30/2026-07-30" in out
+    assert "1 formal notice(s)" in out
+
+
+def test_the_run_says_nothing_of_rates_without_a_formal_notice(scenarios, customer, make_invoice):
+    make_invoice(number="F1")
+    assert "warning" not in run("--date", "2026-07-06")

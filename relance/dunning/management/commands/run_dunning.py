@@ -4,11 +4,13 @@ then the sending of what it planned (unless --no-send)."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
 from relance.dunning.actions import DunningError, plan_today
 from relance.dunning.management.commands._common import get_org, parse_date
+from relance.law.late_payment import missing_rates
 from relance.worker import deliver
 
 
@@ -46,5 +48,13 @@ class Command(BaseCommand):
             f"{result.tasks} task(s); {result.broken_promises} broken promise(s); "
             f"{result.kept_promises} promise(s) kept"
         )
+        formal = result.formal_notices
+        missing = missing_rates(result.run_date - timedelta(days=1), result.run_date) if formal else []
+        if missing:
+            # Delivery holds each of them for approval; the run says so at once.
+            self.stdout.write(
+                f"warning: the rate tables (relance/law/data) have no rate for {', '.join(missing)}: "
+                f"{formal} formal notice(s) rest on the last known rate carried forward and wait for approval"
+            )
         if not result.dry_run and result.pass_number > 1:
             self.stdout.write(f"(run #{result.pass_number} on this date: only what was new)")
