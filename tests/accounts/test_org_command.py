@@ -10,8 +10,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from relance.cli import mask_url
 from relance.ledger.balances import allocate
+from relance.lib.secrets import redact_url
 
 pytestmark = pytest.mark.django_db
 
@@ -70,5 +70,5 @@ def test_show_of_an_unknown_slug_exits_2_naming_the_known_ones(org, other_org):
     ("file:///var/relance/outbox/email", "file:///var/relance/outbox/email"),
     ("console:", "console:"),
 ])
-def test_mask_url_hides_passwords_keys_and_tokens(url, masked):
-    assert mask_url(url) == masked
+def test_transport_urls_are_shown_with_passwords_keys_and_tokens_masked(url, masked):
+    assert redact_url(url) == masked
