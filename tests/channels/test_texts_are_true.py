@@ -202,3 +202,17 @@ def test_a_public_body_is_reminded_of_the_public_procurement_law_only(org, addre
     for printed in (text, firm.text, flat(firm.html), formal.text, flat(formal.html)):
         assert "L441-10" not in printed and "Code de commerce" not in printed
         assert "L2192-13" in printed and "R2192-31 à R2192-36" in printed and "D2192-35" in printed
+
+
+@pytest.mark.parametrize(("language", "link", "ending"), [
+    ("fr", "", "» ."), ("fr", "https://pay.example.com/?ref={reference}", "» ;"),
+    ("en", "", '".'), ("en", "https://pay.example.com/?ref={reference}", '";'),
+])
+def test_the_ways_to_pay_end_as_a_list_does_whatever_is_offered(org, customer, make_invoice, language, link, ending):
+    from relance.channels.models import OrganisationChannelSettings
+
+    OrganisationChannelSettings.objects.create(organisation=org, payment_link_url=link)
+    reminder = make_reminder(org, customer, [make_invoice()], language=language)
+    rendered, _ = message(reminder)
+    transfer = next(line for line in rendered.text.splitlines() if "IBAN" in line)
+    assert transfer.replace("».", "» .").endswith(ending)
