@@ -16,6 +16,7 @@ BENCHMARKS = [
     ("bench.import_bench", True),
     ("bench.dunning_bench", True),
     ("bench.smtp_bench", False),
+    ("bench.delivery_bench", True),
 ]
 PG_URL = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/test")
 
@@ -37,7 +38,7 @@ def main() -> int:
         for module, on_postgres in BENCHMARKS:
             if label == "postgresql" and not on_postgres:
                 continue
-            args = extra if module != "bench.smtp_bench" else []
+            args = extra if module not in ("bench.smtp_bench", "bench.delivery_bench") else []
             result = subprocess.run([sys.executable, "-m", module, *args], env=env)
             failures += result.returncode != 0
     return 1 if failures else 0
