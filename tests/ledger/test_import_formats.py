@@ -31,11 +31,14 @@ def test_it_reads_utf8_with_or_without_bom_windows_and_utf16_files(org, tmp_path
 
 
 def test_a_latin1_file_with_bytes_cp1252_lacks_is_read_as_latin1(org, tmp_path):
-    text = "Code client;Raison sociale\nC1;Hélène\x81\n"
+    # The byte cp1252 lacks is a control character in Latin-1: in a column the import reads it is
+    # refused (test_import_attacks.py), in a column it ignores it does no harm.
+    text = "Code client;Raison sociale;Remarque\nC1;Hélène;\x81\n"
     path = write_csv(tmp_path, "c.csv", text, encoding="latin-1")
     with open_table(path) as table:
         assert table.encoding == "latin-1"
     assert import_file(org, "customers", path).created == 1
+    assert Customer.objects.get().name == "Hélène"
 
 
 def test_a_utf8_file_with_non_ascii_only_far_down_is_still_utf8(tmp_path):
@@ -127,13 +130,14 @@ def test_xlsx_problems_carry_the_sheet_row_number(org, customer, tmp_path):
     assert [(e.line, e.field) for e in result.errors] == [(2, "Date de facture")]
 
 
-def test_unreadable_files_are_usage_errors(org, tmp_path):
+def test_absent_files_are_usage_errors_and_broken_ones_are_refused(org, tmp_path):
     with pytest.raises(ImportUsageError, match="illisible"):
         import_file(org, "customers", tmp_path / "absent.csv")
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(b"PK\x03\x04 not really a zip")
-    with pytest.raises(ImportUsageError, match="XLSX illisible"):
-        import_file(org, "customers", broken)
+    result = import_file(org, "customers", broken)
+    assert [(e.line, e.field) for e in result.errors] == [(0, "")]
+    assert result.errors[0].message.startswith("fichier XLSX illisible")
     with pytest.raises(ImportUsageError, match="type d'import inconnu"):
         import_file(org, "suppliers", broken)
 
@@ -168,7 +172,7 @@ def test_impossible_dates_are_refused(text):
 
 @pytest.mark.parametrize("parse", [
     f.parse_money, f.parse_date, f.parse_bool, f.parse_kind, f.parse_currency, f.parse_country, f.parse_language,
-    f.parse_emails, f.parse_phone, f.parse_phone_text, f.parse_siren, f.parse_siret, f.parse_vat, f.parse_iban,
+    f.parse_email, f.parse_phone, f.parse_phone_text, f.parse_siren, f.parse_siret, f.parse_vat, f.parse_iban,
     f.parse_method, f.parse_tags, f.text_parser(10),
 ])
 @given(value=st.one_of(st.text(max_size=40), st.integers(), st.floats(), st.dates(), st.booleans(),

@@ -47,8 +47,14 @@ class BulkInsert:
                 self._context = self._cursor.cursor.copy(f"COPY {self.table} ({self.columns}) FROM STDIN")
                 self._copy = self._context.__enter__()
             write = self._copy.write_row
-            for row in rows:
-                write(row + defaults)
+            try:
+                for row in rows:
+                    write(row + defaults)
+            except BaseException as exc:
+                # A row the driver cannot send (a NUL in a text) must not leave the COPY open:
+                # the connection would refuse every query, the rollback included, and wait for ever.
+                self.abort(exc)
+                raise
             if not keep_open:
                 self.flush()
         else:
@@ -62,8 +68,21 @@ class BulkInsert:
         if self._copy is not None:
             context, cursor = self._context, self._cursor
             self._copy = self._context = self._cursor = None
-            context.__exit__(None, None, None)
-            cursor.close()
+            try:
+                context.__exit__(None, None, None)
+            finally:
+                cursor.close()
+
+    def abort(self, exc: BaseException | None = None) -> None:
+        """End an open COPY as failed: the server drops its rows and the transaction can roll back."""
+        if self._copy is not None:
+            context, cursor = self._context, self._cursor
+            self._copy = self._context = self._cursor = None
+            exc = exc or RuntimeError("import interrompu")
+            try:
+                context.__exit__(type(exc), exc, exc.__traceback__)
+            finally:
+                cursor.close()
 
 
 def bulk_update(model: type[Model], fields: Sequence[str], rows: Iterable[tuple]) -> None:
