@@ -204,11 +204,9 @@ def _numbered_csv(reader) -> Iterator[tuple[int, list]]:
             # Only when the detection was fooled (UTF-16 with a broken pair): report it.
             yield last + 1, EncodingProblem(str(exc))
             return
-        except LineTooLong as exc:
-            yield reader.line_num + 1, EncodingProblem(f"CSV mal formé: {exc}")
-            return
-        except csv.Error as exc:
-            yield reader.line_num, EncodingProblem(f"CSV mal formé: {exc}")
+        except (LineTooLong, csv.Error) as exc:
+            # On the line the record starts: an unclosed quote is found far below it.
+            yield last + 1, EncodingProblem(f"CSV mal formé: {exc}")
             return
         start, last = last + 1, reader.line_num
         if any(c.strip() for c in cells):

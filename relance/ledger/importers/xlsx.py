@@ -116,5 +116,7 @@ def _spend(budget: list[int], cells: int, line: int) -> None:
 
 
 def _reason(exc: BaseException) -> str:
+    while exc.__cause__ is not None or exc.__context__ is not None:  # openpyxl wraps the parser's error
+        exc = exc.__cause__ or exc.__context__
     text = " ".join(f"{type(exc).__name__}: {exc}".split())
     return text if len(text) <= 200 else text[:200] + "…"
