@@ -28,6 +28,7 @@ from relance.ledger.importers.fields import (
     parse_vat,
     text_parser,
 )
+from relance.ledger.importers.keys import KeyMap
 from relance.ledger.importers.result import ImportResult
 from relance.ledger.models import Contact, ContactRole, Customer, ImportBatch
 
@@ -141,7 +142,7 @@ class CustomerImporter:
             "in_insolvency": False, "insolvency_date": None, "insolvency_kind": "",
         }
         self.today = timezone.localdate()
-        self.seen: dict[str, int] = {}
+        self.seen = KeyMap()  # code client -> first line
         self.inserter: BulkInsert | None = None
 
     def process(self, rows: list[tuple[int, dict]]) -> None:

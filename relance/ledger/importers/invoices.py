@@ -13,6 +13,7 @@ from relance.ledger import balances
 from relance.ledger.importers.bulk import BulkInsert, bulk_update
 from relance.ledger.importers.columns import Column, Slot, header_of
 from relance.ledger.importers.fields import MAX_AMOUNT, parse_currency, parse_date, parse_money, text_parser
+from relance.ledger.importers.keys import KeyMap
 from relance.ledger.importers.result import ImportResult
 from relance.ledger.models import Allocation, AllocationSource, Customer, ImportBatch, Invoice
 from relance.lib.money import ZERO
@@ -98,7 +99,7 @@ class InvoiceImporter:
         self.customers: dict[str, int | None] = dict(
             Customer.objects.filter(organisation=org).values_list("external_id", "id").iterator(chunk_size=10_000)
         )
-        self.seen: dict[str, int] = {}
+        self.seen = KeyMap()  # number -> first line
         self.new_customers: dict[str, str] = {}  # code -> name, created with the next write
         self.lookup_existing = Invoice.objects.filter(organisation=org).exists()
         self.inserter: BulkInsert | None = None
