@@ -171,14 +171,17 @@ def _refresh_dunning(org: Organisation, kind: str, batch_id: int | None) -> None
 
 @contextmanager
 def _big_cache() -> Iterator[None]:
-    """On SQLite, a 128 MB page cache while importing: index inserts of big files touch many pages."""
+    """On SQLite, a 64 MB page cache while importing: index inserts of big files touch many pages.
+
+    Not more: the cache is part of the import's memory, held to 500 MB for a 200 MB file.
+    """
     if connection.vendor != "sqlite":
         yield
         return
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA cache_size")
         before = cursor.fetchone()[0]
-        cursor.execute("PRAGMA cache_size = -131072")
+        cursor.execute("PRAGMA cache_size = -65536")
     try:
         yield
     finally:

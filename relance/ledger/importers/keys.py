@@ -2,7 +2,7 @@
 
 The importers remember every invoice number, customer code or payment key of a file to report
 duplicates with the line that came first. In a dict, each key costs about 130 bytes: 300 MB for
-the 2.25 million rows of a 200 MB file. Here a key is its 64-bit hash in an array, 12 to 24 bytes.
+the 2.25 million rows of a 200 MB file. Here a key is its 64-bit hash in an array, 16 to 32 bytes.
 Two different keys of one file share a hash with a chance of about n²/2⁶⁵ (one in seven million
 for two million keys): a file would then be refused for a duplicate it does not hold, or a
 payment without identifier taken for a new one rather than for its identical twin already stored.
@@ -58,7 +58,7 @@ class KeyMap:
         h = _hash(key)
         i = self._slot(h)
         if not self._hashes[i]:
-            if 2 * (self._count + 1) > len(self._hashes):  # at most half full: probes stay short
+            if 4 * (self._count + 1) > 3 * len(self._hashes):  # at most three quarters full: probes stay short
                 self._grow()
                 i = self._slot(h)
             self._hashes[i] = h
