@@ -235,6 +235,9 @@ RELANCE_SEND_LEASE_SECONDS = env_int("RELANCE_SEND_LEASE_SECONDS", 120)
 # Daily run on PostgreSQL: from this many invoice steps, half of the customers are written over a
 # second connection at the same time (0: never).
 RELANCE_RUN_SPLIT_FROM = env_int("RELANCE_RUN_SPLIT_FROM", 5000)
+# Ledger imports: the largest file accepted, in bytes, and the most cells read from an XLSX sheet.
+RELANCE_IMPORT_MAX_BYTES = env_int("RELANCE_IMPORT_MAX_BYTES", 200 * 1024 * 1024)
+RELANCE_IMPORT_MAX_CELLS = env_int("RELANCE_IMPORT_MAX_CELLS", 20_000_000)
 
 # Worker pool: Celery when a broker is configured, in-process otherwise.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")

@@ -284,20 +284,30 @@ def open_insolvency(customer: Customer, judgment_date: date, kind: str = "", use
         raise DunningError(f"client {customer.external_id} : la date du jugement {judgment_date:%d/%m/%Y} "
                            "est dans le futur")
     locked = Customer.objects.select_for_update().get(pk=customer.pk)
+    declare_by = _months_later(judgment_date, 2)
+    claims = list(customer.invoices.filter(issue_date__lt=judgment_date, open_balance__gt=0,
+                                           status__in=ACTIVE_STATUSES).order_by("due_date", "number"))
+    # The same judgment recorded again (a re-import, the invoices imported after the customers): its
+    # task, open or done, stands; an open one is brought up to date.
+    same = Task.objects.filter(customer=customer, kind=TaskKind.DECLARE_CLAIM, due_date=declare_by).exclude(
+        state=Task.State.CANCELLED).first()
+    if locked.in_insolvency and locked.insolvency_date == judgment_date and same is not None:
+        if same.state == Task.State.OPEN:
+            same.script = _declaration_note(locked, claims)
+            same.assignee_id = same.assignee_id or locked.collector_id  # a collector assigned since
+            same.save(update_fields=["script", "assignee"])
+            same.invoices.set(claims)
+        return same
     existing = Task.objects.filter(customer=customer, kind=TaskKind.DECLARE_CLAIM, state=Task.State.OPEN).first()
-    if locked.in_insolvency and locked.insolvency_date == judgment_date and existing is not None:
-        return existing
     Customer.objects.filter(pk=customer.pk).update(in_insolvency=True, insolvency_date=judgment_date,
                                                    insolvency_kind=kind, updated_at=timezone.now())
     customer.in_insolvency, customer.insolvency_date, customer.insolvency_kind = True, judgment_date, kind
-    claims = list(customer.invoices.filter(issue_date__lt=judgment_date, open_balance__gt=0,
-                                           status__in=ACTIVE_STATUSES).order_by("due_date", "number"))
     if existing is not None:
         existing.state = Task.State.CANCELLED
         existing.save(update_fields=["state"])
     task = create_task(
         customer, TaskKind.DECLARE_CLAIM, "Déclarer la créance au mandataire judiciaire",
-        due_date=_months_later(judgment_date, 2), invoices=claims, script=_declaration_note(customer, claims),
+        due_date=declare_by, invoices=claims, script=_declaration_note(customer, claims),
     )
     # What was planned before the judgment and not sent yet: the same rule as any send decides.
     for reminder in Reminder.objects.filter(customer=customer, state__in=PENDING_STATES).select_related(

@@ -25,7 +25,8 @@ from stdnum import luhn
 
 CUSTOMERS_HEADER = [
     "Code client", "Raison sociale", "SIREN", "Type", "E-mail", "Téléphone", "Adresse", "Code postal", "Ville",
-    "Pays", "Langue", "Stratégique",
+    "Pays", "Langue", "Stratégique", "Contact", "Civilité", "Procédure collective", "Date du jugement",
+    "Type de procédure",
 ]
 INVOICES_HEADER = [
     "Numéro de facture", "Code client", "Raison sociale", "Date de facture", "Date d'échéance", "Montant HT", "TVA",
@@ -65,6 +66,10 @@ _FIRST_NAMES = _words(
     "Anne Céline Aurélie Jean Pierre Michel Philippe Alain Nicolas Christophe Patrick Julien Thomas Antoine "
     "Maxime Hugo Lucas Louis Nathan Théo Paul Olivier Stéphane Laurent Frédéric Sébastien Mathieu Éric Yann"
 )
+# The list above starts with the women's names: the civility of a contact person follows.
+_WOMEN = frozenset(_FIRST_NAMES[:_FIRST_NAMES.index("Jean")])
+CONTACT_SHARE = 0.85  # customers whose file names the person to write to
+JUDGMENT_DAYS_AGO = 30  # the insolvent customer's court case: redressement judiciaire a month ago
 _FORMS = _words("SAS SAS SAS SARL SARL SARL SA SASU EURL SNC SCOP")
 _TRADES = _words(
     "Transports|Menuiserie|Boulangerie|Imprimerie|Garage|Cabinet|Plomberie|Électricité|Maçonnerie|Librairie|"
@@ -146,6 +151,10 @@ class CustomerRow:
     strategic: bool
     behaviour: str  # good | average | late | disputer | partial | insolvent (not exported)
     terms: str  # payment terms: "30", "45fm", "60", "15", "0" (days; fm = end of month)
+    contact_name: str = ""  # the person to write to ("Madame Marie Durand")
+    contact_civility: str = ""  # "M." | "Mme" (relance.ledger.models.Civility)
+    insolvency_date: date | None = None  # judgment opening insolvency proceedings (the insolvent customer)
+    insolvency_kind: str = ""  # "redressement" (relance.ledger.models.InsolvencyKind)
 
 
 # Not frozen: a frozen dataclass costs 1.5 µs more per row, 3 s on a million invoices.
@@ -251,17 +260,35 @@ class LedgerGenerator:
     def customers(self) -> Iterator[CustomerRow]:
         """Every customer, in code order (C000001, C000002, ...)."""
         rng = Random(f"{self.seed}:customers")
+        # Contact persons come from a stream of their own, so that the rest is as it always was.
+        people = Random(f"{self.seed}:contacts")
         offset = Random(f"{self.seed}:profiles").random()
         build = not self._table
         total = 0.0
         for i in range(self.n_customers):
             row, weight, rate, method = self._customer(rng, i, offset)
+            self._add_contact(people, row)
             if build:
                 total += weight
                 vat = row.country == "FR"  # B2B services to a customer abroad: no French VAT (CGI art. 259-1)
                 self._table.append((row.code, row.name, row.behaviour, row.terms, row.kind, method, rate, vat))
                 self._cum.append(total)
             yield row
+
+    def _add_contact(self, people: Random, row: CustomerRow) -> None:
+        """The person to write to (a consumer is their own contact), and the insolvent one's court case."""
+        if row.behaviour == INSOLVENT:
+            row.insolvency_date = self.today - timedelta(days=JUDGMENT_DAYS_AGO)
+            row.insolvency_kind = "redressement"
+        if people.random() >= CONTACT_SHARE:
+            return
+        if row.kind == "consumer":
+            first = row.name.split(" ", 1)[0]
+            row.contact_name = row.name
+        else:
+            first = people.choice(_FIRST_NAMES)
+            row.contact_name = f"{first} {people.choice(_SURNAMES)}"
+        row.contact_civility = "Mme" if first in _WOMEN else "M."
 
     def _behaviour(self, i: int, offset: float) -> str:
         if i == self.insolvent_index:
@@ -494,7 +521,9 @@ def write_ledger_csv(
         for c in gen.customers():
             w.writerow([
                 c.code, c.name, c.siren, KIND_LABELS[c.kind], c.email, c.phone, c.address, c.postcode, c.city,
-                c.country, c.language, "oui" if c.strategic else "non",
+                c.country, c.language, "oui" if c.strategic else "non", c.contact_name, c.contact_civility,
+                "oui" if c.insolvency_date else "", fr_date(c.insolvency_date) if c.insolvency_date else "",
+                c.insolvency_kind,
             ])
             n_customers += 1
             if progress and n_customers % every == 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.dispatch import Signal
 
-# Sent after an import's commit with `organisation` and `invoice_ids`: the invoices it created or
-# paid. Receivers run in the importer's thread; their errors reach the importer's caller.
+# Sent after an import's commit with `organisation`, `invoice_ids` (the invoices it created or paid)
+# and `insolvent_customer_ids` (customers the file says are under insolvency proceedings). Receivers
+# run in the importer's thread; their errors reach the importer's caller.
 ledger_changed = Signal()

@@ -119,3 +119,28 @@ def test_the_command_opens_and_closes_proceedings(insolvent, capsys):
     assert not cust.in_insolvency
     with pytest.raises(CommandError, match="--date is required"):
         call_command("insolvency", "open", "--org", "abc", "--customer", "C200")
+
+
+def test_imported_proceedings_get_their_task_and_the_invoices_imported_next_fill_it(scenarios, tmp_path):
+    from relance.ledger.importers import import_file
+    from relance.ledger.models import Customer
+    from tests.ledger.data import write_csv
+
+    customers = write_csv(tmp_path, "clients.csv", "Code client;Raison sociale;E-mail;Procédure collective;"
+                          "Date du jugement;Type de procédure\nC9;Royer SARL;compta@royer.fr;oui;20/06/2026;"
+                          "liquidation\n")
+    assert import_file(scenarios, "customers", customers).ok
+    task = Task.objects.get(customer__external_id="C9", kind="declare_claim")
+    assert task.due_date == date(2026, 8, 20) and not task.invoices.exists()
+    invoices = write_csv(tmp_path, "factures.csv", "Numéro de facture;Client;Date de facture;Date d'échéance;"
+                         "Montant TTC\nF-A;C9;02/05/2026;01/06/2026;1200,00\nF-B;C9;25/06/2026;25/07/2026;300,00\n")
+    assert import_file(scenarios, "invoices", invoices).ok
+    task.refresh_from_db()
+    assert list(task.invoices.values_list("number", flat=True)) == ["F-A"]  # F-B is a later claim
+    # The same files again: one task still, and only the later claim is ever reminded.
+    import_file(scenarios, "customers", customers)
+    assert Task.objects.filter(customer__external_id="C9", kind="declare_claim").count() == 1
+    plan_today(scenarios, date(2026, 7, 30))
+    reminded = set(Reminder.objects.filter(customer=Customer.objects.get(external_id="C9"))
+                   .values_list("lines__invoice__number", flat=True))
+    assert reminded == {"F-B"}

@@ -28,6 +28,9 @@ from relance.ledger.generator import (
 )
 
 TODAY = date(2025, 6, 15)
+# gen(customers=50, invoices=400, seed=5) written by the generator before the contact columns existed.
+CUSTOMERS_BEFORE = "f0bddf7f5ca7269a"  # the customers file's first 12 columns
+OTHERS_BEFORE = {"invoices": "f3e58fa3cea01372", "payments": "48f5156cfc36e7ab"}
 
 
 def gen(customers=300, invoices=6000, seed=1, today=TODAY, months=18) -> LedgerGenerator:
@@ -97,7 +100,8 @@ def test_the_files_are_utf8_with_semicolons_and_the_french_headers(ledger):
     first_lines = {n: (out / f"{n}.csv").read_bytes().split(b"\r\n")[0].decode("utf-8") for n in
                    ("customers", "invoices", "payments")}
     assert first_lines["customers"] == (
-        "Code client;Raison sociale;SIREN;Type;E-mail;Téléphone;Adresse;Code postal;Ville;Pays;Langue;Stratégique"
+        "Code client;Raison sociale;SIREN;Type;E-mail;Téléphone;Adresse;Code postal;Ville;Pays;Langue;Stratégique;"
+        "Contact;Civilité;Procédure collective;Date du jugement;Type de procédure"
     )
     assert first_lines["invoices"] == (
         "Numéro de facture;Code client;Raison sociale;Date de facture;Date d'échéance;Montant HT;TVA;Montant TTC;"
@@ -237,6 +241,35 @@ def test_exactly_one_customer_is_insolvent_with_several_unpaid_invoices(rows):
     unpaid = [inv for inv, p in invoices if inv.customer_code == insolvent[0].code and not p]
     assert len(unpaid) >= 3
     assert all(inv.issue_date >= TODAY.replace(year=TODAY.year - 1) for inv in unpaid)
+
+
+def test_most_customers_name_a_contact_person_with_a_civility(rows):
+    customers, _ = rows
+    named = [c for c in customers if c.contact_name]
+    assert 0.75 * len(customers) < len(named) < 0.95 * len(customers)
+    assert {c.contact_civility for c in named} == {"M.", "Mme"}
+    assert all(c.contact_name == c.name for c in named if c.kind == "consumer")
+    assert not any(c.contact_civility for c in customers if not c.contact_name)
+
+
+def test_the_insolvent_customer_carries_its_judgment_in_the_file(ledger):
+    out, _ = ledger
+    rows = read(out / "customers.csv")
+    judged = [r for r in rows if r["Procédure collective"]]
+    assert len(judged) == 1
+    assert (judged[0]["Procédure collective"], judged[0]["Type de procédure"]) == ("oui", "redressement")
+    assert day(judged[0]["Date du jugement"]) == TODAY - timedelta(days=30)
+    assert all(not r["Date du jugement"] and not r["Type de procédure"] for r in rows if r not in judged)
+
+
+def test_the_contact_columns_leave_the_rest_of_the_ledger_as_it_was(tmp_path):
+    # Digests of the same ledger written before the contact columns existed, without them.
+    g = gen(customers=50, invoices=400, seed=5)
+    write_ledger_csv(g, tmp_path)
+    customers = [";".join(r[:12]) for r in csv.reader((tmp_path / "customers.csv").open(encoding="utf-8"),
+                                                      delimiter=";")]
+    assert hashlib.sha256("\n".join(customers).encode()).hexdigest()[:16] == CUSTOMERS_BEFORE
+    assert {n: d[:16] for n, d in digest(tmp_path).items() if n != "customers"} == OTHERS_BEFORE
 
 
 def test_a_tiny_ledger_still_has_its_insolvent_customer():

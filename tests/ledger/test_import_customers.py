@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -156,6 +158,6 @@ PLAN = plan_of(SLOTS)
 def test_any_row_gives_values_or_clear_problems(cells):
     values, problems = read_row(cells, PLAN)
     if not problems:
-        problems = check_customer(values, {"bob": 2})
+        problems = check_customer(values, {"bob": 2}, date(2026, 12, 1))
     for field, message in problems:
         assert field and message and isinstance(message, str)

@@ -1,5 +1,8 @@
 """Importers of ledger files. `import_file()` reads a CSV/XLSX file of customers, invoices or payments.
 
+Bad input never ends in a traceback: a cell, a row or the whole file (not a regular file, too big,
+corrupt, mixed encodings: RefusedFile) is refused with `file:line: field: message`.
+
 One pass, one transaction: each chunk of rows is validated (cells, then against the file so far
 and the database) and written while no problem has been found; after the first problem the rest
 is only validated. Any problem, or a dry run, rolls the whole transaction back, so a refused
@@ -11,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from relance.accounts.models import Organisation
@@ -19,9 +22,9 @@ from relance.ledger.importers.columns import plan_of, read_row, resolve
 from relance.ledger.importers.customers import CustomerImporter
 from relance.ledger.importers.invoices import InvoiceImporter
 from relance.ledger.importers.payments import PaymentImporter
-from relance.ledger.importers.result import FieldError, ImportResult, ImportUsageError, Problem
-from relance.ledger.importers.tabular import EncodingProblem, open_table
-from relance.ledger.models import Allocation, ImportBatch, Invoice
+from relance.ledger.importers.result import FieldError, ImportResult, ImportUsageError, Problem, RefusedFile
+from relance.ledger.importers.tabular import EncodingProblem, Table, open_table
+from relance.ledger.models import Allocation, Customer, ImportBatch, Invoice
 from relance.ledger.signals import ledger_changed
 from relance.lib.bulk import closing_copies
 from relance.lib.db import big_cache
@@ -54,75 +57,107 @@ def import_file(
     importer_class = KINDS[kind]
     path = Path(path)
     result = ImportResult(kind=kind, filename=str(path), dry_run=dry_run)
-    with open_table(path) as table:
-        if isinstance(table.header, EncodingProblem) or not table.header:
-            message = table.header.message if isinstance(table.header, EncodingProblem) else "fichier vide"
-            result.add_error(1, "(en-tête)", message)
-            return result
-        slots, problems = resolve(table.header, importer_class.columns, mapping)
-        for field, message in problems:
-            result.add_error(1, field, message)
-        if problems:
-            return result
-        width, plan = len(table.header), plan_of(slots)
-        # closing_copies: an error while an inserter holds a COPY open must not hang the rollback.
-        with big_cache(), transaction.atomic(), closing_copies():
-            batch = ImportBatch.objects.create(
-                organisation=org, kind=kind, filename=path.name[:500], sha256=table.sha256
-            )
-            if connection.vendor == "postgresql":
-                # Rows go in parent-first, so check foreign keys as rows arrive: a million deferred
-                # checks queued for the commit cost more. Put back below for the caller's transaction.
-                with connection.cursor() as cursor:
-                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            importer = importer_class(org, batch, result, slots)
-            chunk: list[tuple[int, dict]] = []
-            for line, cells in table.rows:
-                if isinstance(cells, EncodingProblem):
-                    result.add_error(line, "(ligne)", cells.message)
-                    continue
-                if len(cells) > width and any(str(c).strip() for c in cells[width:]):
-                    sep = f" (séparateur « {table.delimiter} »)" if table.delimiter else ""
-                    result.add_error(line, "(ligne)", f"{len(cells)} colonnes pour {width} en-têtes{sep}")
-                    continue
-                values, problems = read_row(cells, plan)
-                if problems:
-                    for field, message in problems:
-                        result.add_error(line, field, message)
-                    continue
-                chunk.append((line, values))
-                if len(chunk) >= CHUNK_ROWS:
-                    importer.process(chunk)
-                    chunk = []
-                    if progress is not None:
-                        progress(table.position(), table.size)
-            if chunk:
-                importer.process(chunk)
-            importer.finish()
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # Django's foreign keys are initially deferred
-            if progress is not None:
-                progress(table.size, table.size)
-            if not result.ok:
-                result.errors.sort(key=lambda p: p.line)  # chunks report cell problems before the others
-                result.created = result.updated = result.unchanged = 0
-                result.extra.clear()
-            if result.ok and not dry_run:
-                batch.created, batch.updated, batch.unchanged = result.created, result.updated, result.unchanged
-                batch.finished_at = timezone.now()
-                batch.save(update_fields=["created", "updated", "unchanged", "finished_at"])
-                result.batch_id = batch.pk
-            else:
-                transaction.set_rollback(True)
-    if result.ok and not dry_run and kind in ("invoices", "payments"):
+    try:
+        with open_table(path) as table:
+            _import_table(org, kind, importer_class, table, result, mapping, dry_run, progress)
+    except RefusedFile as exc:
+        _refuse(result, exc.line, exc.message)
+    except DataError as exc:
+        # The cells are checked against every column before writing; this is the last guard, and
+        # the transaction is rolled back all the same.
+        _refuse(result, 0, f"valeur refusée par la base de données ({' '.join(str(exc).split())[:200]})")
+    if result.ok and not dry_run:
         _announce(org, kind, result.batch_id)
     return result
+
+
+def _import_table(org, kind, importer_class, table: Table, result: ImportResult, mapping, dry_run: bool,
+                  progress: Progress | None) -> None:
+    """Resolve the header, then read, check and write every row in one transaction."""
+    if isinstance(table.header, EncodingProblem) or not table.header:
+        message = table.header.message if isinstance(table.header, EncodingProblem) else "fichier vide"
+        result.add_error(1, "(en-tête)", message)
+        return
+    slots, problems = resolve(table.header, importer_class.columns, mapping)
+    for field, message in problems:
+        result.add_error(1, field, message)
+    if problems:
+        return
+    # A 64 MB page cache on SQLite, not more: it counts in the import's memory (500 MB for 200 MB of CSV).
+    # closing_copies: an error while an inserter holds a COPY open must not hang the rollback.
+    with big_cache(64), transaction.atomic(), closing_copies():
+        batch = ImportBatch.objects.create(
+            organisation=org, kind=kind, filename=table.path.name[:500], sha256=table.sha256
+        )
+        if connection.vendor == "postgresql":
+            # Rows go in parent-first, so check foreign keys as rows arrive: a million deferred
+            # checks queued for the commit cost more. Put back below for the caller's transaction.
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        importer = importer_class(org, batch, result, slots)
+        _read_rows(table, importer, result, plan_of(slots), progress)
+        importer.finish()
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # Django's foreign keys are initially deferred
+        if progress is not None:
+            progress(table.size, table.size)
+        if not result.ok:
+            result.errors.sort(key=lambda p: p.line)  # chunks report cell problems before the others
+            result.created = result.updated = result.unchanged = 0
+            result.extra.clear()
+        if result.ok and not dry_run:
+            batch.created, batch.updated, batch.unchanged = result.created, result.updated, result.unchanged
+            batch.finished_at = timezone.now()
+            batch.save(update_fields=["created", "updated", "unchanged", "finished_at"])
+            result.batch_id = batch.pk
+        else:
+            transaction.set_rollback(True)
+
+
+def _read_rows(table: Table, importer, result: ImportResult, plan, progress: Progress | None) -> None:
+    """Parse the rows and hand them to the importer by chunks; problems go to `result`."""
+    width = len(table.header)
+    chunk: list[tuple[int, dict]] = []
+    for line, cells in table.rows:
+        if isinstance(cells, EncodingProblem):
+            result.add_error(line, "(ligne)", cells.message)
+            continue
+        if len(cells) > width and any(str(c).strip() for c in cells[width:]):
+            sep = f" (séparateur « {table.delimiter} »)" if table.delimiter else ""
+            result.add_error(line, "(ligne)", f"{len(cells)} colonnes pour {width} en-têtes{sep}")
+            continue
+        values, problems = read_row(cells, plan)
+        if problems:
+            for field, message in problems:
+                result.add_error(line, field, message)
+            continue
+        chunk.append((line, values))
+        if len(chunk) >= CHUNK_ROWS:
+            importer.process(chunk)
+            chunk = []
+            if progress is not None:
+                progress(table.position(), table.size)
+    if chunk:
+        importer.process(chunk)
+
+
+def _refuse(result: ImportResult, line: int, message: str) -> None:
+    """The whole file is refused: nothing written, nothing counted."""
+    result.add_error(line, "(ligne)" if line else "", message)
+    result.created = result.updated = result.unchanged = 0
+    result.extra.clear()
+    result.batch_id = None
 
 
 def _announce(org: Organisation, kind: str, batch_id: int | None) -> None:
     """Tell the apps built on the ledger (dunning) which invoices this import created or paid: the
     ledger_changed signal, sent after the import's commit."""
+    if kind == "customers":
+        insolvent = Customer.objects.filter(organisation=org, in_insolvency=True).values_list("pk", flat=True)
+        ledger_changed.send(sender=import_file, organisation=org, invoice_ids=[],
+                            insolvent_customer_ids=list(insolvent))
+        return
     if kind == "invoices":
         # Only those still owed: a new invoice already paid has no next date to give or to clear.
         ids = Invoice.objects.filter(organisation=org, source_import_id=batch_id, open_balance__gt=0).order_by()
@@ -130,4 +165,8 @@ def _announce(org: Organisation, kind: str, batch_id: int | None) -> None:
     else:
         ids = Allocation.objects.filter(payment__source_import_id=batch_id).order_by()
         ids = ids.values_list("invoice_id", flat=True)
-    ledger_changed.send(sender=import_file, organisation=org, invoice_ids=list(ids))
+    ids = list(ids)
+    # Customers under proceedings whose invoices just arrived: their claims to declare are now known.
+    insolvent = Customer.objects.filter(organisation=org, in_insolvency=True, invoices__source_import_id=batch_id)
+    ledger_changed.send(sender=import_file, organisation=org, invoice_ids=ids,
+                        insolvent_customer_ids=list(insolvent.distinct().values_list("pk", flat=True)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from relance.ledger.importers.fields import normalise_label
+from relance.ledger.importers.fields import CONTROL, normalise_label
 from relance.ledger.importers.result import FieldError, ImportUsageError
 
 
@@ -91,6 +91,10 @@ def read_row(cells: list, plan: Plan) -> tuple[dict, list[tuple[str, str]]]:
     for field, index, parse, required, header in plan:
         raw = cells[index] if index < width else ""
         if raw.__class__ is str:
+            if bad := CONTROL.search(raw):
+                # A NUL stops PostgreSQL and cuts a C string; the others have no place in a ledger.
+                problems.append((header, f"caractère de contrôle interdit (U+{ord(bad.group()):04X})"))
+                continue
             raw = raw.strip()
             if not raw:
                 if required:

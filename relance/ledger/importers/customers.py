@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from relance.accounts.models import Organisation
 from relance.ledger.importers.columns import Column, Slot, header_of
 from relance.ledger.importers.fields import (
     FieldError,
     parse_bool,
+    parse_civility,
     parse_country,
-    parse_emails,
+    parse_date,
+    parse_email,
+    parse_insolvency_kind,
     parse_kind,
     parse_language,
     parse_phone,
@@ -21,6 +27,7 @@ from relance.ledger.importers.fields import (
     parse_vat,
     text_parser,
 )
+from relance.ledger.importers.keys import KeyMap
 from relance.ledger.importers.result import ImportResult
 from relance.ledger.models import Contact, ContactRole, Customer, ImportBatch
 from relance.lib.bulk import BulkInsert, update_rows
@@ -35,7 +42,7 @@ COLUMNS = [
     Column("vat_number", "N° TVA", ("TVA intracommunautaire", "Numéro de TVA", "VAT number", "VAT"), parse_vat),
     Column("kind", "Type", ("Type de client", "Kind", "Customer type", "Catégorie"), parse_kind),
     Column("email", "E-mail", ("Email", "Courriel", "Adresse e-mail", "Mail", "E-mail de facturation",
-           "Billing email"), parse_emails),
+           "Billing email"), parse_email),
     Column("phone", "Téléphone", ("Phone", "Tél", "Tel", "Telephone", "Phone number", "Mobile"), parse_phone_text),
     Column("address_line1", "Adresse", ("Address", "Adresse 1", "Adresse ligne 1", "Address line 1", "Rue"),
            text_parser(200)),
@@ -50,11 +57,18 @@ COLUMNS = [
            text_parser(150)),
     Column("notes", "Notes", ("Note", "Commentaire", "Commentaires", "Comments"), text_parser(10_000)),
     Column("tags", "Étiquettes", ("Tags", "Tag", "Étiquette", "Labels"), parse_tags),
+    Column("contact_name", "Contact", ("Contact name", "Nom du contact", "Interlocuteur"), text_parser(200)),
+    Column("contact_civility", "Civilité", ("Title", "Civility", "Civilité du contact"), parse_civility),
+    Column("in_insolvency", "Procédure collective", ("Insolvency", "En procédure collective"), parse_bool),
+    Column("insolvency_date", "Date du jugement", ("Judgment date", "Judgement date", "Date de jugement",
+           "Date du jugement d'ouverture"), parse_date),
+    Column("insolvency_kind", "Type de procédure", ("Insolvency kind", "Procédure"), parse_insolvency_kind),
 ]
 
 # Model fields a customer row can set, and what an empty cell in a present column means.
 _FIELDS = ("name", "siren", "siret", "vat_number", "kind", "address_line1", "address_line2", "postcode", "city",
-           "country", "language", "strategic", "collector", "notes", "tags")
+           "country", "language", "strategic", "collector", "notes", "tags", "contact_name", "contact_civility",
+           "in_insolvency", "insolvency_date", "insolvency_kind")
 # Why an import turned a billing contact off: it may turn it back on; a bounce it must not.
 REPLACED = "remplacé par un import"
 
@@ -71,9 +85,9 @@ def members(org: Organisation) -> dict[str, int]:
     return found
 
 
-def check_customer(values: dict, people: dict[str, int]) -> list[tuple[str, str]]:
-    """Cross-field rules of one row: SIREN/SIRET agreement, phone region, collector. Pure."""
-    problems = []
+def check_customer(values: dict, people: dict[str, int], today: date) -> list[tuple[str, str]]:
+    """Cross-field rules of one row: SIREN/SIRET agreement, phone region, collector, insolvency. Pure."""
+    problems = check_insolvency(values, today)
     siren, siret = values.get("siren"), values.get("siret")
     if siren and siret and not siret.startswith(siren):
         problems.append(("siret", f"le SIRET {siret} ne commence pas par le SIREN {siren}"))
@@ -89,6 +103,22 @@ def check_customer(values: dict, people: dict[str, int]) -> list[tuple[str, str]
         if user is None:
             problems.append(("collector", f"{values['collector']} n'est pas membre de l'organisation"))
         values["collector"] = user
+    return problems
+
+
+def check_insolvency(values: dict, today: date) -> list[tuple[str, str]]:
+    """A judgment date is required with "Procédure collective: oui", and is not in the future."""
+    problems = []
+    judged = values.get("insolvency_date")
+    if judged is not None and judged > today:
+        problems.append(("insolvency_date", f"date du jugement dans le futur: {judged:%d/%m/%Y}"))
+    if values.get("in_insolvency"):
+        if judged is None:
+            problems.append(("insolvency_date", "date du jugement obligatoire pour une procédure collective"))
+    else:
+        for field in ("insolvency_date", "insolvency_kind"):
+            if field in values:
+                problems.append((field, "renseigné sans procédure collective (« Procédure collective: oui »)"))
     return problems
 
 
@@ -108,16 +138,18 @@ class CustomerImporter:
         self.empty = {
             "siren": "", "siret": "", "vat_number": "", "kind": "business", "address_line1": "", "address_line2": "",
             "postcode": "", "city": "", "country": org.country, "language": org.language, "strategic": False,
-            "collector": None, "notes": "", "tags": [],
+            "collector": None, "notes": "", "tags": [], "contact_name": "", "contact_civility": "",
+            "in_insolvency": False, "insolvency_date": None, "insolvency_kind": "",
         }
-        self.seen: dict[str, int] = {}
+        self.today = timezone.localdate()
+        self.seen = KeyMap()  # code client -> first line
         self.inserter: BulkInsert | None = None
 
     def process(self, rows: list[tuple[int, dict]]) -> None:
         result = self.result
         good = []
         for line, values in rows:
-            problems = check_customer(values, self.people)
+            problems = check_customer(values, self.people, self.today)
             code = values["external_id"]
             if code in self.seen:
                 problems.append(("external_id", f"code client en double (déjà ligne {self.seen[code]})"))

@@ -9,19 +9,30 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
 import phonenumbers
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 
 from relance.accounts import validators
+from relance.ledger.contacts import clean_email
 from relance.ledger.importers.result import FieldError
-from relance.lib.money import CENT, parse_amount
+from relance.lib.money import CENT
 
-MAX_AMOUNT = Decimal("1000000000000")  # the columns hold 14 digits, 2 of them after the point
-_PLAIN_AMOUNT = re.compile(r"-?\d{1,12}(?:[.,]\d{1,2})?")
+MAX_AMOUNT = Decimal("1000000000000")  # the columns hold 14 digits, 2 of them after the point (models.MONEY)
+_PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,12}(?:[.,][0-9]{1,2})?")
+# Thousands grouped by spaces (normal, no-break, narrow no-break), or by the separator the decimal
+# mark is not: 1 234,56 1.234,56 1,234.56. A group has three digits, so '5 5' and '1.2.3,4' fail.
+_AMOUNT = re.compile(
+    r"(?P<open>\()?(?P<minus>-)?"
+    r"(?P<int>[0-9]{1,3}(?:[ \u00a0\u202f][0-9]{3})+|[0-9]{1,3}(?:\.[0-9]{3})+(?=,)|[0-9]{1,3}(?:,[0-9]{3})+(?=\.)"
+    r"|[0-9]+)"
+    r"(?:[.,](?P<dec>[0-9]+))?(?P<close>\))?"
+    r"(?:[ \u00a0\u202f]?(?:€|EUR))?"
+)
+# Characters no cell may hold: C0 and C1 controls, but tab and line breaks (free text, wrapped cells).
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def normalise_label(text: str) -> str:
@@ -43,26 +54,38 @@ def parse_text(value: object, max_length: int) -> str:
 
 
 def parse_money(value: object) -> Decimal:
-    """An amount to the cent: '1 234,56', '1234.56', 1234.56 (XLSX), '(12,00)' for a negative one."""
+    """An amount to the cent: '1 234,56', '1.234,56', '1,234.56', '12,50 €', 1234.56 (XLSX), '(12,00)' negative."""
     if value.__class__ is str:
-        text = value.replace(" ", "")
-        if _PLAIN_AMOUNT.fullmatch(text):  # the common case, fast: at most 12 digits and 2 decimals
-            return Decimal(text.replace(",", ".") if "," in text else text)
-    if isinstance(value, bool):
+        if _PLAIN_AMOUNT.fullmatch(value):  # the common case, fast: at most 12 digits and 2 decimals
+            return Decimal(value.replace(",", ".") if "," in value else value)
+        amount = _parse_amount_text(value)
+    elif isinstance(value, bool):
         raise FieldError(f"montant invalide: {_show(value)}")
-    if isinstance(value, int | float | Decimal):
+    elif isinstance(value, int | float | Decimal):
         amount = Decimal(str(value))
         if not amount.is_finite():
             raise FieldError(f"montant invalide: {_show(value)}")
         # XLSX numbers are binary floats: 0.1 + 0.2 is read 0.30000000000000004, so round.
         amount = amount.quantize(CENT, rounding=ROUND_HALF_UP) if abs(amount) < MAX_AMOUNT else amount
     else:
-        try:
-            amount = parse_amount(str(value))
-        except (ValueError, InvalidOperation):
-            raise FieldError(f"montant invalide: {_show(value)}")
-        if amount.is_finite() and abs(amount) < MAX_AMOUNT and amount != amount.quantize(CENT):
-            raise FieldError(f"montant invalide (au centime près): {_show(value)}")
+        amount = _parse_amount_text(str(value))
+    return check_amount(amount, value)
+
+
+def _parse_amount_text(value: str) -> Decimal:
+    text = value.strip()
+    m = _AMOUNT.fullmatch(text) if len(text) <= 40 else None
+    if m is None or bool(m["open"]) != bool(m["close"]) or (m["open"] and m["minus"]):
+        raise FieldError(f"montant invalide: {_show(value)}")
+    digits = "".join(c for c in m["int"] if c.isdigit())
+    amount = Decimal(f"{digits}.{m['dec']}" if m["dec"] else digits)
+    if abs(amount) < MAX_AMOUNT and amount != amount.quantize(CENT):
+        raise FieldError(f"montant invalide (au centime près): {_show(value)}")
+    return -amount if m["open"] or m["minus"] else amount
+
+
+def check_amount(amount: Decimal, value: object) -> Decimal:
+    """The amount to the cent, if the money columns can hold it."""
     if abs(amount) >= MAX_AMOUNT:
         raise FieldError(f"montant trop grand: {_show(value)}")
     return amount.quantize(CENT)
@@ -180,23 +203,12 @@ def parse_language(value: object) -> str:
     return lang
 
 
-def parse_emails(value: object) -> list[str]:
-    """One or more addresses separated by ';' or ','."""
-    found = []
-    for part in re.split(r"[;,\s]+", str(value).strip()):
-        if not part:
-            continue
-        try:
-            validate_email(part)
-        except ValidationError:
-            raise FieldError(f"adresse e-mail invalide: {_show(part)}")
-        if len(part) > 254:
-            raise FieldError("adresse e-mail trop longue")
-        if part not in found:
-            found.append(part)
-    if not found:
-        raise FieldError(f"adresse e-mail invalide: {_show(value)}")
-    return found
+def parse_email(value: object) -> str:
+    """Exactly one address (relance.ledger.contacts.clean_email): a list is refused, not split."""
+    try:
+        return clean_email(value)
+    except ValidationError as exc:
+        raise FieldError(exc.messages[0])
 
 
 def parse_phone(value: object, region: str = "FR") -> str:
@@ -213,7 +225,8 @@ def parse_phone(value: object, region: str = "FR") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-_PHONE_CHARS = re.compile(r"[\d\s+().\-/]+")
+# Digits, spaces, dots, dashes, parentheses and a leading +: nothing a gateway could read otherwise.
+_PHONE_CHARS = re.compile(r"\+?[0-9 \u00a0\u202f().\-]+")
 
 
 def parse_phone_text(value: object) -> str:
@@ -318,3 +331,29 @@ def text_parser(max_length: int):
         return parse_text(value, max_length)
 
     return parse
+
+
+_CIVILITIES = {"m": "M.", "monsieur": "M.", "mr": "M.", "mme": "Mme", "madame": "Mme", "mrs": "Mme", "ms": "Mme"}
+
+
+def parse_civility(value: object) -> str:
+    """M., Monsieur, Mr -> 'M.'; Mme, Madame, Mrs, Ms -> 'Mme' (Customer.contact_civility)."""
+    civility = _CIVILITIES.get(normalise_label(value))
+    if civility is None:
+        raise FieldError(f"civilité inconnue {_show(value)} (M., Mme, Monsieur, Madame, Mr, Mrs, Ms)")
+    return civility
+
+
+_INSOLVENCY_KINDS = {
+    "sauvegarde": "sauvegarde", "proceduredesauvegarde": "sauvegarde", "safeguard": "sauvegarde",
+    "redressement": "redressement", "redressementjudiciaire": "redressement", "recovery": "redressement",
+    "receivership": "redressement",
+    "liquidation": "liquidation", "liquidationjudiciaire": "liquidation",
+}
+
+
+def parse_insolvency_kind(value: object) -> str:
+    kind = _INSOLVENCY_KINDS.get(normalise_label(value))
+    if kind is None:
+        raise FieldError(f"type de procédure inconnu {_show(value)} (sauvegarde, redressement ou liquidation)")
+    return kind

@@ -11,7 +11,8 @@ from django.utils import timezone
 from relance.accounts.models import Organisation
 from relance.ledger import balances
 from relance.ledger.importers.columns import Column, Slot, header_of
-from relance.ledger.importers.fields import parse_currency, parse_date, parse_money, text_parser
+from relance.ledger.importers.fields import MAX_AMOUNT, parse_currency, parse_date, parse_money, text_parser
+from relance.ledger.importers.keys import KeyMap
 from relance.ledger.importers.result import ImportResult
 from relance.ledger.models import Allocation, AllocationSource, Customer, ImportBatch, Invoice
 from relance.lib.bulk import BulkInsert, update_rows
@@ -60,8 +61,11 @@ def check_invoice(values: dict, default_currency: str) -> list[tuple[str, str]]:
         values["tax"] = ttc - ht
     values.setdefault("tax", ZERO)
     for name in ("amount_excl_tax", "tax", "total"):
-        if values.get(name, ZERO) < 0:
+        amount = values.get(name, ZERO)
+        if amount < 0:
             problems.append((name, "montant négatif (une facture négative est un avoir)"))
+        elif amount >= MAX_AMOUNT:  # a total derived from HT + TVA, beyond what the column holds
+            problems.append((name, f"montant trop grand: {amount}"))
     paid = values.get("paid")
     if paid is not None and (paid < 0 or paid > ttc):
         problems.append(("paid", f"le montant déjà payé ({paid}) doit être entre 0 et le TTC ({ttc})"))
@@ -95,7 +99,7 @@ class InvoiceImporter:
         self.customers: dict[str, int | None] = dict(
             Customer.objects.filter(organisation=org).values_list("external_id", "id").iterator(chunk_size=10_000)
         )
-        self.seen: dict[str, int] = {}
+        self.seen = KeyMap()  # number -> first line
         self.new_customers: dict[str, str] = {}  # code -> name, created with the next write
         self.lookup_existing = Invoice.objects.filter(organisation=org).exists()
         self.inserter: BulkInsert | None = None

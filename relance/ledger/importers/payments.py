@@ -20,6 +20,7 @@ from relance.ledger.importers.fields import (
     parse_money,
     text_parser,
 )
+from relance.ledger.importers.keys import KeyMap
 from relance.ledger.importers.result import ImportResult
 from relance.ledger.models import (
     Allocation,
@@ -76,10 +77,10 @@ class PaymentImporter:
         self.present = {s.field for s in slots}
         self.label = {c.field: header_of(slots, c.field, c.label) for c in COLUMNS}
         self.customers = dict(Customer.objects.filter(organisation=org).values_list("external_id", "id"))
-        self.seen_bank: dict[str, int] = {}
-        self.seen_external: dict[str, int] = {}
+        self.seen_bank = KeyMap()  # identifier -> first line
+        self.seen_external = KeyMap()
         # The n-th identical (date, amount, reference, customer) row of the file is the n-th such payment.
-        self.occurrences: dict[tuple, int] = defaultdict(int)
+        self.occurrences = KeyMap()
         self.inserter: BulkInsert | None = None
         self.last_id = 0
 
@@ -170,7 +171,7 @@ class PaymentImporter:
                     candidates[key].append(payment)
             for v in by_tuple:
                 key = (v["date"], v["amount"], v["reference"], v["customer"])
-                n = self.occurrences[key]
+                n = self.occurrences.get(key, 0)
                 self.occurrences[key] = n + 1
                 if n < len(candidates[key]):
                     found[id(v)] = candidates[key][n]

@@ -14,6 +14,18 @@ class ImportUsageError(Exception):
     """The import cannot start: unknown kind, unreadable or unsupported file, bad --map."""
 
 
+class RefusedFile(Exception):
+    """The file cannot be read as a table (not a regular file, too big, corrupt, mixed encodings).
+
+    The import refuses it as a whole, like any other bad input (exit 1): reported on `line`, or on
+    the file itself when `line` is 0.
+    """
+
+    def __init__(self, message: str, line: int = 0):
+        super().__init__(message)
+        self.message, self.line = message, line
+
+
 class FieldError(ValueError):
     """A cell that cannot be read as its field; the message says why, in French."""
 
@@ -69,9 +81,10 @@ class ImportResult:
         return json.dumps(self.as_dict(), ensure_ascii=False)
 
     def error_lines(self, limit: int = 50) -> list[str]:
-        """`file:line: field: message` for the first `limit` problems, then how many more."""
+        """`file:line: field: message` (`file: message` for the whole file) for the first `limit` problems."""
         ordered = sorted(self.errors, key=_order)
-        lines = [f"{self.filename}:{p.line}: {p.field}: {p.message}" for p in ordered[:limit]]
+        lines = [f"{self.filename}:{p.line}: {p.field}: {p.message}" if p.line else f"{self.filename}: {p.message}"
+                 for p in ordered[:limit]]
         rest = self.error_count - min(limit, len(ordered))
         if rest > 0:
             lines.append(f"... et {rest} autres problèmes / and {rest} more problems")

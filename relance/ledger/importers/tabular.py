@@ -11,48 +11,54 @@ import codecs
 import csv
 import hashlib
 import io
-import zipfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+import re
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
-from relance.ledger.importers.result import ImportUsageError
+from django.conf import settings
+
+from relance.ledger.importers.result import ImportUsageError, RefusedFile
+from relance.ledger.importers.table import EncodingProblem, Table
+from relance.ledger.importers.xlsx import open_xlsx
+
+__all__ = ["EncodingProblem", "Table", "open_table"]
 
 DELIMITERS = (";", ",", "\t", "|")
 _CHUNK = 1 << 20
+# Longest record and longest physical line read: a cell this long is no ledger's, and the bound keeps
+# a file without line breaks (or an unclosed quote) from being read into memory whole.
+MAX_FIELD = 1 << 20
+_MAX_LINE = 4 * MAX_FIELD
 # Bytes cp1252 leaves undefined: a file holding one of them can only be Latin-1.
-_CP1252_HOLES = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
+_CP1252_HOLES = re.compile(b"[\x81\x8d\x8f\x90\x9d]")
+# A well-formed UTF-8 multibyte sequence: a Windows file (cp1252) practically never holds one.
+_UTF8_MULTIBYTE = re.compile(
+    b"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    b"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+    b"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
 
-csv.field_size_limit(1 << 20)
-
-
-@dataclass
-class Table:
-    path: Path
-    format: str  # "csv" or "xlsx"
-    sha256: str
-    header: list[str]
-    rows: Iterator[tuple[int, list]]  # (line number, cells), blank rows skipped
-    size: int  # for progress: bytes (CSV) or rows (XLSX)
-    position: Callable[[], int]
-    encoding: str = ""
-    delimiter: str = ""
-    _close: list[Callable[[], None]] = field(default_factory=list)
-
-    def close(self) -> None:
-        for close in self._close:
-            close()
-
-    def __enter__(self) -> Table:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+csv.field_size_limit(MAX_FIELD)
 
 
 def open_table(path: str | Path) -> Table:
-    """Open a CSV or XLSX file; ImportUsageError when it cannot be read at all."""
+    """Open a CSV or XLSX file.
+
+    ImportUsageError when it cannot be opened at all (absent, no permission); RefusedFile when it is
+    not a regular file, is bigger than RELANCE_IMPORT_MAX_BYTES, or cannot be read as a table.
+    """
     path = Path(path)
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise ImportUsageError(f"{path}: fichier illisible ({exc.strerror or exc})")
+    # Before opening: a FIFO would block the open, /dev/zero or /dev/urandom never end.
+    if not stat.S_ISREG(info.st_mode):
+        raise RefusedFile("pas un fichier ordinaire (périphérique, tube ou dossier): refusé")
+    limit = settings.RELANCE_IMPORT_MAX_BYTES
+    if info.st_size > limit:
+        raise RefusedFile(f"fichier trop gros ({info.st_size} octets, {limit} au plus: RELANCE_IMPORT_MAX_BYTES)")
     try:
         with path.open("rb") as f:
             magic = f.read(8)
@@ -60,46 +66,74 @@ def open_table(path: str | Path) -> Table:
         raise ImportUsageError(f"{path}: fichier illisible ({exc.strerror or exc})")
     suffix = path.suffix.lower()
     if suffix == ".xls" or magic.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportUsageError(f"{path}: format XLS (Excel 97) non pris en charge, enregistrez en XLSX ou CSV")
+        raise RefusedFile("format XLS (Excel 97) non pris en charge, enregistrez en XLSX ou CSV")
     if suffix in {".xlsx", ".xlsm"} or magic.startswith(b"PK\x03\x04"):
-        return _open_xlsx(path)
+        return open_xlsx(path)
     return _open_csv(path)
 
 
 def _scan(path: Path) -> tuple[str, str]:
-    """One pass over the bytes: the file's SHA-256 and its encoding."""
+    """One pass over the bytes: the file's SHA-256 and its encoding; RefusedFile for mixed encodings.
+
+    UTF-8 when every byte is (with or without BOM); cp1252 (Latin-1 when it holds a byte cp1252
+    lacks) when there is no UTF-8 multibyte sequence at all. A file with both is two files pasted
+    together: read as either, part of it would be stored as "SociÃ©tÃ©", so it is refused.
+    """
     digest = hashlib.sha256()
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    utf8, cp1252 = True, True
-    head = b""
+    line, first_bad, first_bad_error = 1, 0, ""
+    multibyte = holes = False
+    head = carry = b""
     with path.open("rb") as f:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
             if not head:
                 head = chunk[:4]
-            if utf8:
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError:
-                    utf8 = False
-            if cp1252 and any(hole in chunk for hole in _CP1252_HOLES):
-                cp1252 = False
-    if utf8:
+            data = carry + chunk
+            cut = _safe_cut(data)
+            block, carry = data[:cut], data[cut:]
+            line, first_bad, first_bad_error, multibyte, holes = _scan_block(
+                block, line, first_bad, first_bad_error, multibyte, holes)
+        if carry:
+            line, first_bad, first_bad_error, multibyte, holes = _scan_block(
+                carry, line, first_bad, first_bad_error, multibyte, holes)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return digest.hexdigest(), "utf-16"  # Excel's "Unicode text" export
+    bom = head.startswith(codecs.BOM_UTF8)
+    if not first_bad:
+        return digest.hexdigest(), "utf-8-sig" if bom else "utf-8"
+    if bom or multibyte:
+        raise RefusedFile(f"encodage mélangé: le fichier est en UTF-8 mais cette ligne ne l'est pas "
+                          f"({first_bad_error}); enregistrez tout le fichier en UTF-8", line=first_bad)
+    # A Windows export. cp1252 and Latin-1 agree on all but 0x80-0x9F, where cp1252 has the
+    # letters French needs (€ ’ œ) and Latin-1 only control codes.
+    return digest.hexdigest(), "latin-1" if holes else "cp1252"
+
+
+def _safe_cut(data: bytes) -> int:
+    """Where to cut a block for decoding: after its last line break, else before a partial character."""
+    cut = data.rfind(b"\n") + 1
+    if cut:
+        return cut
+    cut = len(data)
+    while cut > len(data) - 3 and cut > 0 and 0x80 <= data[cut - 1] <= 0xBF:
+        cut -= 1
+    if cut and data[cut - 1] >= 0xC0:
+        cut -= 1  # the lead byte of a sequence whose continuation is in the next block
+    return cut
+
+
+def _scan_block(block: bytes, line: int, first_bad: int, error: str, multibyte: bool, holes: bool):
+    if not first_bad:
         try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            utf8 = False
-    if head.startswith(codecs.BOM_UTF8):
-        encoding = "utf-8-sig"
-    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding = "utf-16"  # Excel's "Unicode text" export
-    elif utf8:
-        encoding = "utf-8"
-    else:
-        # Not UTF-8: a Windows export. cp1252 and Latin-1 agree on all but 0x80-0x9F, where
-        # cp1252 has the letters French needs (€ ’ œ) and Latin-1 only control codes.
-        encoding = "cp1252" if cp1252 else "latin-1"
-    return digest.hexdigest(), encoding
+            block.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            first_bad = line + block.count(b"\n", 0, exc.start)
+            error = f"octet {block[exc.start:exc.start + 1].hex(' ')} invalide"
+    if not multibyte:
+        multibyte = _UTF8_MULTIBYTE.search(block) is not None
+    if not holes:
+        holes = _CP1252_HOLES.search(block) is not None
+    return line + block.count(b"\n"), first_bad, error, multibyte, holes
 
 
 def _sniff_delimiter(lines: list[str]) -> str:
@@ -107,8 +141,11 @@ def _sniff_delimiter(lines: list[str]) -> str:
     header, following = lines[0], lines[1:2]
     best, best_score = ";", (False, 1)
     for delimiter in DELIMITERS:
-        n = len(next(csv.reader([header], delimiter=delimiter)))
-        agrees = bool(following) and len(next(csv.reader(following, delimiter=delimiter))) == n
+        try:
+            n = len(next(csv.reader([header], delimiter=delimiter)))
+            agrees = bool(following) and len(next(csv.reader(following, delimiter=delimiter))) == n
+        except csv.Error:  # a cell over the limit, or a quote left open: the reader will say where
+            continue
         score = (agrees or not following, n)
         if n > 1 and score > best_score:
             best, best_score = delimiter, score
@@ -125,7 +162,7 @@ def _open_csv(path: Path) -> Table:
     except UnicodeDecodeError:
         first = []
     delimiter = _sniff_delimiter(first) if first else ";"
-    reader = csv.reader(text, delimiter=delimiter)
+    reader = csv.reader(_bounded_lines(text), delimiter=delimiter)
     numbered = _numbered_csv(reader)
     _, header = next(numbered, (1, []))
     table = Table(
@@ -138,14 +175,21 @@ def _open_csv(path: Path) -> Table:
 
 
 def _first_lines(path: Path, encoding: str) -> list[str]:
+    """The first two non-blank lines, from the first 64 KiB only (enough for any header)."""
     with path.open("r", encoding=encoding, newline="") as f:
-        lines = []
-        for line in f:
-            if line.strip():
-                lines.append(line.rstrip("\r\n"))
-            if len(lines) == 2:
-                break
-    return lines
+        head = f.read(1 << 16)
+    return [line for line in head.splitlines() if line.strip()][:2]
+
+
+class LineTooLong(Exception):
+    pass
+
+
+def _bounded_lines(text: io.TextIOBase) -> Iterator[str]:
+    while line := text.readline(_MAX_LINE):
+        if len(line) == _MAX_LINE and not line.endswith(("\n", "\r")):
+            raise LineTooLong(f"ligne de plus de {_MAX_LINE} caractères")
+        yield line
 
 
 def _numbered_csv(reader) -> Iterator[tuple[int, list]]:
@@ -157,57 +201,13 @@ def _numbered_csv(reader) -> Iterator[tuple[int, list]]:
         except StopIteration:
             return
         except UnicodeDecodeError as exc:
-            # Only when the detection was fooled (a stray byte far into the file): report it.
+            # Only when the detection was fooled (UTF-16 with a broken pair): report it.
             yield last + 1, EncodingProblem(str(exc))
             return
-        except csv.Error as exc:
-            yield reader.line_num, EncodingProblem(f"CSV mal formé: {exc}")
+        except (LineTooLong, csv.Error) as exc:
+            # On the line the record starts: an unclosed quote is found far below it.
+            yield last + 1, EncodingProblem(f"CSV mal formé: {exc}")
             return
         start, last = last + 1, reader.line_num
         if any(c.strip() for c in cells):
             yield start, cells
-
-
-class EncodingProblem(list):
-    """A row that could not be read; the runner reports it as a problem of the whole line."""
-
-    def __init__(self, message: str):
-        super().__init__()
-        self.message = message
-
-
-def _open_xlsx(path: Path) -> Table:
-    from openpyxl import load_workbook
-
-    sha256 = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            sha256.update(chunk)
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise ImportUsageError(f"{path}: fichier XLSX illisible ({exc})")
-    if not book.worksheets:
-        book.close()
-        raise ImportUsageError(f"{path}: classeur sans feuille")
-    sheet = book.worksheets[0]
-    done = [0]
-    numbered = _numbered_xlsx(sheet.iter_rows(values_only=True), done)
-    _, header = next(numbered, (1, []))
-    header = ["" if h is None else str(h).strip() for h in header]
-    table = Table(
-        path=path, format="xlsx", sha256=sha256.hexdigest(), header=header, rows=numbered,
-        size=sheet.max_row or 0, position=lambda: done[0],
-    )
-    table._close.append(book.close)
-    return table
-
-
-def _numbered_xlsx(rows, done: list[int]) -> Iterator[tuple[int, list]]:
-    for line, row in enumerate(rows, start=1):
-        done[0] = line
-        cells = ["" if c is None else c for c in row]
-        while cells and cells[-1] == "":
-            cells.pop()
-        if any((c.strip() if isinstance(c, str) else True) for c in cells):
-            yield line, cells

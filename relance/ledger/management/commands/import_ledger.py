@@ -1,6 +1,8 @@
 """relance import customers|invoices|payments FILE --org SLUG [--dry-run] [--json] [--map column=field ...]
 
-Exit 0 when imported, 1 when the file is refused (every problem listed), 2 on usage errors.
+Exit 0 when imported, 1 when the file is refused (every problem listed as `file:line: field: message`,
+or `file: message` when the file as a whole is: not a regular file, over RELANCE_IMPORT_MAX_BYTES,
+corrupt, mixed encodings), 2 on usage errors (unknown organisation, absent file, bad --map).
 """
 
 from __future__ import annotations
