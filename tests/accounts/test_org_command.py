@@ -11,7 +11,6 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from relance.ledger.balances import allocate
-from relance.lib.secrets import redact_url
 
 pytestmark = pytest.mark.django_db
 
@@ -60,15 +59,3 @@ def test_show_of_an_unknown_slug_exits_2_naming_the_known_ones(org, other_org):
     with pytest.raises(CommandError, match=r"'nope'.*abc, xyz") as error:
         org_command("show", "nope")
     assert error.value.returncode == 2
-
-
-@pytest.mark.parametrize(("url", "masked"), [
-    ("smtp://user:pw@host:587", "smtp://user:•••@host:587"),
-    ("brevo://APIKEY@?sender=ABC", "brevo://•••@?sender=ABC"),
-    ("https://p.example/send?token=T&to_field=to", "https://p.example/send?token=•••&to_field=to"),
-    ("imaps://box:p%40ss@imap.example/INBOX", "imaps://box:•••@imap.example/INBOX"),
-    ("file:///var/relance/outbox/email", "file:///var/relance/outbox/email"),
-    ("console:", "console:"),
-])
-def test_transport_urls_are_shown_with_passwords_keys_and_tokens_masked(url, masked):
-    assert redact_url(url) == masked
