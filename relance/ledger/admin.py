@@ -83,10 +83,15 @@ class ContactInline(admin.TabularInline):
 
 @admin.register(Customer)
 class CustomerAdmin(ObjectActionsMixin, admin.ModelAdmin):
-    list_display = ["external_id", "name", "kind", "organisation", "strategic", "risk_segment", "paused_until"]
-    list_filter = ["organisation", "kind", "strategic", "risk_segment"]
+    list_display = ["external_id", "name", "kind", "organisation", "strategic", "risk_segment", "status"]
+    list_filter = ["organisation", "kind", "strategic", "risk_segment", "in_insolvency"]
     search_fields = ["external_id", "name", "siren"]
     inlines = [ContactInline]
+
+    @admin.display(description="statut")
+    def status(self, customer: Customer) -> str:
+        return customer.status_label  # "Procédure collective", "En pause" or nothing
+
     object_actions = {"pause": PauseCustomer, "resume": ResumeCustomer,
                       "insolvency-open": OpenInsolvency, "insolvency-close": CloseInsolvency}
     # Written by the engine (risk) or by the actions above (pause, insolvency).

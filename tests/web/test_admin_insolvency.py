@@ -23,6 +23,7 @@ def test_an_insolvency_is_opened_and_closed_from_the_customer_page(client, root,
     customer.refresh_from_db()
     assert (customer.in_insolvency, customer.insolvency_date, customer.insolvency_kind) == (
         True, date(2026, 6, 15), "redressement")
+    assert "Procédure collective" in client.get("/admin/ledger/customer/").content.decode()
     assert client.post(action_url(customer, "insolvency-close")).status_code == 302
     customer.refresh_from_db()
     assert customer.in_insolvency is False
