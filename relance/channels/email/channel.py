@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import Case, IntegerField, Value, When
+from django.utils import translation
+from django.utils.translation import pgettext_lazy
 
 from relance.channels.base import Attachment, Backend, Channel, DeliveryError, Outgoing
 from relance.channels.email.backends import single_address
@@ -33,10 +35,18 @@ ROLE_ORDER = Case(
     When(role="billing", then=Value(0)), When(role="accounting", then=Value(1)), default=Value(2),
     output_field=IntegerField(),
 )
-NAMES = {
-    "fr": {"invoice": "Facture-{}.pdf", "statement": "Releve-de-compte-{}.pdf", "qr": "virement-sepa.png"},
-    "en": {"invoice": "Invoice-{}.pdf", "statement": "Statement-of-account-{}.pdf", "qr": "sepa-transfer.png"},
+LANGUAGES = ("fr", "en")
+# Attachment file names, per language (the French ones in the catalogue): ASCII, as some mail clients want.
+_NAMES = {
+    "invoice": pgettext_lazy("attachment", "Invoice-{}.pdf"),
+    "statement": pgettext_lazy("attachment", "Statement-of-account-{}.pdf"),
+    "qr": pgettext_lazy("attachment", "sepa-transfer.png"),
 }
+
+
+def attachment_name(kind: str, language: str, reference: str = "") -> str:
+    with translation.override(language):
+        return str(_NAMES[kind]).format(reference)
 
 
 class EmailChannel(Channel):
@@ -54,7 +64,7 @@ class EmailChannel(Channel):
     def render(self, reminder: Reminder, context: dict) -> Outgoing:
         org = reminder.organisation
         prefs = get_channel_settings(org)
-        language = reminder.language if reminder.language in NAMES else "fr"
+        language = reminder.language if reminder.language in LANGUAGES else "fr"
         try:
             msg = render_message(reminder.template, language, context, org)
         except TemplateNotFound as exc:
@@ -101,7 +111,8 @@ def _inline_qr(html: str, context: dict, language: str, domain: str) -> tuple[st
         return html, []
     cid = f"{QR_CID}@{domain}"
     png = base64.b64decode(uri.partition(",")[2])
-    return html.replace(uri, f"cid:{cid}"), [Attachment(NAMES[language]["qr"], png, "image/png", content_id=cid)]
+    qr = Attachment(attachment_name("qr", language), png, "image/png", content_id=cid)
+    return html.replace(uri, f"cid:{cid}"), [qr]
 
 
 def _wants_statement(mode: str, context: dict) -> bool:
@@ -118,7 +129,7 @@ def invoice_attachments(reminder: Reminder, language: str) -> list[Attachment]:
     for line in reminder.lines.select_related("invoice").filter(dropped=False).order_by("invoice__due_date", "id"):
         invoice = line.invoice
         if invoice.document:
-            out.append(Attachment(NAMES[language]["invoice"].format(_safe(invoice.number)), _read(invoice)))
+            out.append(Attachment(attachment_name("invoice", language, _safe(invoice.number)), _read(invoice)))
     return out
 
 
@@ -137,7 +148,7 @@ def _safe(text: str) -> str:
 
 def statement_attachment(org: Organisation, customer: Customer, language: str, today: date | None) -> Attachment:
     pdf = render_statement_pdf(org, customer, language, today)
-    return Attachment(NAMES[language]["statement"].format(_safe(customer.external_id)), pdf)
+    return Attachment(attachment_name("statement", language, _safe(customer.external_id)), pdf)
 
 
 def render_statement_pdf(org: Organisation, customer: Customer, language: str, today: date | None = None) -> bytes:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.utils import translation
+from django.utils.translation import pgettext_lazy
+
 from relance.channels.base import Backend, Channel, DeliveryError, Outgoing, Receipt
 
 if TYPE_CHECKING:
@@ -25,7 +28,8 @@ FALLBACK = {
            "have the file in front of you? What are the next steps on your side? Could you give me a precise "
            "date for the transfer?\""),
 }
-HISTORY_TITLE = {"fr": "Historique récent :", "en": "Recent history:"}
+LANGUAGES = ("fr", "en")
+HISTORY_TITLE = pgettext_lazy("call script", "Recent history:")
 
 
 def _script(reminder: Reminder, context: dict) -> tuple[str, str]:
@@ -133,12 +137,13 @@ class CallChannel(Channel):
         except InvalidPhoneNumber:
             pass  # a person dials it; an odd format is still worth a try
         subject, script = _script(reminder, {**context, "contact": {"name": contact.name, "value": number}})
-        language = reminder.language if reminder.language in HISTORY_TITLE else "fr"
+        language = reminder.language if reminder.language in LANGUAGES else "fr"
         history = history_lines(reminder, language)
         header = f"{contact.name + ' – ' if contact.name else ''}{number}"
         body = f"{header}\n\n{script.strip()}\n"
         if history:
-            body += f"\n{HISTORY_TITLE[language]}\n" + "\n".join(history) + "\n"
+            with translation.override(language):
+                body += f"\n{HISTORY_TITLE}\n" + "\n".join(history) + "\n"
         headers = {"X-Reminder-ID": str(reminder.pk)} if reminder.pk else {}
         return Outgoing(channel=self.kind, recipient=number, subject=subject, body_text=body, headers=headers)
 
