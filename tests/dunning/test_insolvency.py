@@ -144,3 +144,14 @@ def test_imported_proceedings_get_their_task_and_the_invoices_imported_next_fill
     reminded = set(Reminder.objects.filter(customer=Customer.objects.get(external_id="C9"))
                    .values_list("lines__invoice__number", flat=True))
     assert reminded == {"F-B"}
+
+
+def test_a_file_cannot_end_proceedings_behind_the_engine(scenarios, tmp_path):
+    from relance.ledger.importers import import_file
+    from tests.ledger.data import write_csv
+
+    header = "Code client;Raison sociale;Procédure collective;Date du jugement\n"
+    assert import_file(scenarios, "customers", write_csv(tmp_path, "a.csv", header + "C9;Royer;oui;20/06/2026\n")).ok
+    refused = import_file(scenarios, "customers", write_csv(tmp_path, "b.csv", header + "C9;Royer;non;\n"))
+    assert [(p.line, p.field) for p in refused.errors] == [(2, "Procédure collective")]
+    assert "relance insolvency close" in refused.errors[0].message

@@ -172,6 +172,12 @@ class CustomerImporter:
                 contacts.append((values["external_id"], wanted, {}))
                 continue
             fields = {f: values.get(f, old[f] if f == "name" else self.empty[f]) for f in self.fields}
+            if old["in_insolvency"] and "in_insolvency" in self.fields and not fields["in_insolvency"]:
+                # Ending proceedings gives the earlier claims back to the scenario: the engine's action.
+                since = f" depuis le {old['insolvency_date']:%d/%m/%Y}" if old["insolvency_date"] else ""
+                result.add_error(line, self.label["in_insolvency"], f"client en procédure collective{since} : "
+                                 "la clore avec « relance insolvency close »")
+                continue
             kinds = {k for k, _ in wanted}
             stale = {key: c for key, c in old["contacts"].items() if key[0] in kinds}
             contact_change = any(_contact_change(key, stale.get(key), wanted) for key in wanted | stale.keys())
