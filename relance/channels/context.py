@@ -287,13 +287,12 @@ def build_context(reminder: Reminder, today: date | None = None, extra: dict | N
              if not ln.dropped]
     invoices = [ln.invoice for ln in lines]
     contact = _contact(reminder)
-    others = None
-    other_ids = getattr(reminder, "other_invoice_ids", None)
-    if other_ids:
-        # The planner chose which other overdue invoices to show; those paid since are left out.
-        from relance.ledger.models import Invoice
+    # The planner chose which other overdue invoices to show (none is an answer too), and delivery
+    # re-checked them with the same rule; those paid since are left out.
+    from relance.ledger.models import Invoice
 
-        others = list(Invoice.objects.filter(pk__in=other_ids, open_balance__gt=0).order_by("due_date", "number"))
+    other_ids = reminder.other_invoice_ids or []
+    others = list(Invoice.objects.filter(pk__in=other_ids, open_balance__gt=0).order_by("due_date", "number"))
     return build_customer_context(
         org, customer, invoices, reminder.language, contact=contact,
         step={"code": reminder.step_code, "tone": reminder.tone}, today=today, other_overdue=others,

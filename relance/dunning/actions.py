@@ -434,7 +434,8 @@ def revalidate_reminder(reminder: Reminder, today: date | None = None) -> bool:
     if not lines:
         return True  # a message about no invoice (e.g. a statement asked for): nothing to re-check
     policy = snapshot.get_policy(org)
-    states = {s.id: s for s in load_invoices_by_id(org, [line.invoice_id for line in lines])}
+    others = list(reminder.other_invoice_ids or [])
+    states = {s.id: s for s in load_invoices_by_id(org, [line.invoice_id for line in lines] + others)}
     customer = snapshot.load_customers(org, [reminder.customer_id]).get(reminder.customer_id)
     keep, reasons, total = [], [], Decimal("0")
     for line in lines:
@@ -454,9 +455,13 @@ def revalidate_reminder(reminder: Reminder, today: date | None = None) -> bool:
         Reminder.objects.filter(pk=reminder.pk).update(state=reminder.state, error=reminder.error,
                                                        next_attempt_at=None)
         return False
-    if total != reminder.total_due:
-        Reminder.objects.filter(pk=reminder.pk).update(total_due=total)
-        reminder.total_due = total
+    # The other overdue invoices the message lists: the same rule (a claim under insolvency
+    # proceedings, disputed or promised since the run is not shown as owed).
+    shown = [i for i in others if i in states and customer is not None
+             and not hold_reason(states[i], customer, today, policy)]
+    if total != reminder.total_due or shown != others:
+        Reminder.objects.filter(pk=reminder.pk).update(total_due=total, other_invoice_ids=shown)
+        reminder.total_due, reminder.other_invoice_ids = total, shown
     return True
 
 

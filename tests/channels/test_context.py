@@ -29,7 +29,8 @@ def test_it_lists_the_reminders_invoices_at_todays_balance_and_the_other_overdue
     older = make_invoice(total="300.00", due=date(2026, 5, 31))
     make_invoice(total="900.00", due=date(2026, 8, 31))  # not due yet: not "overdue"
     set_external_paid(partly, Decimal("100.00"))
-    reminder = make_reminder(org, customer, [listed, partly])
+    # The planner lists the other overdue invoices on the reminder: the context shows those.
+    reminder = make_reminder(org, customer, [listed, partly], other_invoice_ids=[older.pk])
 
     context = build_context(reminder, today=TODAY)
 

@@ -155,3 +155,22 @@ def test_a_file_cannot_end_proceedings_behind_the_engine(scenarios, tmp_path):
     refused = import_file(scenarios, "customers", write_csv(tmp_path, "b.csv", header + "C9;Royer;non;\n"))
     assert [(p.line, p.field) for p in refused.errors] == [(2, "Procédure collective")]
     assert "relance insolvency close" in refused.errors[0].message
+
+
+def test_a_later_claims_reminder_never_lists_the_earlier_claims_as_owed(insolvent, tmp_path):
+    from relance.channels.delivery import deliver_pending
+    from relance.dunning.models import ReminderLine
+
+    cust, before, after = insolvent
+    cust.organisation.email_url = f"file://{tmp_path}"
+    cust.organisation.save()
+    open_insolvency(cust, JUDGMENT)
+    # As a large run plans it: the customer's other overdue invoices computed by the database.
+    reminder = Reminder.objects.create(organisation=cust.organisation, customer=cust, channel="email",
+                                       run_date=TODAY, scenario_code="standard", step_code="first",
+                                       template="first_reminder", other_invoice_ids=[inv.pk for inv in before])
+    ReminderLine.objects.create(reminder=reminder, invoice=after, step_code="first", balance=after.open_balance)
+    assert deliver_pending(cust.organisation).sent == 1
+    reminder.refresh_from_db()
+    assert "F-NEW" in reminder.body_text and "F-OLD" not in reminder.body_text
+    assert reminder.other_invoice_ids == []
