@@ -22,7 +22,7 @@ def salutation(civility: str, name: str, language: str, *, letter: bool = False,
     An e-mail or SMS without a known civility greets its recipient by name ("Bonjour Marie Dupont,")
     when the contact it goes to has one; a letter never does (no civility, "Madame, Monsieur,").
     """
-    name = " ".join((name or "").split())
+    name = surname(name)
     recipient = " ".join((recipient or "").split())
     with translation.override(language):
         if letter:
@@ -42,6 +42,23 @@ def salutation(civility: str, name: str, language: str, *, letter: bool = False,
         if recipient:
             return pgettext("message", "Hello %(name)s,") % {"name": recipient}
         return pgettext("message", "Hello,")
+
+
+def surname(name: str) -> str:
+    """The family name of a contact's full name, as a civility goes with it ("Madame Martin", not
+    "Madame Marie Martin"): "Marie Martin" -> "Martin", "Jean-Pierre de La Tour" -> "de La Tour",
+    "MARTIN Marie" (the surname first, in capitals, as in many registers) -> "Martin"."""
+    words = (name or "").split()
+    if len(words) < 2:
+        return " ".join(words)
+    capitals = []
+    for word in words:
+        if not (word.isupper() and len(word.strip(".-'")) > 1):
+            break
+        capitals.append(word)
+    if capitals and len(capitals) < len(words):
+        return " ".join("-".join(part.capitalize() for part in w.split("-")) for w in capitals)
+    return " ".join(words[1:])
 
 
 def addressee(civility: str, language: str) -> str:
