@@ -46,34 +46,6 @@ INSTALMENT_SCENARIO = ScenarioSpec(
     ),
 )
 
-STATUS_LABELS: dict[str, dict[str, str]] = {
-    "fr": {
-        "to_warn": "À prévenir",
-        "to_remind": "À relancer",
-        "to_formalise": "À formaliser",
-        "disputed": "En litige",
-        "promise": "Promesse",
-        "plan": "Échéancier",
-        "paused": "En pause",
-        "settled": "Soldée",
-        "not_due": "À échoir",
-        "insolvency": "Procédure collective",
-    },
-    "en": {
-        "to_warn": "Due soon",
-        "to_remind": "To remind",
-        "to_formalise": "Formal notice",
-        "disputed": "Disputed",
-        "promise": "Promise to pay",
-        "plan": "Payment plan",
-        "paused": "Paused",
-        "settled": "Settled",
-        "not_due": "Not yet due",
-        "insolvency": "Insolvency proceedings",
-    },
-}
-
-
 def template_for(step: StepSpec, channel: str) -> str:
     """The step's own template on its channel, else the template of the same tone on `channel`."""
     if channel == step.channel and step.template:
@@ -237,7 +209,7 @@ def is_paused(customer: CustomerState, today: date) -> bool:
 def invoice_status(
     inv: InvoiceState, customer: CustomerState, scenario: ScenarioSpec, today: date, policy: Policy
 ) -> str:
-    """The one status an invoice shows (a key of STATUS_LABELS)."""
+    """The one status an invoice shows (a key of relance.dunning.labels.STATUS_LABELS)."""
     if inv.balance <= 0 or inv.status in CLOSED_STATUSES:
         return "settled"
     if inv.disputed or inv.status == "disputed":
@@ -261,10 +233,6 @@ def invoice_status(
     if (inv.due_date - today).days <= policy.warn_days:
         return "to_warn"
     return "not_due"
-
-
-def status_label(status: str, language: str = "fr") -> str:
-    return STATUS_LABELS.get(language, STATUS_LABELS["fr"])[status]
 
 
 def spread_plan_payments(amounts: list[Decimal], paid: Decimal) -> list[Decimal]:

@@ -7,13 +7,13 @@ from decimal import Decimal
 
 import pytest
 
+from relance.dunning.labels import status_label
 from relance.dunning.rules import (
     choose_scenario,
     invoice_next,
     invoice_status,
     promise_grace_end,
     spread_plan_payments,
-    status_label,
     step_date,
     template_for,
 )
@@ -158,6 +158,7 @@ def test_status_labels_are_french_by_default_and_english_on_request():
     assert status_label("to_warn") == "À prévenir"
     assert status_label("to_formalise") == "À formaliser"
     assert status_label("settled", "en") == "Settled"
+    assert status_label("insolvency") == "Procédure collective"
 
 
 def test_a_step_performed_on_another_channel_uses_that_channels_template_of_the_same_tone():

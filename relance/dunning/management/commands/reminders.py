@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
+from django.utils.translation import pgettext_lazy
 
 from relance.accounts.models import Organisation
 from relance.channels.delivery import resolve_unknown
@@ -18,15 +20,20 @@ from relance.dunning.management.commands._common import get_org, get_user, money
 from relance.dunning.models import Reminder, ReminderState
 
 BODY_LINES = 5
+# The listing's words (English source, French catalogue), in the instance's language.
 LABELS = {
-    "fr": {"recipient": "destinataire", "subject": "objet", "body": "début du message", "message_id": "Message-ID",
-           "provider": "réponse du fournisseur", "attempts": "tentatives", "error": "dernière erreur",
-           "handed_over_at": "remise au fournisseur", "none": "aucune relance en état inconnu",
-           "sent": "marquée envoyée", "not_sent": "remise dans la file d'envoi", "by": "par"},
-    "en": {"recipient": "recipient", "subject": "subject", "body": "start of the message", "message_id": "Message-ID",
-           "provider": "provider reply", "attempts": "attempts", "error": "last error",
-           "handed_over_at": "handed over", "none": "no reminder in state unknown",
-           "sent": "marked sent", "not_sent": "back in the sending queue", "by": "by"},
+    "recipient": pgettext_lazy("unknown reminders", "recipient"),
+    "subject": pgettext_lazy("unknown reminders", "subject"),
+    "body": pgettext_lazy("unknown reminders", "start of the message"),
+    "message_id": pgettext_lazy("unknown reminders", "Message-ID"),
+    "provider": pgettext_lazy("unknown reminders", "provider reply"),
+    "attempts": pgettext_lazy("unknown reminders", "attempts"),
+    "error": pgettext_lazy("unknown reminders", "last error"),
+    "handed_over_at": pgettext_lazy("unknown reminders", "handed over"),
+    "none": pgettext_lazy("unknown reminders", "no reminder in state unknown"),
+    "sent": pgettext_lazy("unknown reminders", "marked sent"),
+    "not_sent": pgettext_lazy("unknown reminders", "back in the sending queue"),
+    "by": pgettext_lazy("unknown reminders", "by"),
 }
 
 
@@ -80,7 +87,8 @@ class Command(BaseCommand):
         resolve.add_argument("--user", default=None, help="who decided (a member of the organisation)")
 
     def handle(self, *args, **o):
-        self.labels = LABELS["en" if settings.LANGUAGE_CODE == "en" else "fr"]
+        with translation.override(settings.LANGUAGE_CODE):
+            self.labels = {key: str(text) for key, text in LABELS.items()}
         if o["action"] == "unknown":
             self._unknown(get_org(o["org"]), o["json"])
         else:
