@@ -9,11 +9,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from relance.accounts.models import Organisation
+from relance.ledger.contacts import clean_email
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -158,6 +160,14 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.value}"
+
+    def clean(self) -> None:
+        # Every form that writes a contact (the admin's included) applies the importer's rule.
+        if self.kind == ContactKind.EMAIL:
+            try:
+                self.value = clean_email(self.value)
+            except ValidationError as exc:
+                raise ValidationError({"value": exc.messages})
 
 
 class InvoiceStatus(models.TextChoices):

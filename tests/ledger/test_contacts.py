@@ -36,3 +36,16 @@ def test_it_refuses_what_is_not_an_address(value, code):
     with pytest.raises(ValidationError) as caught:
         clean_email(value)
     assert caught.value.code == code
+
+
+@pytest.mark.django_db
+def test_a_contact_written_through_a_form_holds_one_address(customer):
+    from relance.ledger.models import Contact
+
+    contact = Contact(customer=customer, kind="email", value="compta@dupont.fr, evil@attacker.example")
+    with pytest.raises(ValidationError) as refused:
+        contact.full_clean()
+    assert "value" in refused.value.message_dict
+    fine = Contact(customer=customer, kind="email", value="  compta2@dupont.fr ")
+    fine.full_clean()
+    assert fine.value == "compta2@dupont.fr"

@@ -18,9 +18,9 @@ from email.policy import compat32
 from email.utils import formataddr, formatdate, getaddresses, parseaddr
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 
 from relance.channels.base import DeliveryError, Outgoing
+from relance.ledger.contacts import clean_email
 
 # The legacy (compat32) API, as Django's mail does: the modern EmailMessage re-parses every header
 # and costs ~7 ms a message, which caps a worker far below the 200 messages/s we need.
@@ -84,9 +84,10 @@ def as_bytes(msg: Message) -> bytes:
 
 
 def single_address(value: str, ours: bool = False, bare: bool = False) -> str:
-    """The one address of `value` ("addr" or "Name <addr>"), refused unless
-    it is exactly that: a comma, a semicolon, a comment, extra angle brackets or a control character
-    could add or swap a recipient. `bare`: the address alone, as a contact field holds it."""
+    """The one address of `value` ("addr", or "Name <addr>" as the channel writes it), checked by the
+    contacts' own rule (relance.ledger.contacts.clean_email): a comma, a semicolon, a comment, extra
+    angle brackets or a control character could add or swap a recipient. `bare`: the address alone,
+    as a contact field holds it."""
     text = value.strip()
     name, addr = parseaddr(text)
     try:
@@ -94,7 +95,7 @@ def single_address(value: str, ours: bool = False, bare: bool = False) -> str:
             raise ValidationError("not one address")
         if "@" in name or not (text == addr or (not bare and text.endswith(f"<{addr}>"))):
             raise ValidationError("not one address")
-        validate_email(addr)
+        clean_email(addr)
     except ValidationError:
         message = f"adresse de destinataire invalide : {value!r} (une seule adresse par contact)"
         raise DeliveryError(message, permanent=True) if ours else DeliveryError(message, unreachable=True)
