@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
                 ('bcc_organisation', models.BooleanField(default=False, verbose_name="copie cachée à l'organisation")),
                 ('bcc_address', models.EmailField(blank=True, help_text="vide : l'adresse d'envoi", max_length=254, verbose_name='adresse de la copie cachée')),
                 ('attach_statement', models.CharField(choices=[('always', 'toujours'), ('several', 'quand plusieurs factures sont dues'), ('never', 'jamais')], default='several', max_length=7, verbose_name='joindre le relevé de compte')),
-                ('payment_link_url', models.CharField(blank=True, help_text='ex. https://pay.example.com/?ref={reference}&montant={amount}; vide : le portail client', max_length=500, verbose_name='lien de paiement')),
+                ('payment_link_url', models.CharField(blank=True, help_text='ex. https://pay.example.com/?ref={reference}&montant={amount}; vide : pas de lien, le virement seul (IBAN et QR code)', max_length=500, verbose_name='lien de paiement')),
                 ('notice_days', models.PositiveSmallIntegerField(default=8, verbose_name='délai laissé par la mise en demeure (jours)')),
                 ('organisation', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='channel_settings', to='accounts.organisation')),
             ],
