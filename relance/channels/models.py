@@ -92,7 +92,8 @@ class OrganisationChannelSettings(models.Model):
     )
     payment_link_url = models.CharField(
         "lien de paiement", max_length=500, blank=True,
-        help_text="ex. https://pay.example.com/?ref={reference}&montant={amount}; vide : pas de lien, le virement seul (IBAN et QR code)",
+        help_text="ex. https://pay.example.com/?ref={reference}&montant={amount}; "
+                  "vide : pas de lien, le virement seul (IBAN et QR code)",
     )
     notice_days = models.PositiveSmallIntegerField("délai laissé par la mise en demeure (jours)", default=8)
 
