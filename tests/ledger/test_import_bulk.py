@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import psycopg
 import pytest
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 
 from relance.ledger.importers import import_file
 from relance.ledger.models import Customer, ImportBatch, Invoice
@@ -56,8 +56,10 @@ def test_an_exception_mid_copy_ends_the_copy_and_the_connection_rolls_back(postg
 
 def test_a_value_the_driver_refuses_ends_the_copy(postgresql, org):
     with deadline(10):
-        with pytest.raises(psycopg.DataError), transaction.atomic():
+        # Django's DataError, raised from the driver's: the COPY was ended and the error came through.
+        with pytest.raises(DataError) as refused, transaction.atomic():
             BulkInsert(Customer, ("organisation", "external_id", "name")).insert([(org.pk, "C1", "Du\x00pont")])
+        assert isinstance(refused.value.__cause__, psycopg.DataError)
         assert not Customer.objects.exists()
 
 
