@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "relance.dunning",
     "relance.channels",
     "relance.web",
+    "relance.portal",
     "axes",
 ]
 
@@ -164,6 +165,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "relance.web.orgs.organisation_context",
             ]
         },
     }

@@ -12,6 +12,7 @@ from relance.dunning.models import (
     DunningRun,
     Instalment,
     InvoiceSchedule,
+    Note,
     PaymentPlan,
     Promise,
     Reminder,
@@ -177,3 +178,9 @@ class TaskAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(Note)
+class NoteAdmin(ReadOnlyAdmin):
+    list_display = ("customer", "invoice", "author", "created_at")
+    search_fields = ("customer__name", "text")

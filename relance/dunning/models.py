@@ -363,3 +363,18 @@ class DunningRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation_id} {self.run_date} {self.state}"
+
+
+class Note(models.Model):
+    """A collector's note on a customer (and maybe one invoice), shown on the timeline."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="notes")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="timeline_notes")
+    invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["customer", "created_at"], name="note_customer")]

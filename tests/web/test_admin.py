@@ -17,6 +17,7 @@ from relance.dunning.models import (
     DunningRun,
     Instalment,
     InvoiceSchedule,
+    Note,
     PaymentPlan,
     Promise,
     Reminder,
@@ -25,18 +26,19 @@ from relance.dunning.models import (
 )
 from relance.ledger import balances
 from relance.ledger.models import Allocation, CreditNote, Customer, ImportBatch, Invoice, Payment
+from relance.portal.models import PortalRequest, PortalVisit
 from tests.web.admin_support import action_url, change_url, delete_url
 
 pytestmark = pytest.mark.django_db
 
-OUR_APPS = {"accounts", "ledger", "dunning", "channels"}
+OUR_APPS = {"accounts", "ledger", "dunning", "channels", "portal"}
 OUR_MODELS = sorted(
     (m for m in apps.get_models() if m._meta.app_label in OUR_APPS and not m._meta.auto_created),
     key=lambda m: m.__name__,
 )
 # What the engine (imports, the daily run, the actions) writes: never added or edited by hand.
 ENGINE_OWNED = [Allocation, CreditNote, Dispute, DunningRun, ImportBatch, Instalment, Invoice, InvoiceSchedule,
-                PaymentPlan, Promise, Reminder, ReminderLine, Task]
+                Note, PaymentPlan, PortalRequest, PortalVisit, Promise, Reminder, ReminderLine, Task]
 LATER = timezone.localdate() + timedelta(days=20)
 
 

@@ -61,7 +61,7 @@ def test_the_web_app_templates_hold_no_inline_script_or_style():
 
 def test_the_style_sheet_is_served_from_static(client, alice):
     client.force_login(alice)
-    assert '<link rel="stylesheet" href="/static/web/relance.css">' in client.get("/").content.decode()
+    assert '<link rel="stylesheet" href="/static/web/relance.css">' in client.get("/o/abc/").content.decode()
 
 
 def _check_deploy(tmp_path, **env) -> subprocess.CompletedProcess:

@@ -1,0 +1,18 @@
+"""invoices pages (placeholder until built: every URL name the navigation needs exists)."""
+
+from __future__ import annotations
+
+from django.shortcuts import render
+from django.urls import path
+
+from relance.web.orgs import org_view
+
+
+@org_view()
+def invoice(request, pk):
+    return render(request, "web/placeholder.html", {"title": "invoice"})
+
+
+urlpatterns = [
+    path("factures/<int:pk>/", invoice, name="invoice"),
+]

@@ -1,0 +1,18 @@
+"""settings_page pages (placeholder until built: every URL name the navigation needs exists)."""
+
+from __future__ import annotations
+
+from django.shortcuts import render
+from django.urls import path
+
+from relance.web.orgs import org_view
+
+
+@org_view()
+def settings(request):
+    return render(request, "web/placeholder.html", {"title": "settings"})
+
+
+urlpatterns = [
+    path("reglages/", settings, name="settings"),
+]
