@@ -92,8 +92,8 @@ def template_preview(request, code: str, language: str):
 # The rendered e-mail, alone in a sandboxed frame: its own inline styles and data: images, nothing else.
 @require_GET
 @xframe_options_sameorigin
-@csp({"DIRECTIVES": {"default-src": [NONE], "style-src": [UNSAFE_INLINE], "img-src": ["data:"],
-                     "frame-ancestors": [SELF], "sandbox": [""]}})
+@csp({"default-src": [NONE], "style-src": [UNSAFE_INLINE], "img-src": ["data:"], "frame-ancestors": [SELF],
+      "sandbox": [True]})
 @org_view()
 def template_preview_html(request, token: str):
     entry = request.session.get(SESSION_PREVIEWS, {}).get(token)
