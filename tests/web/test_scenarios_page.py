@@ -307,3 +307,25 @@ def test_the_last_active_scenario_cannot_be_switched_off(alice, org, scenarios):
             actions.update_scenario(s, user=alice, name=s.name, active=False)
     with pytest.raises(ValidationError, match="au moins un scénario actif"):
         actions.update_scenario(scenarios["standard"], user=alice, name="B2B", active=False)
+
+
+def test_a_task_step_keeps_its_own_template_name_through_the_form(client, alice, standard):
+    escalation = _step(standard, "escalation")  # a task: its template "escalation" is not a message file
+    client.force_login(alice)
+    page = client.get(f"/o/abc/scenarios/{standard.pk}/etapes/{escalation.pk}/").content.decode()
+    assert '<option value="escalation" selected>' in page
+    response = client.post(f"/o/abc/scenarios/{standard.pk}/etapes/{escalation.pk}/", _step_post(
+        name="Escalade", channel="task", template="escalation", tone="formal", offset_days="50"))
+    assert response.status_code == 302
+    escalation.refresh_from_db()
+    assert (escalation.offset_days, escalation.template, escalation.code) == (50, "escalation", "escalation")
+
+
+def test_the_detail_page_stays_within_a_few_queries(client, alice, standard, django_assert_max_num_queries):
+    client.force_login(alice)
+    with django_assert_max_num_queries(14):
+        response = client.get(f"/o/abc/scenarios/{standard.pk}/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.count('class="tl-step tl-ch-') == 7 and 'class="table-wrap"' in html
+    assert '<label for="id_offset_days">' in html

@@ -41,10 +41,13 @@ class StepForm(forms.Form):
         min_value=1, max_value=actions.CALL_WINDOW_MAX)
     with_call_task = forms.BooleanField(label=gettext_lazy("Also give the collector a call task"), required=False)
 
-    def __init__(self, *args, options: dict | None = None, **kwargs):
+    def __init__(self, *args, options: dict | None = None, scenario=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["template"].choices = [("", _("(none: a task)"))] + [
-            (c, c) for c in editors.known_template_codes()]
+        # The shipped templates, and those the scenario's steps already name (a task's "escalation").
+        codes = set(editors.known_template_codes())
+        if scenario is not None:
+            codes |= {c for c in scenario.steps.values_list("template", flat=True) if c}
+        self.fields["template"].choices = [("", _("(none: a task)"))] + [(c, c) for c in sorted(codes)]
         self.extra_options = {k: v for k, v in (options or {}).items()
                               if k not in ("unless_call_outcome_within_business_days", "with_call_task")}
 
@@ -55,7 +58,7 @@ class StepForm(forms.Form):
                                                   "min_gap_days", "needs_approval", "registered")}
         initial["call_window"] = options.get("unless_call_outcome_within_business_days")
         initial["with_call_task"] = bool(options.get("with_call_task"))
-        return cls(initial=initial, options=options)
+        return cls(initial=initial, options=options, scenario=step.scenario)
 
     def values(self) -> dict:
         data = dict(self.cleaned_data)
@@ -176,7 +179,7 @@ def _render_detail(request, obj, *, scenario_form=None, step_form=None, status=2
         "scenario": obj, "timeline": editors.timeline(steps), "steps": steps,
         "scenario_form": scenario_form or ScenarioForm(
             initial={"name": obj.name, "description": obj.description, "active": obj.active}),
-        "step_form": step_form or StepForm(), "copy_form": CopyForm(),
+        "step_form": step_form or StepForm(scenario=obj), "copy_form": CopyForm(),
     }, status=status)
 
 
@@ -201,7 +204,7 @@ def scenario_copy(request, pk: int):
 @org_view(SETTINGS)
 def step_add(request, pk: int):
     obj = _scenario_or_404(request, pk)
-    form = StepForm(request.POST)
+    form = StepForm(request.POST, scenario=obj)
     if form.is_valid():
         try:
             actions.add_step(obj, user=request.user, **form.values())
@@ -220,7 +223,7 @@ def step_edit(request, pk: int, step_pk: int):
     form = StepForm.for_step(step)
     status = 200
     if request.method == "POST":
-        form = StepForm(request.POST, options=step.options)
+        form = StepForm(request.POST, options=step.options, scenario=obj)
         if form.is_valid():
             try:
                 actions.edit_step(step, user=request.user, **form.values())
