@@ -17,6 +17,8 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from relance.accounts.permissions import SETTINGS, require
+from relance.channels.template_actions import channel_of
+from relance.channels.templates import list_shipped_codes
 from relance.dunning.models import Anchor, Channel, Reminder, Scenario, ScenarioRule, Step, Tone
 from relance.ledger.models import RiskSegment
 
@@ -35,6 +37,7 @@ def _steps(scenario: Scenario) -> list[Step]:
 
 def check_step(values: dict, others: list[Step]) -> None:
     """Raise ValidationError (French, per field) when a step's values are unusable next to `others`."""
+    SHIPPED = set(list_shipped_codes())  # noqa: N806
     errors: dict[str, list[str]] = {}
     name = (values.get("name") or "").strip()
     if not name:
@@ -55,6 +58,13 @@ def check_step(values: dict, others: list[Step]) -> None:
         errors.setdefault("min_gap_days", []).append(f"l'écart minimal doit être compris entre 0 et {GAP_MAX} jours")
     if channel != Channel.TASK and not (values.get("template") or "").strip():
         errors.setdefault("template", []).append("choisissez le modèle de message de l'étape")
+    template = (values.get("template") or "").strip()
+    # An SMS must fit its text: only an SMS template goes by SMS, and an SMS template by nothing else.
+    written_for = channel_of(template) if template in SHIPPED else None
+    if written_for and (channel == Channel.SMS) != (written_for == Channel.SMS):
+        errors.setdefault("template", []).append(
+            f"le modèle « {template} » est écrit pour un {Channel(written_for).label}, pas pour un "
+            f"{Channel(channel).label if channel in Channel.values else channel}")
     if values.get("registered") and channel != Channel.LETTER:
         errors.setdefault("registered", []).append("seul un courrier peut partir en recommandé")
     options = values.get("options") or {}

@@ -329,3 +329,12 @@ def test_the_detail_page_stays_within_a_few_queries(client, alice, standard, dja
     assert response.status_code == 200
     assert html.count('class="tl-step tl-ch-') == 7 and 'class="table-wrap"' in html
     assert '<label for="id_offset_days">' in html
+
+
+def test_an_sms_step_needs_an_sms_template_and_the_reverse(alice, standard):
+    with pytest.raises(ValidationError) as caught:
+        actions.add_step(standard, user=alice, name="SMS", offset_days=9, channel="sms", template="first_reminder")
+    assert caught.value.message_dict == {
+        "template": ["le modèle « first_reminder » est écrit pour un e-mail, pas pour un SMS"]}
+    with pytest.raises(ValidationError, match="est écrit pour un SMS, pas pour un e-mail"):
+        actions.add_step(standard, user=alice, name="Mail", offset_days=9, channel="email", template="sms_reminder")
