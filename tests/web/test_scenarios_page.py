@@ -96,6 +96,9 @@ def test_a_viewer_sees_the_timelines_without_any_edit_form(client, victor, scena
     assert 'name="condition"' not in html and "Créer la copie" not in html
     detail = client.get(f"/o/abc/scenarios/{scenarios['standard'].pk}/").content.decode()
     assert "Ajouter l'étape" not in detail and "/deplacer/" not in detail and "/retirer/" not in detail
+    first = _step(scenarios["standard"], "first")
+    step_page = client.get(f"/o/abc/scenarios/{scenarios['standard'].pk}/etapes/{first.pk}/")
+    assert step_page.status_code == 200 and "<form" not in step_page.content.decode().split('id="main"')[1]
 
 
 def test_another_organisations_scenario_is_a_404(client, alice, charlie, scenarios, other_org):
@@ -338,3 +341,20 @@ def test_an_sms_step_needs_an_sms_template_and_the_reverse(alice, standard):
         "template": ["le modèle « first_reminder » est écrit pour un e-mail, pas pour un SMS"]}
     with pytest.raises(ValidationError, match="est écrit pour un SMS, pas pour un e-mail"):
         actions.add_step(standard, user=alice, name="Mail", offset_days=9, channel="email", template="sms_reminder")
+
+
+def test_after_edits_the_engine_never_plans_a_step_an_invoice_already_had(alice, org, standard):
+    from relance.dunning.rules import next_step
+    from relance.dunning.snapshot import get_config
+
+    # An invoice due on 30 June got its J+5 e-mail ("first") on 5 July.
+    due, done = date(2026, 6, 30), date(2026, 7, 5)
+    actions.edit_step(_step(standard, "first"), user=alice, offset_days=16)  # "first" now comes after the firm e-mail
+    actions.remove_step(_step(standard, "call"), user=alice)
+    actions.add_step(standard, user=alice, name="Relance", offset_days=3, channel="email", template="first_reminder")
+    config = get_config(org)
+    spec = config.scenarios["standard"]
+    codes = [s.code for s in spec.steps]
+    assert codes == ["pre-due", "relance", "firm", "first", "sms", "formal-notice", "escalation"]
+    step, _when = next_step(spec, due, due, "first", done, date(2026, 7, 20), config.policy)
+    assert step.code == "sms"  # on from where it stood: neither "first" again nor the new J+3 e-mail
