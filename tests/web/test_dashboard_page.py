@@ -121,11 +121,12 @@ def test_the_figures_are_exact(ledger, org, frozen):
     assert sum(a for _, a in collected) == Decimal("900.30")  # December 2025 is out of the window
 
 
-def test_todays_actions_count_planned_approved_and_awaiting_per_channel(ledger, org, frozen):
+def test_todays_actions_count_planned_approved_awaiting_and_sent_per_channel(ledger, org, frozen):
     loads = reads.list_todays_reminders(org, TODAY)
-    assert [(c.channel, c.planned, c.approved, c.awaiting, c.amount) for c in loads] == [
-        ("email", 2, 1, 0, Decimal("3933.33")),
-        ("letter", 0, 0, 1, Decimal("1244.57")),
+    assert [(c.channel, c.planned, c.approved, c.awaiting, c.sent, c.amount) for c in loads] == [
+        ("email", 2, 1, 0, 0, Decimal("3933.33")),
+        ("sms", 0, 0, 0, 1, Decimal("0.00")),
+        ("letter", 0, 0, 1, 0, Decimal("1244.57")),
     ]
 
 
@@ -169,6 +170,7 @@ def test_the_page_shows_every_block_in_french(client, alice, ledger, frozen, dja
     assert "Tableau de bord" in html and "Balance âgée" in html
     assert "Plus de 120 jours" in html and "91–120 jours" in html
     assert 'href="/o/abc/aujourdhui/"' in html
+    assert "(dont 1 approuvée)" in html and "Envoyés aujourd&#x27;hui" in html
     martin = ledger["martin"]
     assert f'href="/o/abc/clients/{martin.pk}/"' in html
     assert html.index("Martin SA") < html.index("Zeta SAS")

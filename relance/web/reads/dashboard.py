@@ -155,6 +155,7 @@ class ChannelLoad:
     planned: int
     approved: int
     awaiting: int
+    sent: int
     amount: Decimal
 
     @property
@@ -163,22 +164,24 @@ class ChannelLoad:
 
 
 def list_todays_reminders(org: Organisation, today: date) -> list[ChannelLoad]:
-    """Today's run's messages still to go out, per channel: planned (approved ones included) and
-    awaiting approval (one query)."""
+    """Today's run's messages per channel: still to go out (planned, approved ones included, and
+    awaiting approval) with the amount they claim, and already sent (one query)."""
     planned = Q(state=ReminderState.PLANNED)
+    pending = Q(state__in=[ReminderState.PLANNED, ReminderState.AWAITING_APPROVAL])
     rows = (Reminder.objects
             .filter(organisation=org, run_date=today,
-                    state__in=[ReminderState.PLANNED, ReminderState.AWAITING_APPROVAL])
+                    state__in=[ReminderState.PLANNED, ReminderState.AWAITING_APPROVAL, ReminderState.SENT])
             .values("channel")
             .annotate(planned=Count("id", filter=planned),
                       approved=Count("id", filter=planned & Q(approved_by__isnull=False)),
                       awaiting=Count("id", filter=Q(state=ReminderState.AWAITING_APPROVAL)),
-                      amount=Sum("total_due"))
+                      sent=Count("id", filter=Q(state=ReminderState.SENT)),
+                      amount=Sum("total_due", filter=pending))
             .order_by("channel"))
     order = {value: i for i, value in enumerate(Channel.values)}
     loads = [
         ChannelLoad(r["channel"], _channel_label(r["channel"]), r["planned"], r["approved"], r["awaiting"],
-                    cents(r["amount"]))
+                    r["sent"], cents(r["amount"]))
         for r in rows
     ]
     return sorted(loads, key=lambda load: order.get(load.channel, len(order)))

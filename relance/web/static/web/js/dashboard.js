@@ -4,8 +4,10 @@
   "use strict";
   const lang = document.documentElement.lang || "fr";
 
-  function moneyFormat(currency) {
-    const format = new Intl.NumberFormat(lang, { style: "currency", currency: currency || "EUR" });
+  function moneyFormat(currency, digits) {
+    const options = { style: "currency", currency: currency || "EUR" };
+    if (digits === 0) Object.assign(options, { minimumFractionDigits: 0, maximumFractionDigits: 0 });
+    const format = new Intl.NumberFormat(lang, options);
     return (value) => format.format(value);
   }
 
@@ -14,6 +16,7 @@
     if (!source || typeof window.Chart === "undefined") return;
     const data = JSON.parse(source.textContent);
     const money = moneyFormat(data.currency);
+    const roundMoney = moneyFormat(data.currency, 0);
     const line = canvas.dataset.chart === "line";
     const box = canvas.closest("[data-chart-box]");
     if (box) box.hidden = false;
@@ -39,7 +42,7 @@
           legend: { display: false },
           tooltip: { callbacks: { label: (item) => money(item.parsed.y) } },
         },
-        scales: { y: { beginAtZero: true, ticks: { callback: (value) => money(value) } } },
+        scales: { y: { beginAtZero: true, ticks: { callback: (value) => roundMoney(value) } } },
       },
     });
   }
