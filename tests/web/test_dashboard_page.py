@@ -170,7 +170,7 @@ def test_the_page_shows_every_block_in_french(client, alice, ledger, frozen, dja
     assert "Tableau de bord" in html and "Balance âgée" in html
     assert "Plus de 120 jours" in html and "91–120 jours" in html
     assert 'href="/o/abc/aujourdhui/"' in html
-    assert "(dont 1 approuvée)" in html and "Envoyés aujourd&#x27;hui" in html
+    assert "(dont 1 approuvée)" in html and "Envoyés aujourd'hui" in html
     martin = ledger["martin"]
     assert f'href="/o/abc/clients/{martin.pk}/"' in html
     assert html.index("Martin SA") < html.index("Zeta SAS")
