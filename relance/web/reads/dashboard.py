@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, Min, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.functions import Coalesce
 
 from relance.accounts.models import Organisation
 from relance.dunning.models import Channel, Dispute, Promise, PromiseState, Reminder, ReminderState
@@ -134,18 +134,16 @@ def _month_back(month: date, n: int) -> date:
 
 
 def list_collected_by_month(org: Organisation, today: date, months: int = MONTHS) -> list[tuple[date, Decimal]]:
-    """Payments received per calendar month, the last `months` months up to this one (one query)."""
+    """Payments received per calendar month, the last `months` months up to this one (one query).
+
+    One filtered sum per month rather than a GROUP BY on a truncated date: plain comparisons of the
+    date column, where SQLite would call a Python function for every row to truncate it."""
     this_month = today.replace(day=1)
-    first = _month_back(this_month, months - 1)
-    after = _month_back(this_month, -1)
-    rows = (Payment.objects.filter(organisation=org, date__gte=first, date__lt=after)
-            .annotate(month=TruncMonth("date")).values("month").annotate(amount=Sum("amount")).order_by("month"))
-    found = {_as_date(r["month"]): cents(r["amount"]) for r in rows}
-    return [(m, found.get(m, Decimal("0.00"))) for m in (_month_back(this_month, n) for n in range(months - 1, -1, -1))]
-
-
-def _as_date(value) -> date:
-    return value.date() if hasattr(value, "date") and callable(value.date) else value
+    starts = [_month_back(this_month, n) for n in range(months - 1, -2, -1)]  # one more: the end
+    sums = {f"m{i}": Sum("amount", filter=Q(date__gte=start, date__lt=end))
+            for i, (start, end) in enumerate(zip(starts, starts[1:], strict=False))}
+    row = Payment.objects.filter(organisation=org, date__gte=starts[0], date__lt=starts[-1]).aggregate(**sums)
+    return [(start, cents(row[f"m{i}"])) for i, start in enumerate(starts[:-1])]
 
 
 @dataclass(frozen=True)
