@@ -216,6 +216,13 @@ def test_a_viewer_reads_the_dashboard(client, victor, ledger, frozen):
     assert "8\u202f927,90\u00a0€" in response.content.decode()
 
 
+def test_the_dashboard_only_reads(client, victor, alice, frozen):
+    for user in (victor, alice):
+        client.force_login(user)
+        assert client.post("/o/abc/").status_code == 405
+        assert client.post("/o/abc/tableau/promesses/").status_code == 405
+
+
 def test_charlie_gets_a_404(client, charlie, ledger, frozen):
     client.force_login(charlie)
     assert client.get("/o/abc/").status_code == 404

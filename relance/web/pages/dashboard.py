@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.shortcuts import render
 from django.urls import path
 from django.utils.translation import pgettext
+from django.views.decorators.http import require_safe
 
 from relance.dunning.queries import org_today
 from relance.web.orgs import org_view
@@ -26,6 +27,7 @@ def _whole(value):
 
 
 @org_view()
+@require_safe
 def dashboard(request):
     org = request.org
     today = org_today(org)
@@ -66,6 +68,7 @@ def dashboard(request):
 
 
 @org_view()
+@require_safe
 def dashboard_promises(request):
     """The promises to follow today (due today, recently broken): loaded by the dashboard with htmx,
     a page of its own when opened directly."""
