@@ -14,7 +14,8 @@ from relance.web.reads import dashboard as reads
 from relance.web.templatetags.relance_format import day
 
 
-def bucket_label(key: str, low: int | None, high: int | None) -> str:
+def bucket_label(low: int | None, high: int | None) -> str:
+    """A bucket of days past due, for people: "Not due", "1–30 days", "More than 120 days"."""
     if low is None:
         return pgettext("dashboard", "Not due")
     if high is None:
@@ -35,7 +36,7 @@ def dashboard(request):
     counters = reads.get_counters(org, today)
     sales = counters["sales"]
     collected = reads.list_collected_by_month(org, today)
-    buckets = [{"bucket": b, "label": bucket_label(b.key, b.low, b.high)} for b in aged.buckets]
+    buckets = [{"bucket": b, "label": bucket_label(b.low, b.high)} for b in aged.buckets]
     context = {
         "today": today,
         "currency": org.currency,
