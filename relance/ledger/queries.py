@@ -26,17 +26,25 @@ def list_open_invoices(org: Organisation):
     return Invoice.objects.filter(organisation=org, status__in=OPEN_STATUSES, open_balance__gt=0)
 
 
-def get_aged_balance(org: Organisation, today: date) -> dict[str, Decimal]:
-    """Open balance per age bucket (days past due), plus the total."""
+def get_aged_balance(org: Organisation, today: date, buckets=AGE_BUCKETS) -> dict[str, Decimal | int]:
+    """Open balance per age bucket (days past due), plus the total, in one query.
+
+    Also `count` (open invoices) and `<label>_count` per bucket. `buckets` is a list like AGE_BUCKETS
+    (the dashboard splits the oldest one further)."""
     from datetime import timedelta
 
     aggregates = {}
-    for label, low, high in AGE_BUCKETS:
+    for label, low, high in buckets:
         cond = Q()
         if low is not None:
             cond &= Q(due_date__lte=today - timedelta(days=low))
         if high is not None:
             cond &= Q(due_date__gt=today - timedelta(days=high + 1))
         aggregates[label] = Sum("open_balance", filter=cond)
+        aggregates[f"{label}_count"] = Count("id", filter=cond)
     row = list_open_invoices(org).aggregate(total=Sum("open_balance"), count=Count("id"), **aggregates)
-    return {k: (v if v is not None else Decimal("0.00")) for k, v in row.items()}
+    # On SQLite a sum of decimals may come back with float noise: back to cents, exactly.
+    return {
+        k: (v if k == "count" or k.endswith("_count") else Decimal(str(v or 0)).quantize(Decimal("0.01")))
+        for k, v in row.items()
+    }

@@ -1,0 +1,227 @@
+"""The dashboard's reads: where the cash is stuck and what is to be done today, each block one SQL
+aggregate (the page stays fast on a million invoices: nothing is summed in Python row by row)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Count, Min, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from relance.accounts.models import Organisation
+from relance.dunning.models import Channel, Dispute, Promise, PromiseState, Reminder, ReminderState
+from relance.ledger.models import Customer, Invoice, InvoiceStatus, Payment
+from relance.ledger.queries import get_aged_balance, list_open_invoices
+
+CENT = Decimal("0.01")
+DSO_DAYS = 90
+BROKEN_PROMISES_DAYS = 30
+TOP_CUSTOMERS = 10
+PROMISES_LISTED = 10
+MONTHS = 12
+
+# Days past due: (key, lowest, highest), None for an open end. "Not due" includes invoices due today.
+DASHBOARD_BUCKETS = [
+    ("not_due", None, 0),
+    ("d1_30", 1, 30),
+    ("d31_60", 31, 60),
+    ("d61_90", 61, 90),
+    ("d91_120", 91, 120),
+    ("d120_plus", 121, None),
+]
+
+
+def cents(value) -> Decimal:
+    """A sum from the database as exact cents (SQLite may hand back a float-ish value, or None)."""
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    key: str
+    low: int | None
+    high: int | None
+    amount: Decimal
+    count: int
+    share: Decimal | None
+
+
+@dataclass(frozen=True)
+class AgedBalance:
+    total: Decimal
+    count: int
+    buckets: list[Bucket]
+
+    @property
+    def overdue(self) -> Decimal:
+        return sum((b.amount for b in self.buckets if b.key != "not_due"), Decimal("0.00"))
+
+    @property
+    def overdue_count(self) -> int:
+        return sum(b.count for b in self.buckets if b.key != "not_due")
+
+    @property
+    def overdue_share(self) -> Decimal | None:
+        return (self.overdue / self.total) if self.total else None
+
+
+def get_dashboard_aged_balance(org: Organisation, today: date) -> AgedBalance:
+    """Open balance of the open invoices by days past due (one query)."""
+    row = get_aged_balance(org, today, buckets=DASHBOARD_BUCKETS)
+    total = row["total"]
+    buckets = [
+        Bucket(key, low, high, row[key], row[f"{key}_count"], (row[key] / total) if total else None)
+        for key, low, high in DASHBOARD_BUCKETS
+    ]
+    return AgedBalance(total=total, count=row["count"], buckets=buckets)
+
+
+def _sales_in(org_ref, today: date, days: int):
+    return (Invoice.objects.filter(organisation=org_ref, issue_date__gt=today - timedelta(days=days),
+                                   issue_date__lte=today)
+            .exclude(status=InvoiceStatus.CANCELLED))
+
+
+def get_sales(org: Organisation, today: date, days: int = DSO_DAYS) -> Decimal:
+    """Invoiced (all taxes included) over the last `days` days, today included; cancelled invoices aside."""
+    return cents(_sales_in(org, today, days).aggregate(sales=Sum("total"))["sales"])
+
+
+def _scalar(queryset, expression):
+    """One figure of the organisation's rows, as a subquery (several figures then make one query)."""
+    return Subquery(queryset.order_by().values("organisation").annotate(v=expression).values("v")[:1])
+
+
+def get_counters(org: Organisation, today: date) -> dict:
+    """The small figures in one query: sales of the DSO period, promises due today (still open) and
+    broken over the last 30 days, open disputes (count and open balance of their invoices)."""
+    org_ref = OuterRef("pk")
+    promises = Promise.objects.filter(organisation=org_ref)
+    due = promises.filter(state=PromiseState.OPEN, promised_date=today)
+    broken = promises.filter(state=PromiseState.BROKEN,
+                             promised_date__gte=today - timedelta(days=BROKEN_PROMISES_DAYS))
+    disputes = Dispute.objects.filter(organisation=org_ref, is_open=True)
+    row = Organisation.objects.filter(pk=org.pk).values("pk").annotate(
+        sales=_scalar(_sales_in(org_ref, today, DSO_DAYS), Sum("total")),
+        due_count=_scalar(due, Count("id")),
+        due_amount=_scalar(due, Sum(_promised_amount())),
+        broken_count=_scalar(broken, Count("id")),
+        broken_amount=_scalar(broken, Sum(_promised_amount())),
+        dispute_count=_scalar(disputes, Count("id")),
+        dispute_amount=_scalar(disputes, Sum("invoice__open_balance")),
+    ).get()
+    return {
+        "sales": cents(row["sales"]),
+        "promises": {"due_count": row["due_count"] or 0, "due_amount": cents(row["due_amount"]),
+                     "broken_count": row["broken_count"] or 0, "broken_amount": cents(row["broken_amount"]),
+                     "broken_days": BROKEN_PROMISES_DAYS},
+        "disputes": {"count": row["dispute_count"] or 0, "amount": cents(row["dispute_amount"])},
+    }
+
+
+def dso(receivables: Decimal, sales: Decimal, days: int = DSO_DAYS) -> Decimal | None:
+    """Days sales outstanding, simple method: receivables ÷ sales of the period × days (None without sales)."""
+    if sales <= 0:
+        return None
+    return (receivables / sales * days).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
+
+
+def _month_back(month: date, n: int) -> date:
+    index = month.year * 12 + month.month - 1 - n
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def list_collected_by_month(org: Organisation, today: date, months: int = MONTHS) -> list[tuple[date, Decimal]]:
+    """Payments received per calendar month, the last `months` months up to this one (one query).
+
+    One filtered sum per month rather than a GROUP BY on a truncated date: plain comparisons of the
+    date column, where SQLite would call a Python function for every row to truncate it."""
+    this_month = today.replace(day=1)
+    starts = [_month_back(this_month, n) for n in range(months - 1, -2, -1)]  # one more: the end
+    sums = {f"m{i}": Sum("amount", filter=Q(date__gte=start, date__lt=end))
+            for i, (start, end) in enumerate(zip(starts, starts[1:], strict=False))}
+    row = Payment.objects.filter(organisation=org, date__gte=starts[0], date__lt=starts[-1]).aggregate(**sums)
+    return [(start, cents(row[f"m{i}"])) for i, start in enumerate(starts[:-1])]
+
+
+@dataclass(frozen=True)
+class ChannelLoad:
+    channel: str
+    label: str
+    planned: int
+    approved: int
+    awaiting: int
+    sent: int
+    amount: Decimal
+
+    @property
+    def count(self) -> int:
+        return self.planned + self.awaiting
+
+
+def list_todays_reminders(org: Organisation, today: date) -> list[ChannelLoad]:
+    """Today's run's messages per channel: still to go out (planned, approved ones included, and
+    awaiting approval) with the amount they claim, and already sent (one query)."""
+    planned = Q(state=ReminderState.PLANNED)
+    pending = Q(state__in=[ReminderState.PLANNED, ReminderState.AWAITING_APPROVAL])
+    rows = (Reminder.objects
+            .filter(organisation=org, run_date=today,
+                    state__in=[ReminderState.PLANNED, ReminderState.AWAITING_APPROVAL, ReminderState.SENT])
+            .values("channel")
+            .annotate(planned=Count("id", filter=planned),
+                      approved=Count("id", filter=planned & Q(approved_by__isnull=False)),
+                      awaiting=Count("id", filter=Q(state=ReminderState.AWAITING_APPROVAL)),
+                      sent=Count("id", filter=Q(state=ReminderState.SENT)),
+                      amount=Sum("total_due", filter=pending))
+            .order_by("channel"))
+    order = {value: i for i, value in enumerate(Channel.values)}
+    loads = [
+        ChannelLoad(r["channel"], _channel_label(r["channel"]), r["planned"], r["approved"], r["awaiting"],
+                    r["sent"], cents(r["amount"]))
+        for r in rows
+    ]
+    return sorted(loads, key=lambda load: order.get(load.channel, len(order)))
+
+
+def _channel_label(value: str) -> str:
+    try:
+        return str(Channel(value).label)
+    except ValueError:
+        return value
+
+
+def _promised_amount():
+    # A promise without an amount promises the invoice's whole open balance.
+    return Coalesce("amount", "invoice__open_balance")
+
+
+def list_promises_to_follow(org: Organisation, today: date, limit: int = PROMISES_LISTED) -> list[dict]:
+    """The promises due today first, then the most recently broken (one query)."""
+    due = Q(state=PromiseState.OPEN, promised_date=today)
+    broken = Q(state=PromiseState.BROKEN, promised_date__gte=today - timedelta(days=BROKEN_PROMISES_DAYS))
+    rows = (Promise.objects.filter(organisation=org).filter(due | broken)
+            .annotate(promised=_promised_amount())
+            .values("id", "state", "promised_date", "promised", "invoice_id", "invoice__number",
+                    "invoice__currency", "invoice__customer_id", "invoice__customer__name")
+            .order_by("-promised_date", "invoice__number")[:limit])
+    return [{**r, "promised": cents(r["promised"]), "broken": r["state"] == PromiseState.BROKEN} for r in rows]
+
+
+def list_top_overdue_customers(org: Organisation, today: date, limit: int = TOP_CUSTOMERS) -> list[dict]:
+    """The customers owing the most past due: overdue amount, invoices, days late of the oldest (one query).
+
+    Grouped by the customer's id alone; the name comes by a subquery run for the rows kept only (a
+    join before the grouping would carry every name through the sort)."""
+    name = Customer.objects.filter(pk=OuterRef("customer_id")).order_by().values("name")[:1]
+    rows = (list_open_invoices(org).filter(due_date__lt=today)
+            .values("customer_id")
+            .annotate(overdue=Sum("open_balance"), invoices=Count("id"), oldest=Min("due_date"))
+            .annotate(name=Subquery(name))
+            .order_by("-overdue", "customer_id")[:limit])
+    return [
+        {"pk": r["customer_id"], "name": r["name"], "overdue": cents(r["overdue"]),
+         "invoices": r["invoices"], "oldest_due": r["oldest"], "days_late": (today - r["oldest"]).days}
+        for r in rows
+    ]
