@@ -99,7 +99,8 @@ def submit_answer(
     if kind not in PortalRequest.Kind.values:
         raise PortalError(f"unknown answer {kind!r}")
     # One answer at a time per customer: the hourly limit is counted under this lock.
-    customer = Customer.objects.select_for_update().select_related("organisation", "collector").get(pk=customer.pk)
+    customer = Customer.objects.select_for_update(of=("self",)).select_related("organisation", "collector").get(
+        pk=customer.pk)
     org = customer.organisation
     if answers_left(customer) <= 0:
         raise TooManyAnswers("too many answers in the last hour")
@@ -173,7 +174,7 @@ def handle_portal_request(request: PortalRequest, resolution: str, user) -> Port
     require(user, request.organisation_id, WRITE)
     if not resolution.strip():
         raise PortalError("say what was decided")
-    locked = PortalRequest.objects.select_for_update().select_related("organisation").get(pk=request.pk)
+    locked = PortalRequest.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=request.pk)
     if locked.state != PortalRequest.State.OPEN:
         raise PortalError(f"answer {locked.pk} was already handled")
     now = timezone.now()

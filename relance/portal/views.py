@@ -20,11 +20,13 @@ from relance.dunning.queries import org_today
 from relance.ledger.models import Customer, Invoice
 from relance.lib.money import ZERO
 from relance.portal import actions
-from relance.portal.forms import FORMS
+from relance.portal.forms import FORMS, proof_max_bytes
 from relance.portal.models import PortalRequest
 from relance.portal.tokens import PortalKey, read_token
 
 LANGUAGES = ("fr", "en")
+# What an answer's fields weigh besides the proof of payment.
+FORM_OVERHEAD_BYTES = 64 * 1024
 
 
 def _customer(token: str) -> tuple[Customer, PortalKey]:
@@ -123,6 +125,13 @@ def answer(request, token: str, kind: str):
     if kind not in FORMS:
         raise Http404
     org = customer.organisation
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > proof_max_bytes() + FORM_OVERHEAD_BYTES:
+        # Refused before Django reads the upload: the form would refuse the proof anyway.
+        return HttpResponse(status=413)
     with translation.override(_language(customer)):
         if actions.answers_left(customer) <= 0:
             return _page(request, token, customer, status=429, limited=True)

@@ -228,3 +228,26 @@ def test_an_invoice_of_another_customer_cannot_be_named(client, dupuis, link, ma
 def test_an_unknown_answer_is_404(client, dupuis, link):
     assert post(client, link, "refund", {}).status_code == 404
     assert client.get(f"{link}answer/paid/").status_code == 405
+
+
+@time_machine.travel(NOW, tick=False)
+def test_an_oversized_upload_is_refused_before_it_is_read(client, dupuis, link, settings):
+    settings.RELANCE_PORTAL_PROOF_MAX_BYTES = 1024
+    big = SimpleUploadedFile("gros.pdf", b"%PDF-1.4\n" + b"0" * 200_000, "application/pdf")
+    assert paid(client, link, **{"paid-proof": big}).status_code == 413
+    assert PortalRequest.objects.count() == 0
+
+
+@time_machine.travel(NOW, tick=False)
+def test_delivery_applies_the_hold_itself(dupuis, org, tmp_path):
+    """Even an answer recorded without the eager re-check (the rule alone) stops the send."""
+    org.email_url = f"file://{tmp_path}"
+    org.save()
+    cust, (f1, f2) = dupuis
+    plan_today(org, RUN)
+    reminder = Reminder.objects.get(customer=cust)
+    request = PortalRequest.objects.create(organisation=org, customer=cust, kind="dispute", reason="test")
+    request.invoices.set([f1])
+    assert deliver_pending(now=NOW).sent == 1
+    reminder.refresh_from_db()
+    assert reminder.state == "sent" and "F2" in reminder.body_text and "F1" not in reminder.body_text
