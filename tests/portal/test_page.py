@@ -161,3 +161,16 @@ def test_the_page_reads_a_bounded_number_of_queries(client, dupuis, link, make_i
         make_invoice(number=f"G{n}", cust=cust)
     with django_assert_max_num_queries(25):
         assert client.get(link).status_code == 200
+
+
+def test_the_portal_templates_hold_no_inline_script_or_style():
+    from pathlib import Path
+
+    import relance.portal
+
+    folder = Path(relance.portal.__file__).parent / "templates"
+    templates = list(folder.rglob("*.html"))
+    assert templates
+    for template in templates:
+        text = template.read_text()
+        assert "<style" not in text and " style=" not in text and "<script" not in text, template
