@@ -247,6 +247,12 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 
 BASE_URL = env_str("RELANCE_BASE_URL", "http://127.0.0.1:8000")
 
+# Customer portal (/p/<token>/, relance.portal): how long a link sent in a reminder stays valid, how
+# many answers a customer may send per hour, the largest proof of payment accepted (bytes).
+RELANCE_PORTAL_TOKEN_DAYS = env_int("RELANCE_PORTAL_TOKEN_DAYS", 90)
+RELANCE_PORTAL_ANSWERS_PER_HOUR = env_int("RELANCE_PORTAL_ANSWERS_PER_HOUR", 5)
+RELANCE_PORTAL_PROOF_MAX_BYTES = env_int("RELANCE_PORTAL_PROOF_MAX_BYTES", 5 * 1024 * 1024)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

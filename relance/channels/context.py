@@ -41,6 +41,9 @@ using any other name is refused at save time (`relance.channels.templates.valida
     epc_qr_png_data_uri EPC (SEPA credit transfer) QR code of amount_to_pay as a data: URI ("" without IBAN)
     epc_payload         the text that QR code carries ("" without it)
     payment_link        the organisation's online payment link, "" when it has none
+    portal_url          the customer's own page (RELANCE_BASE_URL/p/<signed token>/, valid 90 days): open
+                        invoices and their PDFs, how to pay, and the answers "already paid", "I dispute",
+                        "I would like a payment plan" (relance.portal)
     collector           {name, phone, email} the customer's collector, else the organisation
     reference           what to quote on the transfer (customer code and invoice numbers)
     step                {code, tone ("friendly"|"firm"|"formal")}
@@ -49,9 +52,6 @@ using any other name is refused at save time (`relance.channels.templates.valida
     plan                {instalments: [{position, due_date, amount}], total} the active payment plan, or None
     payment             {date, amount, reference} the customer's latest payment, or None
     call                {date, outcome, promised_date, promised_amount, note} the latest call outcome, or None
-
-There is no link to a customer portal: it does not exist yet, and a message never links to a page
-that answers 404.
 
 Amounts are Decimal and dates are date: format them with the `money`, `date` and `days` filters.
 """
@@ -195,9 +195,11 @@ def build_customer_context(
     channel: str = "email",
     previous_contacts: list[date] | None = None,
     extra: dict | None = None,
+    reminder_id: int | None = None,
 ) -> dict:
     """The documented context for a customer and a list of invoices (previews, statements, letters)."""
     from relance.channels.models import get_channel_settings
+    from relance.portal.tokens import portal_url
 
     today = today or local_today(org)
     prefs = get_channel_settings(org)
@@ -264,6 +266,7 @@ def build_customer_context(
         "epc_qr_png_data_uri": qr,
         "epc_payload": payload,
         "payment_link": prefs.payment_link(reference=reference, amount=amount_to_pay, customer=customer),
+        "portal_url": portal_url(org.pk, customer.pk, reminder_id) if customer.pk else "",
         "collector": collector_dict(org, customer),
         "reference": reference,
         "step": step,
@@ -298,6 +301,7 @@ def build_context(reminder: Reminder, today: date | None = None, extra: dict | N
         step={"code": reminder.step_code, "tone": reminder.tone}, today=today, other_overdue=others,
         registered=reminder.registered, channel=reminder.channel,
         previous_contacts=list_previous_contacts(customer, today, exclude_id=reminder.pk), extra=extra,
+        reminder_id=reminder.pk,
     )
 
 
@@ -414,6 +418,7 @@ def sample_context(language: str = "fr") -> dict:
         "epc_payload": "BCD\n002\n1\nSCT\nPSSTFRPP\nABC Consulting\nFR1420041010050500013M02606\nEUR1500\n\n\n"
                        "C001 F2026-0042",
         "payment_link": "https://pay.example.com/C001",
+        "portal_url": "https://relance.example.com/p/eyJvIjoxLCJjIjoxfQ:1vQ9Zk:AbCdEfGhIjKlMnOpQrStUvWxYz0/",
         "collector": {"name": "Bob Martin", "phone": "04 72 00 00 01", "email": "bob@abc-consulting.fr"},
         "reference": "C001 F2026-0042", "step": {"code": "first", "tone": "friendly"}, "registered": False,
         "promise": {"date": date(2026, 7, 15), "amount": Decimal("1500.00"), "state": "open"},

@@ -410,6 +410,7 @@ HOLD_REASONS = {
     "plan": "passée en échéancier",
     "below_minimum": "sous le montant minimum de relance",
     "insolvency": "créance antérieure à l'ouverture d'une procédure collective",
+    "portal": "réponse du client sur le portail, à examiner",
     "promise": "couverte par une promesse de paiement",
     "paused": "client en pause",
 }

@@ -17,6 +17,7 @@ STATUS_LABELS = {
     "settled": pgettext_lazy("invoice status", "Settled"),
     "not_due": pgettext_lazy("invoice status", "Not yet due"),
     "insolvency": pgettext_lazy("invoice status", "Insolvency proceedings"),
+    "portal": pgettext_lazy("invoice status", "Customer answer to review"),
 }
 
 

@@ -49,7 +49,8 @@ BROKEN_PROMISE = StepSpec("broken-promise", 0, 0, "email", "broken_promise", "fi
 _BROKEN_PROMISE_RANK = (TONE_RANK["firm"], 1000)
 
 # hold_reason() verdicts under which an invoice has no next date at all.
-_NEVER = frozenset({"settled", "disputed", "plan", "below_minimum", "insolvency"})
+# ("portal": until a collector handles the customer's answer, which recomputes the next date.)
+_NEVER = frozenset({"settled", "disputed", "plan", "below_minimum", "insolvency", "portal"})
 
 # _evaluate() verdicts
 _WAIT, _DUE, _BROKEN = 0, 1, 2

@@ -184,12 +184,15 @@ def hold_reason(inv: InvoiceState, customer: CustomerState, today: date, policy:
     The one eligibility rule: the planner applies it when it plans, and delivery applies it again
     right before the send (relance.dunning.actions.revalidate_reminder). The reasons: settled,
     disputed, plan, below_minimum (never, whatever the date), insolvency (not while the proceedings
-    last), promise (until the promised date plus the grace), paused (until the pause ends)."""
+    last), portal (the customer answered on the portal: until a collector handles the answer),
+    promise (until the promised date plus the grace), paused (until the pause ends)."""
     reason = excluded(inv, policy)
     if reason:
         return reason
     if under_insolvency(inv, customer):
         return "insolvency"
+    if inv.portal_request:
+        return "portal"
     if inv.promise is not None and today <= promise_grace_end(inv.promise.promised_date, policy):
         return "promise"
     if is_paused(customer, today):
@@ -218,6 +221,8 @@ def invoice_status(
         return "plan"
     if under_insolvency(inv, customer):
         return "insolvency"
+    if inv.portal_request:
+        return "portal"
     if is_paused(customer, today):
         return "paused"
     if inv.promise is not None and today <= promise_grace_end(inv.promise.promised_date, policy):

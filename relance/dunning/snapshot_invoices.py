@@ -28,6 +28,7 @@ from relance.dunning.state import PromiseState as PromiseSpec
 from relance.ledger.models import Invoice, InvoiceStatus
 from relance.lib.db import chunks
 from relance.lib.money import CENT
+from relance.portal.models import PortalRequest
 
 # Invoices the engine looks at: not paid, cancelled or written off.
 ACTIVE_STATUSES = [InvoiceStatus.OPEN, InvoiceStatus.PARTLY_PAID, InvoiceStatus.DISPUTED]
@@ -61,6 +62,14 @@ def open_disputes(org: Organisation, only: list[int] | None = None) -> set[int]:
 def planned_invoices(org: Organisation, only: list[int] | None = None) -> set[int]:
     through = PaymentPlan.invoices.through
     rows = through.objects.filter(paymentplan__organisation=org, paymentplan__state=PaymentPlan.State.ACTIVE)
+    return set(_only(rows, "invoice_id", only).values_list("invoice_id", flat=True))
+
+
+def portal_held(org: Organisation, only: list[int] | None = None) -> set[int]:
+    """Invoices named by an open portal answer of their customer (already paid, disputed, plan asked):
+    held until a collector handles it. Read through the `portal_request_queue` index."""
+    through = PortalRequest.invoices.through
+    rows = through.objects.filter(portalrequest__organisation=org, portalrequest__state=PortalRequest.State.OPEN)
     return set(_only(rows, "invoice_id", only).values_list("invoice_id", flat=True))
 
 
@@ -178,13 +187,14 @@ def _states(
     promises = open_promises(org, closed_promises, only)
     disputes = open_disputes(org, only)
     planned = planned_invoices(org, only)
+    portal = portal_held(org, only)
     after_call = [r[0] for r in rows if r[7] in call_steps]
     outcomes = call_outcomes(org, after_call) if after_call else {}
     return [
         # Positional: this runs for every invoice a run reads.
         InvoiceState(
             iid, cid, number, issued, due, balance, status, last_step, last_date, next_date,
-            iid in disputes, promises.get(iid), iid in planned, outcomes.get(iid),
+            iid in disputes, promises.get(iid), iid in planned, outcomes.get(iid), iid in portal,
         )
         for iid, cid, number, issued, due, balance, status, last_step, last_date, next_date in rows
     ]
@@ -228,8 +238,9 @@ def load_run_invoices(
         rows.extend(_select_invoices(f"{ids_sql} AND status IN (%s, %s, %s) AND open_balance > 0", [*ids, *active]))
     invoices = _states(org, rows, call_steps, closed_promises)
     totals, overdue, others = sums if sums is not None else customer_sums(org, customer_ids, today)
-    # Not claimed as "other overdue invoices": contested, promised or in a payment plan.
-    held = open_disputes(org) | set(open_promises(org, closed_promises)) | planned_invoices(org)
+    # Not claimed as "other overdue invoices": contested, promised, in a payment plan or answered on the portal.
+    held = (open_disputes(org) | set(open_promises(org, closed_promises)) | planned_invoices(org)
+            | portal_held(org))
     kept_others = {}
     for cid, ids in others.items():
         kept = [iid for iid in ids if iid not in held]

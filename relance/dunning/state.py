@@ -140,6 +140,9 @@ class InvoiceState:
     in_plan: bool = False
     # Date a call outcome (a conversation, not "no answer") was logged for this invoice's last call.
     call_outcome_on: date | None = None
+    # The customer answered on the portal (paid, disputes, asks for a plan) about this invoice and no
+    # collector has handled the answer yet (relance.portal).
+    portal_request: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,12 @@ class PortalRequest(models.Model):
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     reason = models.CharField(max_length=200, blank=True)
     comment = models.TextField(blank=True)
+    # A payment plan asked for: the number of instalments the customer proposes.
+    instalments = models.PositiveSmallIntegerField(null=True, blank=True)
     proof = models.FileField(upload_to="portal/proofs/%Y/%m/", blank=True)
+    # The reminder whose link the customer followed, when the link names one.
+    reminder = models.ForeignKey("dunning.Reminder", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="portal_requests")
     task = models.ForeignKey("dunning.Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     handled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -54,4 +59,8 @@ class PortalRequest(models.Model):
     resolution = models.CharField(max_length=300, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["organisation", "state"], name="portal_request_queue")]
+        indexes = [
+            models.Index(fields=["organisation", "state"], name="portal_request_queue"),
+            # The answers of a customer (its timeline, the per-hour limit on answers).
+            models.Index(fields=["customer", "created_at"], name="portal_request_customer"),
+        ]

@@ -72,12 +72,17 @@ def test_there_is_no_qr_code_without_an_iban(org, customer, make_invoice):
     assert build_context(reminder, today=TODAY)["epc_qr_png_data_uri"] == ""
 
 
-def test_there_is_no_link_to_a_customer_portal_that_does_not_exist(org, customer, make_invoice, settings):
+def test_the_portal_link_is_the_customers_own_page(org, customer, make_invoice, settings):
+    from relance.portal.tokens import read_token
+
     settings.BASE_URL = "https://relance.example.com"
     context = build_customer_context(org, customer, [make_invoice()], "fr", today=TODAY)
-    assert "portal_link" not in context
     assert context["payment_link"] == ""  # the organisation has no payment link: none rather than a dead one
-    assert "/p/" not in repr(context)
+    assert context["portal_url"].startswith("https://relance.example.com/p/")
+    key = read_token(context["portal_url"].split("/")[-2])
+    assert (key.organisation_id, key.customer_id, key.reminder_id) == (org.pk, customer.pk, None)
+    reminder = make_reminder(org, customer, [make_invoice()])
+    assert read_token(build_context(reminder, today=TODAY)["portal_url"].split("/")[-2]).reminder_id == reminder.pk
 
 
 def test_the_payment_link_is_the_organisations_when_it_has_one(org, customer, make_invoice):
