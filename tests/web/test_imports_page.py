@@ -120,7 +120,7 @@ def test_a_column_can_be_mapped_by_hand(client, alice, customer):
     client.force_login(alice)
     job = job_of(upload(client, content))
     body = client.get(f"/o/abc/imports/{job}/").content.decode()
-    assert "montant TTC ou HT obligatoire" in body and "ignored" in body
+    assert "montant TTC ou HT obligatoire" in body and "ignorée" in body
     columns = import_jobs.preview(import_jobs.load_job(customer.organisation, job)).columns
     index = next(c["index"] for c in columns if c["header"] == "Total à payer")
     client.post(f"/o/abc/imports/{job}/", {"action": "check", f"map-{index}": "total"})

@@ -274,9 +274,10 @@ def test_an_invitation_link_for_another_organisation_is_refused(client, alice, o
 
 
 def test_the_members_page_costs_a_few_queries(client, alice, org, django_user_model, django_assert_max_num_queries):
-    for i in range(30):
-        user = django_user_model.objects.create_user(f"user{i}", f"user{i}@example.com", "pw")
-        Membership.objects.create(user=user, organisation=org, role="viewer")
+    django_user_model.objects.bulk_create(
+        [django_user_model(username=f"user{i}", email=f"user{i}@example.com") for i in range(30)])
+    users = django_user_model.objects.filter(username__startswith="user")
+    Membership.objects.bulk_create([Membership(user=u, organisation=org, role="viewer") for u in users])
     client.force_login(alice)
     with django_assert_max_num_queries(12):
         body = client.get(MEMBERS).content.decode()

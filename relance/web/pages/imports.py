@@ -13,8 +13,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import path
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 from relance.accounts.permissions import WRITE
 from relance.ledger import import_jobs
@@ -23,9 +22,9 @@ from relance.ledger.models import ImportBatch
 from relance.web.orgs import org_view
 
 KIND_CHOICES = [
-    ("invoices", gettext_lazy("Invoices")),
-    ("customers", gettext_lazy("Customers")),
-    ("payments", gettext_lazy("Payments")),
+    ("invoices", pgettext_lazy("imports", "Invoices")),
+    ("customers", pgettext_lazy("imports", "Customers")),
+    ("payments", pgettext_lazy("imports", "Payments")),
 ]
 KIND_LABELS = dict(KIND_CHOICES)
 # Room for the multipart envelope and the other fields around the file itself.
@@ -37,13 +36,14 @@ def max_bytes() -> int:
 
 
 def too_big_message(size: int) -> str:
-    return _("The file is too big (%(size)s); the limit is %(limit)s. Split it into several files.") % {
+    text = pgettext("imports", "The file is too big (%(size)s); the limit is %(limit)s. Split it into several files.")
+    return text % {
         "size": filesizeformat(size), "limit": filesizeformat(max_bytes())}
 
 
 class UploadForm(forms.Form):
-    kind = forms.ChoiceField(label=gettext_lazy("What the file holds"), choices=KIND_CHOICES)
-    file = forms.FileField(label=gettext_lazy("CSV or XLSX file"),
+    kind = forms.ChoiceField(label=pgettext_lazy("imports", "What the file holds"), choices=KIND_CHOICES)
+    file = forms.FileField(label=pgettext_lazy("imports", "CSV or XLSX file"),
                            widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx,.xlsm"}))
 
     def clean_file(self):
@@ -114,10 +114,11 @@ def import_job(request, job_id):
                 import_jobs.start(job, dry_run=True, mapping=mapping, user=request.user)
             elif action == "import":
                 if not (job.result and job.result.get("dry_run") and job.result.get("ok")):
-                    raise ImportUsageError(_("Check the file first: the import starts after a clean dry run."))
+                    raise ImportUsageError(
+                        pgettext("imports", "Check the file first: the import starts after a clean dry run."))
                 import_jobs.start(job, dry_run=False, user=request.user)
             else:
-                raise ImportUsageError(_("Unknown action."))
+                raise ImportUsageError(pgettext("imports", "Unknown action."))
         except ImportUsageError as exc:
             messages.error(request, str(exc))
         return redirect("import_job", request.org.slug, job.id)

@@ -18,8 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 from relance.accounts import actions
 from relance.accounts.models import Membership, Organisation, Role
@@ -38,16 +37,18 @@ CHANNEL_FIELDS = ["sender_name", "payment_link_url", "notice_days", "attach_stat
                   "bcc_organisation", "bcc_address"]
 
 LABELS = {
-    "legal_name": gettext_lazy("Legal name"), "siren": "SIREN", "siret": "SIRET",
-    "vat_number": gettext_lazy("VAT number"), "address_line1": gettext_lazy("Address"),
-    "address_line2": gettext_lazy("Address (continued)"), "postcode": gettext_lazy("Postcode"),
-    "city": gettext_lazy("City"), "country": gettext_lazy("Country (ISO code)"),
-    "sender_email": gettext_lazy("Sender e-mail"), "phone": gettext_lazy("Phone"),
+    "legal_name": pgettext_lazy("settings", "Legal name"), "siren": "SIREN", "siret": "SIRET",
+    "vat_number": pgettext_lazy("settings", "VAT number"), "address_line1": pgettext_lazy("settings", "Address"),
+    "address_line2": pgettext_lazy("settings", "Address (continued)"),
+    "postcode": pgettext_lazy("settings", "Postcode"),
+    "city": pgettext_lazy("settings", "City"), "country": pgettext_lazy("settings", "Country (ISO code)"),
+    "sender_email": pgettext_lazy("settings", "Sender e-mail"), "phone": pgettext_lazy("settings", "Phone"),
     "iban": "IBAN", "bic": "BIC",
-    "min_reminder_amount": gettext_lazy("No reminder below (amount due)"),
-    "small_amount_threshold": gettext_lazy("Small amount threshold"),
-    "run_hour": gettext_lazy("Hour of the daily run (0-23)"), "currency": gettext_lazy("Currency"),
-    "time_zone": gettext_lazy("Time zone"), "language": gettext_lazy("Language"),
+    "min_reminder_amount": pgettext_lazy("settings", "No reminder below (amount due)"),
+    "small_amount_threshold": pgettext_lazy("settings", "Small amount threshold"),
+    "run_hour": pgettext_lazy("settings", "Hour of the daily run (0-23)"),
+    "currency": pgettext_lazy("settings", "Currency"),
+    "time_zone": pgettext_lazy("settings", "Time zone"), "language": pgettext_lazy("settings", "Language"),
 }
 
 
@@ -60,7 +61,7 @@ class OrganisationFieldsForm(forms.ModelForm):
     def clean_time_zone(self):
         value = self.cleaned_data["time_zone"].strip()
         if value not in available_timezones():
-            raise ValidationError(_("Unknown time zone (e.g. Europe/Paris)."))
+            raise ValidationError(pgettext("settings", "Unknown time zone (e.g. Europe/Paris)."))
         return value
 
     def clean_currency(self):
@@ -68,7 +69,7 @@ class OrganisationFieldsForm(forms.ModelForm):
 
         value = self.cleaned_data["currency"].strip().upper()
         if value not in list_currencies():
-            raise ValidationError(_("Unknown currency (an ISO 4217 code, e.g. EUR)."))
+            raise ValidationError(pgettext("settings", "Unknown currency (an ISO 4217 code, e.g. EUR)."))
         return value
 
 
@@ -88,29 +89,33 @@ SECRET_WIDGET = {"render_value": False, "attrs": {"autocomplete": "new-password"
 
 
 class TransportForm(forms.Form):
-    email_url = forms.CharField(label=gettext_lazy("E-mail transport URL"), required=False, max_length=500,
-                                help_text=gettext_lazy("e.g. smtp://user:•••@smtp.example.com:587?starttls=1; "
-                                                       "empty: the instance's transport"))
-    email_secret = forms.CharField(label=gettext_lazy("E-mail password"), required=False,
+    email_url = forms.CharField(label=pgettext_lazy("settings", "E-mail transport URL"), required=False, max_length=500,
+                                help_text=pgettext_lazy("settings",
+                                                        "e.g. smtp://user:•••@smtp.example.com:587?starttls=1; "
+                                                        "empty: the instance's transport"))
+    email_secret = forms.CharField(label=pgettext_lazy("settings", "E-mail password"), required=False,
                                    widget=forms.PasswordInput(**SECRET_WIDGET),
-                                   help_text=gettext_lazy("empty: keep the current one (••• in the URL)"))
-    sms_url = forms.CharField(label=gettext_lazy("SMS transport URL"), required=False, max_length=500,
-                              help_text=gettext_lazy("e.g. brevo://•••@?sender=ACME or https://…?token=•••; "
-                                                     "empty: the instance's transport"))
-    sms_secret = forms.CharField(label=gettext_lazy("SMS key or token"), required=False,
+                                   help_text=pgettext_lazy("settings", "empty: keep the current one (••• in the URL)"))
+    sms_url = forms.CharField(label=pgettext_lazy("settings", "SMS transport URL"), required=False, max_length=500,
+                              help_text=pgettext_lazy("settings",
+                                                      "e.g. brevo://•••@?sender=ACME or https://…?token=•••; "
+                                                      "empty: the instance's transport"))
+    sms_secret = forms.CharField(label=pgettext_lazy("settings", "SMS key or token"), required=False,
                                  widget=forms.PasswordInput(**SECRET_WIDGET),
-                                 help_text=gettext_lazy("empty: keep the current one (••• in the URL)"))
+                                 help_text=pgettext_lazy("settings", "empty: keep the current one (••• in the URL)"))
 
 
 class TestSendForm(forms.Form):
-    family = forms.ChoiceField(label=gettext_lazy("Transport"),
-                               choices=[("email", gettext_lazy("E-mail")), ("sms", gettext_lazy("SMS"))])
-    recipient = forms.CharField(label=gettext_lazy("Send to (e-mail address or mobile number)"), max_length=254)
+    family = forms.ChoiceField(label=pgettext_lazy("settings", "Transport"),
+                               choices=[("email", pgettext_lazy("settings", "E-mail")),
+                                        ("sms", pgettext_lazy("settings", "SMS"))])
+    recipient = forms.CharField(label=pgettext_lazy("settings", "Send to (e-mail address or mobile number)"),
+                                max_length=254)
 
 
 class AddMemberForm(forms.Form):
-    who = forms.CharField(label=gettext_lazy("E-mail address or user name"), max_length=254)
-    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Role.choices, initial=Role.COLLECTOR)
+    who = forms.CharField(label=pgettext_lazy("settings", "E-mail address or user name"), max_length=254)
+    role = forms.ChoiceField(label=pgettext_lazy("settings", "Role"), choices=Role.choices, initial=Role.COLLECTOR)
 
 
 def _fresh_org(org):
@@ -145,10 +150,10 @@ def _save(request, section, form) -> bool:
     try:
         if section in ("organisation", "bank", "terms"):
             actions.update_organisation(org, {name: form.cleaned_data[name] for name in form.fields}, user=user)
-            messages.success(request, _("Settings saved."))
+            messages.success(request, pgettext("settings", "Settings saved."))
         elif section == "channels":
             actions.update_channel_settings(org, {name: form.cleaned_data[name] for name in CHANNEL_FIELDS}, user=user)
-            messages.success(request, _("Message settings saved."))
+            messages.success(request, pgettext("settings", "Message settings saved."))
         elif section == "transports":
             for family, field in reads.TRANSPORTS.items():
                 try:
@@ -164,15 +169,16 @@ def _save(request, section, form) -> bool:
                         form.add_error(f"{family}_url", exc)
             if form.errors:
                 return False
-            messages.success(request, _("Transports saved."))
+            messages.success(request, pgettext("settings", "Transports saved."))
         elif section == "test":
             family, recipient = form.cleaned_data["family"], form.cleaned_data["recipient"]
             try:
                 receipt = actions.send_test_message(org, family, recipient, user=user)
             except DeliveryError as exc:
-                form.add_error(None, _("The test could not be sent: %(error)s") % {"error": exc.message})
+                text = pgettext("settings", "The test could not be sent: %(error)s")
+                form.add_error(None, text % {"error": exc.message})
                 return False
-            messages.success(request, _("Test sent to %(to)s (%(answer)s).") % {
+            messages.success(request, pgettext("settings", "Test sent to %(to)s (%(answer)s).") % {
                 "to": recipient, "answer": receipt.response or receipt.provider_id or "OK"})
     except ValidationError as exc:
         if hasattr(exc, "error_dict"):
@@ -214,13 +220,13 @@ def members(request):
             if action == "add":
                 add_form = AddMemberForm(request.POST)
                 if not add_form.is_valid():
-                    raise ValidationError(_("Check the form."))
+                    raise ValidationError(pgettext("settings", "Check the form."))
                 member, created = actions.invite_member(org, add_form.cleaned_data["who"],
                                                         add_form.cleaned_data["role"], user=user)
                 if created:
                     _invite(request, member)
                 else:
-                    messages.success(request, _("%(name)s added.") % {"name": member.username})
+                    messages.success(request, pgettext("settings", "%(name)s added.") % {"name": member.username})
             elif action in ("role", "remove"):
                 member_id = request.POST.get("member", "")
                 membership = Membership.objects.filter(organisation=org, user_id=member_id if member_id.isdigit()
@@ -229,10 +235,12 @@ def members(request):
                     raise Http404
                 if action == "role":
                     actions.set_member(org, membership.user, request.POST.get("role", ""), user=user)
-                    messages.success(request, _("Role of %(name)s changed.") % {"name": membership.user.username})
+                    text = pgettext("settings", "Role of %(name)s changed.")
+                    messages.success(request, text % {"name": membership.user.username})
                 else:
                     actions.remove_member(org, membership.user, user=user)
-                    messages.success(request, _("%(name)s removed.") % {"name": membership.user.username})
+                    text = pgettext("settings", "%(name)s removed.")
+                    messages.success(request, text % {"name": membership.user.username})
                     if membership.user_id == user.pk:
                         return redirect("home")
             elif action == "resend":
@@ -242,7 +250,7 @@ def members(request):
                     raise Http404
                 _invite(request, member)
             else:
-                raise ValidationError(_("Unknown action."))
+                raise ValidationError(pgettext("settings", "Unknown action."))
         except ValidationError as exc:
             if action == "add" and add_form.is_bound and not add_form.errors:
                 add_form.add_error(None, exc)
@@ -267,11 +275,11 @@ def _invite(request, member) -> None:
         actions.send_invitation(request.org, member, link, user=request.user)
     except (DeliveryError, ValidationError) as exc:
         text = exc.message if isinstance(exc, DeliveryError) else " ".join(exc.messages)
-        messages.warning(request, _("%(name)s is invited, but the e-mail could not be sent (%(error)s). "
-                                    "Give them this link yourself: %(link)s") % {
-            "name": member.email, "error": text, "link": link})
+        warning = pgettext("settings", "%(name)s is invited, but the e-mail could not be sent (%(error)s). "
+                                       "Give them this link yourself: %(link)s")
+        messages.warning(request, warning % {"name": member.email, "error": text, "link": link})
         return
-    messages.success(request, _("Invitation sent to %(email)s.") % {"email": member.email})
+    messages.success(request, pgettext("settings", "Invitation sent to %(email)s.") % {"email": member.email})
 
 
 def invitation(request, slug, uidb64, token):
@@ -288,7 +296,7 @@ def invitation(request, slug, uidb64, token):
     form = SetPasswordForm(member, request.POST or None)
     if request.method == "POST" and form.is_valid():
         actions.accept_invitation(member, form.cleaned_data["new_password1"])
-        messages.success(request, _("Your password is set: log in with the user name %(name)s.") % {
+        messages.success(request, pgettext("settings", "Your password is set: log in with the user name %(name)s.") % {
             "name": member.username})
         return redirect("login")
     return render(request, "web/settings/invitation.html", {"form": form, "member": member, "inviting": org},
