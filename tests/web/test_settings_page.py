@@ -282,3 +282,33 @@ def test_the_members_page_costs_a_few_queries(client, alice, org, django_user_mo
     with django_assert_max_num_queries(12):
         body = client.get(MEMBERS).content.decode()
     assert "user29" in body
+
+
+def test_the_new_actions_check_the_role(bob, victor, org):
+    from django.core.exceptions import PermissionDenied
+
+    from relance.accounts import actions
+
+    for user in (bob, victor):
+        with pytest.raises(PermissionDenied):
+            actions.update_channel_settings(org, {"notice_days": 3}, user=user)
+        with pytest.raises(PermissionDenied):
+            actions.send_test_message(org, "email", "x@example.com", user=user)
+        with pytest.raises(PermissionDenied):
+            actions.invite_member(org, "x@example.com", "owner", user=user)
+    assert not OrganisationChannelSettings.objects.exists()
+    assert not get_user_model().objects.filter(email="x@example.com").exists()
+
+
+def test_an_invitation_is_accepted_once_and_a_member_is_not_invited_twice(alice, bob, org):
+    from django.core.exceptions import ValidationError
+
+    from relance.accounts import actions
+
+    with pytest.raises(ValidationError):
+        actions.accept_invitation(bob, "whatever-long-pw")  # an active account: no invitation to accept
+    with pytest.raises(ValidationError):
+        actions.invite_member(org, "bob@abc-consulting.fr", "viewer", user=alice)
+    assert Membership.objects.get(organisation=org, user=bob).role == "collector"
+    with pytest.raises(ValidationError):
+        actions.invite_member(org, "not an address", "viewer", user=alice)
