@@ -155,6 +155,11 @@ def test_transport_secrets_never_appear_in_any_response(client, alice, configure
     assert "T0K3N-s3cret" not in body
     configured.refresh_from_db()
     assert configured.email_url.startswith("smtp://compta:Tr0ub4dor")
+    # A password typed into a refused URL is not sent back either.
+    response = client.post(URL, transport_data(email_url="smtq://compta:Typ3d-1n-url@smtp.abc-consulting.fr",
+                                               sms_url="https://sms.example/send?token=•••&to_field=to"))
+    body = response.content.decode()
+    assert response.status_code == 400 and "Typ3d-1n-url" not in body and "smtq://compta:•••@" in body
 
 
 def test_a_new_password_replaces_the_stored_one_and_empty_urls_go_back_to_the_instance(client, alice, configured):

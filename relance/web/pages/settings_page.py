@@ -25,6 +25,7 @@ from relance.accounts.models import Membership, Organisation, Role
 from relance.accounts.permissions import MEMBERS, SETTINGS
 from relance.channels.base import DeliveryError
 from relance.channels.models import OrganisationChannelSettings, get_channel_settings
+from relance.lib.secrets import redact_url
 from relance.web.orgs import org_view
 from relance.web.reads import settings as reads
 
@@ -88,8 +89,17 @@ class ChannelSettingsForm(forms.ModelForm):
 SECRET_WIDGET = {"render_value": False, "attrs": {"autocomplete": "new-password"}}
 
 
+class RedactedUrlInput(forms.TextInput):
+    """Shows a transport URL with its secrets masked, even the one a refused form sends back."""
+
+    def format_value(self, value):
+        value = super().format_value(value)
+        return redact_url(value) if value else value
+
+
 class TransportForm(forms.Form):
     email_url = forms.CharField(label=pgettext_lazy("settings", "E-mail transport URL"), required=False, max_length=500,
+                                widget=RedactedUrlInput,
                                 help_text=pgettext_lazy("settings",
                                                         "e.g. smtp://user:•••@smtp.example.com:587?starttls=1; "
                                                         "empty: the instance's transport"))
@@ -97,6 +107,7 @@ class TransportForm(forms.Form):
                                    widget=forms.PasswordInput(**SECRET_WIDGET),
                                    help_text=pgettext_lazy("settings", "empty: keep the current one (••• in the URL)"))
     sms_url = forms.CharField(label=pgettext_lazy("settings", "SMS transport URL"), required=False, max_length=500,
+                              widget=RedactedUrlInput,
                               help_text=pgettext_lazy("settings",
                                                       "e.g. brevo://•••@?sender=ACME or https://…?token=•••; "
                                                       "empty: the instance's transport"))
