@@ -62,6 +62,7 @@ class Job:
     message: str = ""
     created_at: str = ""
     user_id: int | None = None
+    pid: int | None = None  # the process running it: a restarted server leaves no job polling for ever
 
     @property
     def folder(self) -> Path:
@@ -99,7 +100,22 @@ def load_job(org: Organisation, job_id: str) -> Job | None:
     except (OSError, ValueError):
         return None
     job = Job(**data)
-    return job if job.organisation_id == org.pk else None
+    if job.organisation_id != org.pk:
+        return None
+    if job.running and job.pid and not _alive(job.pid):
+        job.state, job.message = FAILED, "import interrompu (serveur redémarré) : rien n'a été enregistré ; relancez-le"
+        job.save()
+    return job
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's process: alive
+    return True
 
 
 def create_job(org: Organisation, kind: str, uploaded, user=None) -> Job:
@@ -193,7 +209,7 @@ def start(job: Job, *, dry_run: bool, mapping: dict[str, str] | None = None, use
     if mapping is not None:
         job.mapping = mapping
     job.state = CHECKING if dry_run else IMPORTING
-    job.done, job.total, job.result, job.message = 0, job.size, None, ""
+    job.done, job.total, job.result, job.message, job.pid = 0, job.size, None, "", os.getpid()
     job.save()
     if getattr(settings, "RELANCE_IMPORT_BACKGROUND", True):
         threading.Thread(target=_run_in_thread, args=(job, org, dry_run), daemon=True,

@@ -215,3 +215,14 @@ def test_the_page_stays_cheap_with_many_batches(client, alice, org, django_asser
     with django_assert_max_num_queries(12):
         body = client.get("/o/abc/imports/").content.decode()
     assert body.count("releve-") == 20
+
+
+def test_a_job_left_running_by_a_dead_process_is_shown_as_interrupted(client, alice, customer):
+    client.force_login(alice)
+    job_id = job_of(upload(client, GOOD))
+    job = import_jobs.load_job(customer.organisation, job_id)
+    job.state, job.pid = import_jobs.IMPORTING, 2**22 + 12345  # above Linux's pid_max: no such process
+    job.save()
+    fragment = client.get(f"/o/abc/imports/{job_id}/progression/").content.decode()
+    assert "hx-trigger" not in fragment and "import interrompu" in fragment
+    assert import_jobs.load_job(customer.organisation, job_id).state == import_jobs.FAILED
