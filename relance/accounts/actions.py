@@ -92,3 +92,137 @@ def _keep_an_owner(org: Organisation, leaving) -> None:
     others = Membership.objects.filter(organisation=org, role=Role.OWNER).exclude(user=leaving)
     if not others.exists():
         raise ValidationError(f"{org.slug} : il faut au moins un propriétaire ; nommez-en un autre d'abord")
+
+
+# --- web: settings ---
+
+
+@transaction.atomic
+def update_channel_settings(org: Organisation, changes: dict[str, Any], user=None):
+    """Change how the organisation's messages go out (relance.channels.models.OrganisationChannelSettings)."""
+    from relance.channels.models import OrganisationChannelSettings
+
+    require(user, org, SETTINGS)
+    allowed = {"sender_name", "read_receipt", "bcc_organisation", "bcc_address", "attach_statement",
+               "payment_link_url", "notice_days"}
+    unknown = sorted(set(changes) - allowed)
+    if unknown:
+        raise ValidationError(f"réglage inconnu ou non modifiable ici : {', '.join(unknown)}")
+    prefs = (OrganisationChannelSettings.objects.select_for_update().filter(organisation=org).first()
+             or OrganisationChannelSettings(organisation=org))
+    for name, value in changes.items():
+        setattr(prefs, name, value)
+    prefs.full_clean()
+    prefs.save()
+    return prefs
+
+
+def send_test_message(org: Organisation, family: str, recipient: str, user=None):
+    """Send a short test e-mail or SMS to `recipient` through the organisation's transport (or the
+    instance's). Returns the provider's Receipt; DeliveryError (its text without the URL's secrets)
+    when the transport refuses it, ValidationError for a bad address or number."""
+    from django.utils import timezone
+
+    from relance.channels.base import Outgoing
+    from relance.channels.sms.channel import InvalidPhoneNumber, normalise_number
+
+    require(user, org, SETTINGS)
+    if family not in TRANSPORT_FIELDS:
+        raise ValidationError(f"transport inconnu {family!r} ; attendu : {', '.join(TRANSPORT_FIELDS)}")
+    when = timezone.localtime().strftime("%d/%m/%Y %H:%M")
+    if family == "email":
+        return _send_email(
+            org, recipient, f"Relance : e-mail de test de {org.legal_name}",
+            f"Ceci est un e-mail de test envoyé par Relance pour {org.legal_name} le {when}.\n"
+            "Si vous le lisez, le transport e-mail fonctionne.\n",
+        )
+    try:
+        number = normalise_number(recipient.strip(), org.country or "FR")
+    except InvalidPhoneNumber as exc:
+        raise ValidationError(str(exc))
+    return _send(org, "sms", Outgoing(channel="sms", recipient=number,
+                                      body_text=f"Relance : SMS de test de {org.legal_name} ({when})."))
+
+
+def send_invitation(org: Organisation, member, link: str, user=None):
+    """E-mail the invitation link (where the invited person chooses their password) to `member`."""
+    require(user, org, MEMBERS)
+    inviter = (user.get_full_name() or user.username) if user is not None else org.legal_name
+    return _send_email(
+        org, member.email, f"Invitation à rejoindre {org.legal_name} sur Relance",
+        f"Bonjour,\n\n{inviter} vous invite à rejoindre {org.legal_name} sur Relance.\n"
+        f"Choisissez votre mot de passe ici (lien valable quelques jours) :\n\n{link}\n",
+    )
+
+
+def _send_email(org: Organisation, recipient: str, subject: str, body: str):
+    from email.utils import formataddr
+
+    from django.conf import settings as django_settings
+    from django.core.validators import validate_email
+
+    from relance.channels.base import Outgoing
+    from relance.channels.models import get_channel_settings
+
+    recipient = recipient.strip()
+    validate_email(recipient)
+    sender = org.sender_email or django_settings.DEFAULT_FROM_EMAIL
+    name = get_channel_settings(org).sender_name or org.legal_name
+    return _send(org, "email", Outgoing(channel="email", recipient=recipient, sender=formataddr((name, sender)),
+                                        subject=subject, body_text=body))
+
+
+def _send(org: Organisation, family: str, message):
+    """Hand one message to the organisation's transport; DeliveryError without the URL's secrets."""
+    from relance.channels.base import DeliveryError
+    from relance.channels.registry import backend_url
+
+    url = backend_url(family, getattr(org, TRANSPORT_FIELDS[family]))
+    try:
+        backend = get_backend(family, url)
+        with backend:
+            return backend.send(message)
+    except DeliveryError as exc:
+        raise DeliveryError(redact(exc.message, [url]), permanent=exc.permanent, response=redact(exc.response, [url]))
+    except (ValueError, ImportError, OSError) as exc:
+        raise DeliveryError(redact(str(exc), [url]))
+
+
+@transaction.atomic
+def invite_member(org: Organisation, email: str, role: str, user=None):
+    """Add the user with this e-mail (or user name) to the organisation; when there is none, create an
+    inactive account for the e-mail, which the invitation link activates (accept_invitation).
+    Returns (member, created)."""
+    from django.contrib.auth import get_user_model
+    from django.core.validators import validate_email
+
+    require(user, org, MEMBERS)
+    User = get_user_model()
+    email = email.strip()
+    if not email:
+        raise ValidationError("indiquez une adresse e-mail ou un nom d'utilisateur")
+    member = (User.objects.filter(username=email).first()
+              or User.objects.filter(email__iexact=email).order_by("pk").first())
+    created = False
+    if member is None:
+        validate_email(email)
+        member = User(username=email[:150], email=email, is_active=False)
+        member.set_unusable_password()
+        member.full_clean(exclude=["password"])
+        member.save()
+        created = True
+    elif Membership.objects.filter(organisation=org, user=member).exists():
+        raise ValidationError(f"{member.username} est déjà membre de {org.slug}")
+    set_member(org, member, role, user=user)
+    return member, created
+
+
+@transaction.atomic
+def accept_invitation(member, password: str):
+    """The invited person chose their password (the caller checked the invitation token): activate them."""
+    if member.is_active:
+        raise ValidationError("ce compte est déjà actif")
+    member.set_password(password)
+    member.is_active = True
+    member.save(update_fields=["password", "is_active"])
+    return member

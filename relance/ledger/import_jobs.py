@@ -1,0 +1,276 @@
+"""Imports started from the web: the uploaded file and its job record live in the data dir.
+
+A job is a folder `DATA_DIR/import_jobs/<organisation id>/<job id>/` holding the uploaded file under
+its own (cleaned) name and `job.json`: the kind, the column mapping, the state, the progress and the
+result of the last run (a dry run, then the real import). A web request writes the job, a background
+thread runs `import_file()` and rewrites `job.json` as it goes; the page polls it. No table: a job
+lasts minutes, and what an import did stays in ImportBatch.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from django.utils.text import get_valid_filename
+
+from relance.accounts.models import Organisation
+from relance.accounts.permissions import WRITE, require
+from relance.ledger.importers import KINDS, ImportUsageError, import_file
+from relance.ledger.importers.columns import resolve
+from relance.ledger.importers.result import RefusedFile
+from relance.ledger.importers.tabular import EncodingProblem, open_table
+
+log = logging.getLogger(__name__)
+
+JOB_ID = re.compile(r"^[0-9a-f]{16}$")
+SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
+KEPT_ERRORS = 1000  # problems kept in job.json; the count says how many more there were
+PREVIEW_ROWS = 5
+KEEP_DAYS = 7
+WRITE_EVERY = 0.5  # seconds between two progress writes
+
+UPLOADED, CHECKING, CHECKED, IMPORTING, IMPORTED, FAILED = (
+    "uploaded", "checking", "checked", "importing", "imported", "failed")
+RUNNING = {CHECKING, IMPORTING}
+
+
+@dataclass
+class Job:
+    id: str
+    organisation_id: int
+    kind: str
+    filename: str
+    size: int
+    mapping: dict[str, str] = field(default_factory=dict)
+    state: str = UPLOADED
+    done: int = 0
+    total: int = 0
+    result: dict | None = None
+    message: str = ""
+    created_at: str = ""
+    user_id: int | None = None
+    pid: int | None = None  # the process running it: a restarted server leaves no job polling for ever
+
+    @property
+    def folder(self) -> Path:
+        return jobs_root(self.organisation_id) / self.id
+
+    @property
+    def path(self) -> Path:
+        return self.folder / self.filename
+
+    @property
+    def running(self) -> bool:
+        return self.state in RUNNING
+
+    @property
+    def percent(self) -> int:
+        return min(100, int(self.done * 100 / self.total)) if self.total else 0
+
+    def save(self) -> None:
+        """Write job.json whole (a reader never sees half of it)."""
+        tmp = self.folder / f"job.{threading.get_ident()}.tmp"
+        tmp.write_text(json.dumps(asdict(self), ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, self.folder / "job.json")
+
+
+def jobs_root(organisation_id: int) -> Path:
+    return Path(settings.DATA_DIR) / "import_jobs" / str(int(organisation_id))
+
+
+def load_job(org: Organisation, job_id: str) -> Job | None:
+    """The organisation's job, or None (an unknown id, or another organisation's)."""
+    if not JOB_ID.match(job_id or ""):
+        return None
+    try:
+        data = json.loads((jobs_root(org.pk) / job_id / "job.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    job = Job(**data)
+    if job.organisation_id != org.pk:
+        return None
+    if job.running and job.pid and not _alive(job.pid):
+        job.state, job.message = FAILED, "import interrompu (serveur redémarré) : rien n'a été enregistré ; relancez-le"
+        job.save()
+    return job
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's process: alive
+    return True
+
+
+def create_job(org: Organisation, kind: str, uploaded, user=None) -> Job:
+    """Store an uploaded file (a Django UploadedFile) as a new job. ImportUsageError for a bad kind or file type."""
+    require(user, org, WRITE)
+    if kind not in KINDS:
+        raise ImportUsageError(f"type d'import inconnu : {kind}")
+    name = get_valid_filename(Path(uploaded.name or "import.csv").name)[:200] or "import.csv"
+    if Path(name).suffix.lower() not in SUFFIXES:
+        raise ImportUsageError("format non pris en charge : un fichier CSV ou XLSX est attendu")
+    _prune(org.pk)
+    job = Job(id=secrets.token_hex(8), organisation_id=org.pk, kind=kind, filename=name, size=uploaded.size,
+              created_at=timezone.now().isoformat(), user_id=getattr(user, "pk", None))
+    job.folder.mkdir(parents=True)
+    with job.path.open("wb") as out:
+        for chunk in uploaded.chunks():
+            out.write(chunk)
+    job.save()
+    return job
+
+
+def _prune(organisation_id: int) -> None:
+    """Forget the jobs of more than KEEP_DAYS days (their files too)."""
+    root = jobs_root(organisation_id)
+    if not root.is_dir():
+        return
+    limit = time.time() - KEEP_DAYS * 86400
+    for folder in root.iterdir():
+        try:
+            if folder.is_dir() and folder.stat().st_mtime < limit:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
+
+
+@dataclass
+class Preview:
+    """The file's header, its first rows, and the field each column goes to."""
+
+    columns: list[dict]
+    rows: list[list[str]]
+    problems: list[tuple[str, str]]
+    fields: list[tuple[str, str]]  # (field, French label) of the kind, for the mapping choices
+    error: str = ""
+    lines: list[int] = field(default_factory=list)  # the file's line number of each row
+
+
+def preview(job: Job) -> Preview:
+    importer = KINDS[job.kind]
+    fields = [(c.field, c.label) for c in importer.columns]
+    try:
+        with open_table(job.path) as table:
+            header = table.header
+            if isinstance(header, EncodingProblem) or not header:
+                message = header.message if isinstance(header, EncodingProblem) else "fichier vide"
+                return Preview([], [], [], fields, error=message)
+            rows: list[list[str]] = []
+            lines: list[int] = []
+            for line, cells in table.rows:
+                if isinstance(cells, EncodingProblem):
+                    break
+                rows.append([str(c) for c in cells[:len(header)]] + [""] * (len(header) - len(cells)))
+                lines.append(line)
+                if len(rows) >= PREVIEW_ROWS:
+                    break
+    except (RefusedFile, ImportUsageError) as exc:
+        return Preview([], [], [], fields, error=getattr(exc, "message", str(exc)))
+    try:
+        slots, problems = resolve(header, importer.columns, job.mapping)
+    except ImportUsageError as exc:
+        slots, problems = [], [("", str(exc))]
+    by_index = {s.index: s.field for s in slots}
+    labels = dict(fields)
+    columns = [
+        {"index": i, "header": h, "field": by_index.get(i, ""), "label": labels.get(by_index.get(i, ""), ""),
+         "chosen": job.mapping.get(h, ""), "samples": [row[i] if i < len(row) else "" for row in rows]}
+        for i, h in enumerate(header)
+    ]
+    return Preview(columns, rows, problems, fields, lines=lines)
+
+
+def start(job: Job, *, dry_run: bool, mapping: dict[str, str] | None = None, user=None) -> Job:
+    """Run the dry run or the import of `job` in a background thread (in this one when
+    RELANCE_IMPORT_BACKGROUND is False, as the tests do). The page polls job.json."""
+    org = Organisation.objects.get(pk=job.organisation_id)
+    require(user, org, WRITE)
+    if job.running:
+        raise ImportUsageError("un import de ce fichier est déjà en cours")
+    if not dry_run and job.state == IMPORTED:
+        raise ImportUsageError("ce fichier est déjà importé")
+    if mapping is not None:
+        job.mapping = mapping
+    job.state = CHECKING if dry_run else IMPORTING
+    job.done, job.total, job.result, job.message, job.pid = 0, job.size, None, "", os.getpid()
+    job.save()
+    if getattr(settings, "RELANCE_IMPORT_BACKGROUND", True):
+        threading.Thread(target=_run_in_thread, args=(job, org, dry_run), daemon=True,
+                         name=f"import-{job.id}").start()
+    else:
+        run(job, org, dry_run)
+    return job
+
+
+def _run_in_thread(job: Job, org: Organisation, dry_run: bool) -> None:
+    try:
+        run(job, org, dry_run)
+    finally:
+        connection.close()  # the thread's own connection
+
+
+def run(job: Job, org: Organisation, dry_run: bool) -> Job:
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= WRITE_EVERY or done >= total:
+            last[0] = now
+            job.done, job.total = done, total
+            job.save()
+
+    try:
+        result = import_file(org, job.kind, job.path, mapping=job.mapping or None, dry_run=dry_run,
+                             progress=progress)
+    except ImportUsageError as exc:
+        job.state, job.message = FAILED, str(exc)
+        job.save()
+        return job
+    except Exception:  # a bug must not leave the page polling for ever
+        log.exception("import job %s failed", job.id)
+        job.state, job.message = FAILED, "erreur inattendue pendant l'import ; voir le journal du serveur"
+        job.save()
+        return job
+    ordered = sorted(result.errors, key=lambda p: (p.line, p.field))
+    job.result = {
+        "dry_run": dry_run, "ok": result.ok, "created": result.created, "updated": result.updated,
+        "unchanged": result.unchanged, "extra": dict(result.extra), "batch_id": result.batch_id,
+        "error_count": result.error_count, "errors": [p.as_dict() for p in ordered[:KEPT_ERRORS]],
+    }
+    _write_rejects(job, ordered, result.more_errors)
+    job.done = job.total = max(job.total, 1)
+    job.state = CHECKED if dry_run else (IMPORTED if result.ok else CHECKED)
+    job.save()
+    return job
+
+
+def rejects_path(job: Job) -> Path:
+    return job.folder / "rejets.csv"
+
+
+def _write_rejects(job: Job, problems, more: int) -> None:
+    """The reject report: every problem of the last run as file;line;field;message (Excel's French CSV)."""
+    with rejects_path(job).open("w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out, delimiter=";")
+        writer.writerow(["fichier", "ligne", "colonne", "message"])
+        for p in problems:
+            writer.writerow([job.filename, p.line or "", p.field, p.message])
+        if more:
+            writer.writerow([job.filename, "", "", f"... et {more} autres problèmes"])
