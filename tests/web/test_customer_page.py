@@ -102,7 +102,7 @@ def test_the_timeline_holds_everything_newest_first(client, bob, scenarios, cust
     with time_machine.travel(datetime(2026, 7, 10, 9, tzinfo=PARIS), tick=False):
         actions.add_note(customer, "Rappeler lundi", user=bob)
     client.force_login(bob)
-    assert 'hx-get="/o/abc/clients/%d/historique/"' % customer.pk in client.get(url(customer)).content.decode()
+    assert f'hx-get="/o/abc/clients/{customer.pk}/historique/"' in client.get(url(customer)).content.decode()
     response = client.get(url(customer) + "historique/", headers={"HX-Request": "true"})
     assert "<html" not in response.content.decode()
     events = response.context["events"]

@@ -14,6 +14,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -21,6 +22,7 @@ from relance.accounts.permissions import WRITE
 from relance.channels.phone import outcomes
 from relance.dunning import actions, queries
 from relance.dunning.models import Dispute, Task, TaskKind
+from relance.dunning.numbers import format_money
 from relance.ledger.balances import AllocationError
 from relance.ledger.models import Contact, ContactRole, Customer, Invoice, Payment
 from relance.web.orgs import org_view
@@ -141,7 +143,7 @@ def do_payment(request, customer):
     allocations = [(inv, share) for inv, share in zip(invoices, shares, strict=True) if share > 0]
     actions.receive_payment(payment, allocations, user=request.user)
     return _("Payment of {amount} recorded, allocated to {n} invoice(s).").format(
-        amount=data["amount"], n=len(allocations))
+        amount=format_money(data["amount"], get_language() or "fr", payment.currency), n=len(allocations))
 
 
 def do_call(request, customer):
