@@ -82,7 +82,8 @@ def test_the_timeline_holds_everything_newest_first(client, bob, scenarios, cust
         reminder = Reminder.objects.create(organisation=org, customer=customer, channel="email",
                                            run_date=date(2026, 7, 1), scenario_code="standard", step_code="first",
                                            template="first_reminder", state="sent", subject="Facture F1 échue",
-                                           recipient="compta@dupont.fr", total_due=Decimal("1200.00"))
+                                           recipient="compta@dupont.fr", total_due=Decimal("1200.00"),
+                                           body_text="Madame, Monsieur,\nla facture F1 est échue.")
         Reminder.objects.filter(pk=reminder.pk).update(sent_at=datetime(2026, 7, 1, 9, 5, tzinfo=PARIS))
         ReminderLine.objects.create(reminder=reminder, invoice=inv, step_code="first", balance=Decimal("1200.00"))
     with time_machine.travel(datetime(2026, 7, 2, 9, tzinfo=PARIS), tick=False):
@@ -113,6 +114,7 @@ def test_the_timeline_holds_everything_newest_first(client, bob, scenarios, cust
     assert f'href="/o/abc/relances/{reminder.pk}/"' in page
     assert "Facture F1 échue" in page and "Rappeler lundi" in page and "Livraison incomplète" in page
     assert task.title in page and "VIR 123" in page
+    assert "Madame, Monsieur,\nla facture F1 est échue." in page  # the reminder exactly as sent
 
 
 def test_the_timeline_is_capped_with_more(client, bob, customer):

@@ -35,6 +35,7 @@ class Event:
     currency: str = "EUR"
     invoices: str = ""
     state: str = ""
+    message: str = ""  # a reminder's text exactly as sent
 
 
 class Timeline:
@@ -76,7 +77,7 @@ class Timeline:
         if self.invoice is not None:
             qs = qs.filter(pk__in=ReminderLine.objects.filter(invoice=self.invoice).values("reminder_id"))
         qs = qs.only("pk", "channel", "run_date", "step_code", "template", "state", "recipient", "subject",
-                     "created_at", "sent_at", "total_due", "error").order_by("-created_at", "-pk")[:n]
+                     "created_at", "sent_at", "total_due", "error", "body_text").order_by("-created_at", "-pk")[:n]
         badges = {"sent": "ok", "failed": "bad", "unknown": "bad", "awaiting_approval": "warn", "cancelled": ""}
         out = []
         for r in qs:
@@ -87,7 +88,7 @@ class Timeline:
                 detail = f"{detail} — {r.error}".strip(" —")
             out.append(Event(r.sent_at or r.created_at, "reminder", _("Reminder"), title, detail,
                              self._url("reminder", r.pk), badges.get(r.state, ""), r.total_due,
-                             state=r.get_state_display()))
+                             state=r.get_state_display(), message=r.body_text))
         return out
 
     def _tasks(self, n: int) -> list[Event]:
