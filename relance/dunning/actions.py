@@ -37,7 +37,14 @@ from relance.dunning.models import (
 )
 from relance.dunning.persist import write_risks, write_schedules
 from relance.dunning.planner import next_dates, plan_day
-from relance.dunning.rules import fallback_channel, hold_reason, is_paused, tone_template
+from relance.dunning.rules import (
+    INSTALMENT_SCENARIO,
+    fallback_channel,
+    hold_reason,
+    is_paused,
+    next_step,
+    tone_template,
+)
 from relance.dunning.run import DunningError, RunResult, forecast, plan_today
 from relance.dunning.scoring import score
 from relance.dunning.snapshot_invoices import ACTIVE_STATUSES, load_invoices_by_id
@@ -797,13 +804,21 @@ def send_next_step_now(customer: Customer, user=None, today: date | None = None)
     state = customers[customer.pk]
     invoices = snapshot.load_invoices(org, [customer.pk], snapshot.call_steps(config),
                                       frozenset(snapshot.list_kept_promises(org)))
-    plans = [p for p in snapshot.load_plans(org) if p.customer_id == customer.pk]
+    # The plan's instalments as the run sees them, minus those already moved today (one step a day).
+    plans = [] if is_paused(state, today) or state.insolvency_date is not None else [
+        replace(p, instalments=tuple(i for i in p.instalments if i.last_date is None or i.last_date < today))
+        for p in snapshot.load_plans(org) if p.customer_id == customer.pk
+    ]
     # Held today (paused, promised, disputed...) or already moved today: not sent now.
     ready = [inv for inv in invoices
              if not hold_reason(inv, state, today, config.policy) and (inv.last_date is None or inv.last_date < today)]
     dates = [a.next_date for a in next_dates(config, customers, invoices, today, {inv.id for inv in ready})
              if a.next_date is not None]
-    dates += [i.due_date for p in plans for i in p.instalments if i.remaining > 0 and i.last_date != today]
+    for inst in (i for p in plans for i in p.instalments if i.remaining >= config.policy.min_amount):
+        nxt = next_step(INSTALMENT_SCENARIO, inst.due_date, inst.due_date, inst.last_step, inst.last_date, today,
+                        config.policy)
+        if nxt is not None:
+            dates.append(nxt[1])
     if not dates:
         raise DunningError(_("Nothing to send: no step is planned for this customer."))
     day = max(min(dates), today)

@@ -272,3 +272,16 @@ def test_an_unknown_action_is_404_and_get_is_refused(client, bob, customer):
     client.force_login(bob)
     assert post(client, customer, "explode").status_code == 404
     assert client.get(f"/o/abc/clients/{customer.pk}/note/").status_code == 405
+
+
+def test_an_instalment_is_sent_now_once(bob, scenarios, customer, make_invoice):
+    inv = make_invoice(number="F1", total="600.00", due=date(2026, 7, 1))
+    actions.add_payment_plan(customer, [inv], [(date(2026, 8, 10), Decimal("300.00")),
+                                              (date(2026, 9, 10), Decimal("300.00"))], user=bob)
+    reminders = actions.send_next_step_now(customer, user=bob)
+    assert [(r.step_code, r.run_date) for r in reminders] == [("instalment-pre-due", TODAY)]
+    line = ReminderLine.objects.get()
+    assert line.instalment is not None and line.instalment.position == 1
+    with pytest.raises(actions.DunningError):
+        actions.send_next_step_now(customer, user=bob)
+    assert Reminder.objects.count() == 1
