@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
@@ -19,11 +19,13 @@ from django.utils.translation import gettext as _
 
 from relance.accounts.models import Organisation
 from relance.accounts.permissions import WRITE, require
-from relance.dunning import queries, snapshot
+from relance.dunning import persist, queries, snapshot
 from relance.dunning.models import (
     Dispute,
+    DunningRun,
     Instalment,
     InvoiceSchedule,
+    Note,
     PaymentPlan,
     Promise,
     PromiseState,
@@ -34,14 +36,21 @@ from relance.dunning.models import (
     TaskKind,
 )
 from relance.dunning.persist import write_risks, write_schedules
-from relance.dunning.planner import next_dates
-from relance.dunning.rules import fallback_channel, hold_reason, is_paused, tone_template
+from relance.dunning.planner import next_dates, plan_day
+from relance.dunning.rules import (
+    INSTALMENT_SCENARIO,
+    fallback_channel,
+    hold_reason,
+    is_paused,
+    next_step,
+    tone_template,
+)
 from relance.dunning.run import DunningError, RunResult, forecast, plan_today
 from relance.dunning.scoring import score
 from relance.dunning.snapshot_invoices import ACTIVE_STATUSES, load_invoices_by_id
-from relance.dunning.state import Advance
-from relance.ledger.balances import status_for
-from relance.ledger.models import Contact, Customer, InsolvencyKind, Invoice, InvoiceStatus
+from relance.dunning.state import Advance, DayPlan
+from relance.ledger.balances import allocate, record_payment, status_for
+from relance.ledger.models import Contact, Customer, InsolvencyKind, Invoice, InvoiceStatus, Payment
 from relance.lib.db import big_cache, chunks, paused_gc
 
 __all__ = [
@@ -703,4 +712,160 @@ def update_registered_status(reminder: Reminder, number: str, acknowledged_on: d
         changed.append("acknowledged_on")
     if changed:
         reminder.save(update_fields=changed)
+    return reminder
+
+
+# --- web: customer page ---
+# The writes of the customer and invoice pages that had no action yet: notes, contacts, a payment
+# received and allocated, the next step sent now, a statement of account sent now.
+
+
+@transaction.atomic
+def add_note(customer: Customer, text: str, invoice: Invoice | None = None, user=None) -> Note:
+    """A collector's note on the customer's timeline (about one of its invoices, or none)."""
+    require(user, customer.organisation_id, WRITE)
+    text = text.strip()
+    if not text:
+        raise DunningError(_("A note needs a text."))
+    if invoice is not None and invoice.customer_id != customer.pk:
+        raise DunningError(_("Invoice {number} is not this customer's.").format(number=invoice.number))
+    return Note.objects.create(organisation_id=customer.organisation_id, customer=customer, invoice=invoice,
+                               author=user, text=text[:5000])
+
+
+def _checked_contact(contact: Contact) -> Contact:
+    # Contact.clean() applies the importer's rule (one address per field); full_clean also checks
+    # the kind, the role and that the customer has no other contact with the same value.
+    contact.full_clean()
+    return contact
+
+
+@transaction.atomic
+def add_contact(customer: Customer, kind: str, value: str, role: str = "billing", name: str = "",
+                user=None) -> Contact:
+    """A new contact of the customer, checked by Contact.clean() (ValidationError when refused)."""
+    require(user, customer.organisation_id, WRITE)
+    contact = _checked_contact(Contact(customer=customer, kind=kind, value=value.strip(), role=role,
+                                       name=name.strip()))
+    contact.save()
+    return contact
+
+
+@transaction.atomic
+def update_contact(contact: Contact, value: str, role: str, name: str = "", valid: bool = True,
+                   user=None) -> Contact:
+    """Change a contact (checked by Contact.clean()); a contact marked valid again loses its reason."""
+    require(user, contact.customer.organisation_id, WRITE)
+    contact.value, contact.role, contact.name, contact.valid = value.strip(), role, name.strip(), valid
+    if valid:
+        contact.invalid_reason = ""
+    _checked_contact(contact).save(update_fields=["value", "role", "name", "valid", "invalid_reason"])
+    return contact
+
+
+@transaction.atomic
+def remove_contact(contact: Contact, user=None) -> None:
+    require(user, contact.customer.organisation_id, WRITE)
+    contact.delete()
+
+
+@transaction.atomic
+def receive_payment(payment: Payment, allocations: Sequence[tuple[Invoice, Decimal]], user=None) -> Payment:
+    """A payment received (ledger.balances.record_payment) and allocated to these invoices
+    (ledger.balances.allocate), all or nothing; the invoices' next dates follow."""
+    require(user, payment.organisation_id, WRITE)
+    if sum((amount for _inv, amount in allocations), Decimal("0")) > payment.amount:
+        raise DunningError(_("The amounts allocated exceed the payment."))
+    record_payment(payment, user=user)
+    for invoice, amount in allocations:
+        if invoice.customer_id != payment.customer_id:
+            raise DunningError(_("Invoice {number} is not this customer's.").format(number=invoice.number))
+        allocate(invoice, amount, payment=payment, user=user)
+    if allocations:
+        refresh_next_dates(payment.organisation, [inv.pk for inv, _amount in allocations])
+    return payment
+
+
+@transaction.atomic
+def send_next_step_now(customer: Customer, user=None, today: date | None = None) -> list[Reminder]:
+    """Plan today the customer's next due step, whatever its date: what the daily run would plan on
+    the day that step falls due, written today by the run's own writer (persist.write_plan), so that
+    delivery sends it and the run's keys hold (one step per invoice, one message per customer and
+    channel per day). Returns the reminders written (none: DunningError)."""
+    require(user, customer.organisation_id, WRITE)
+    org = customer.organisation
+    today = today or queries.org_today(org)
+    config = snapshot.get_config(org)
+    if not config.scenarios:
+        raise DunningError(_("No active dunning scenario."))
+    # The daily run of the day, when it exists, goes first (its lock); the unique keys do the rest.
+    DunningRun.objects.select_for_update().filter(organisation=org, run_date=today).first()
+    Customer.objects.select_for_update().filter(pk=customer.pk).first()
+    customers = snapshot.load_customers(org, [customer.pk])
+    state = customers[customer.pk]
+    invoices = snapshot.load_invoices(org, [customer.pk], snapshot.call_steps(config),
+                                      frozenset(snapshot.list_kept_promises(org)))
+    # The plan's instalments as the run sees them, minus those already moved today (one step a day).
+    plans = [] if is_paused(state, today) or state.insolvency_date is not None else [
+        replace(p, instalments=tuple(i for i in p.instalments if i.last_date is None or i.last_date < today))
+        for p in snapshot.load_plans(org) if p.customer_id == customer.pk
+    ]
+    # Held today (paused, promised, disputed...) or already moved today: not sent now.
+    ready = [inv for inv in invoices
+             if not hold_reason(inv, state, today, config.policy) and (inv.last_date is None or inv.last_date < today)]
+    dates = [a.next_date for a in next_dates(config, customers, invoices, today, {inv.id for inv in ready})
+             if a.next_date is not None]
+    for inst in (i for p in plans for i in p.instalments if i.remaining >= config.policy.min_amount):
+        nxt = next_step(INSTALMENT_SCENARIO, inst.due_date, inst.due_date, inst.last_step, inst.last_date, today,
+                        config.policy)
+        if nxt is not None:
+            dates.append(nxt[1])
+    if not dates:
+        raise DunningError(_("Nothing to send: no step is planned for this customer."))
+    day = max(min(dates), today)
+    busy = {(cid, channel) for cid, channel in snapshot.list_busy(org, today) if cid == customer.pk}
+    # Today's overdue invoices listed in the message, by today's rule (not the step's day's).
+    others = {customer.pk: [inv.id for inv in sorted(invoices, key=lambda i: (i.due_date, i.number))
+                            if inv.due_date < today and not hold_reason(inv, state, today, config.policy)]}
+    found = plan_day(config, customers, invoices, day, plans, {inv.id for inv in ready}, busy, None, others)
+    if not found.messages:
+        raise DunningError(_("Nothing to send: the next step is already planned today."))
+    plan = DayPlan(
+        today, messages=found.messages, tasks=found.tasks, broken_promises=found.broken_promises,
+        advances=[replace(a, last_date=today) for a in found.advances if a.performed],
+        instalment_advances=[replace(a, last_date=today) for a in found.instalment_advances],
+    )
+    fresh = set(Invoice.objects.filter(customer=customer, dunning_scheduled=False).values_list("pk", flat=True))
+    snap = snapshot.Snapshot(config, customers, invoices, plans, {inv.id for inv in ready}, {}, others, {}, {},
+                             [], fresh)
+    persist.write_plan(org, today, plan, snap)
+    # The next dates as of today (the plan gave them as of the step's day).
+    refresh_next_dates(org, [a.invoice_id for a in plan.advances], today)
+    return list(Reminder.objects.filter(customer=customer, run_date=today,
+                                        channel__in=[m.channel for m in plan.messages]).order_by("channel"))
+
+
+@transaction.atomic
+def send_statement_now(customer: Customer, user=None, today: date | None = None) -> Reminder:
+    """An e-mail with the customer's statement of account (template `statement`), planned today for
+    delivery: the open invoices as its lines. One e-mail per customer per day, as any reminder."""
+    require(user, customer.organisation_id, WRITE)
+    org = customer.organisation
+    today = today or queries.org_today(org)
+    invoices = list(Invoice.objects.filter(customer=customer, open_balance__gt=0, status__in=ACTIVE_STATUSES)
+                    .order_by("due_date", "number"))
+    if not invoices:
+        raise DunningError(_("Nothing to state: the customer owes nothing."))
+    if Reminder.objects.filter(customer=customer, channel="email", run_date=today).exists():
+        raise DunningError(_("This customer already has an e-mail today: the statement can go tomorrow."))
+    reminder = Reminder.objects.create(
+        organisation=org, customer=customer, channel="email", run_date=today,
+        scenario_code=customer.scenario.code if customer.scenario_id else "", step_code="statement",
+        template="statement", language=customer.language or org.language, approved_by=user,
+        total_due=sum((inv.open_balance for inv in invoices), Decimal("0")),
+    )
+    ReminderLine.objects.bulk_create([
+        ReminderLine(reminder=reminder, invoice=inv, step_code=f"statement-{reminder.pk}", balance=inv.open_balance)
+        for inv in invoices
+    ])
     return reminder

@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from relance.web import views
 from relance.web.pages import (
+    customer_page,
     customers,
     dashboard,
     imports,
@@ -17,7 +18,8 @@ from relance.web.pages import (
     today,
 )
 
-AREAS = (dashboard, today, customers, invoices, reminders, scenarios, templates_page, imports, settings_page)
+AREAS = (dashboard, today, customer_page, customers, invoices, reminders, scenarios, templates_page, imports,
+         settings_page)
 
 organisation_patterns = [pattern for area in AREAS for pattern in area.urlpatterns]
 
