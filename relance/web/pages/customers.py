@@ -13,12 +13,6 @@ def customers(request):
     return render(request, "web/placeholder.html", {"title": "customers"})
 
 
-@org_view()
-def customer(request, pk):
-    return render(request, "web/placeholder.html", {"title": "customer"})
-
-
 urlpatterns = [
     path("clients/", customers, name="customers"),
-    path("clients/<int:pk>/", customer, name="customer"),
 ]
