@@ -22,6 +22,7 @@ from relance.web.reads.reminders import (
     list_lines,
     list_reminders,
     list_step_codes,
+    with_customers,
 )
 
 PER_PAGE = 50
@@ -47,7 +48,7 @@ def reminders(request):
     # One more than a page tells whether a next page exists, without counting millions of rows.
     rows = list(list_reminders(org, query)[start:start + PER_PAGE + 1])
     has_next = len(rows) > PER_PAGE
-    rows = rows[:PER_PAGE]
+    rows = with_customers(rows[:PER_PAGE])
     for row in rows:
         row["state_label"] = ReminderState(row["state"]).label
         row["state_badge"] = STATE_BADGES.get(row["state"], "")
