@@ -34,6 +34,7 @@ from relance.web.reads.customers import (
 
 PER_PAGE = 50
 MAX_SELECTED = 500
+SEGMENT_LABELS = dict(RiskSegment.choices)
 STATUS_CHOICES = [
     ("paused", gettext_lazy("Paused")), ("insolvency", gettext_lazy("Insolvency proceedings")),
     ("disputed", gettext_lazy("Invoices in dispute")), ("clear", gettext_lazy("Nothing holds the reminders")),
@@ -71,7 +72,8 @@ def customers(request):
     figures = page_figures(org, [row["pk"] for row in rows], today)
     for row in rows:
         row["figures"] = figures.get(row["pk"], Figures())
-        row["segment_label"] = RiskSegment(row["risk_segment_override"] or row["risk_segment"]).label
+        segment = row["risk_segment_override"] or row["risk_segment"]
+        row["segment_label"] = SEGMENT_LABELS.get(segment, segment)
         row["paused"] = row["paused_until"] is not None and row["paused_until"] >= today
         row["collector_name"] = (_person(row["collector__first_name"], row["collector__last_name"],
                                          row["collector__username"]) if row["collector__username"] else "")

@@ -26,6 +26,8 @@ from relance.web.reads.reminders import (
 )
 
 PER_PAGE = 50
+STATE_LABELS = dict(ReminderState.choices)
+CHANNEL_LABELS = dict(Channel.choices)
 STATE_BADGES = {
     ReminderState.SENT: "ok", ReminderState.FAILED: "bad", ReminderState.UNKNOWN: "warn",
     ReminderState.AWAITING_APPROVAL: "warn",
@@ -50,9 +52,9 @@ def reminders(request):
     has_next = len(rows) > PER_PAGE
     rows = with_customers(rows[:PER_PAGE])
     for row in rows:
-        row["state_label"] = ReminderState(row["state"]).label
+        row["state_label"] = STATE_LABELS.get(row["state"], row["state"])
         row["state_badge"] = STATE_BADGES.get(row["state"], "")
-        row["channel_label"] = Channel(row["channel"]).label
+        row["channel_label"] = CHANNEL_LABELS.get(row["channel"], row["channel"])
     params = request.GET.copy()
     params.pop("page", None)
     return render(request, "web/reminders/list.html", {
@@ -75,9 +77,9 @@ def reminder(request, pk):
     attachments = find_attachments(item, lines)
     return render(request, "web/reminders/detail.html", {
         "reminder": item, "lines": lines, "attachments": attachments,
-        "state_label": ReminderState(item.state).label, "state_badge": STATE_BADGES.get(item.state, ""),
-        "channel_label": Channel(item.channel).label,
-        "fallback_label": Channel(item.fallback_from).label if item.fallback_from in Channel.values else "",
+        "state_label": STATE_LABELS.get(item.state, item.state), "state_badge": STATE_BADGES.get(item.state, ""),
+        "channel_label": CHANNEL_LABELS.get(item.channel, item.channel),
+        "fallback_label": CHANNEL_LABELS.get(item.fallback_from, item.fallback_from),
         "is_unknown": item.state == ReminderState.UNKNOWN,
     })
 
