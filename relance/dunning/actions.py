@@ -869,3 +869,39 @@ def send_statement_now(customer: Customer, user=None, today: date | None = None)
         for inv in invoices
     ])
     return reminder
+
+# --- web: customers list ---
+
+from relance.accounts.permissions import allows, role_of  # noqa: E402 - this block's own imports, kept with it
+
+KEEP = object()  # assign_customers: leave this field as it is
+
+
+@transaction.atomic
+def assign_customers(org: Organisation, customer_ids: Iterable[int], scenario=KEEP, collector=KEEP, user=None) -> int:
+    """Give these customers of the organisation a scenario and/or a collector (None: back to the
+    scenario rules / nobody). Returns how many customers were changed.
+
+    The scenario must be one of the organisation's, the collector a member who may write (an owner or a
+    collector). The invoices' next dates follow a new scenario."""
+    require(user, org, WRITE)
+    changes: dict = {}
+    if scenario is not KEEP:
+        if scenario is not None and scenario.organisation_id != org.pk:
+            raise DunningError(_("this scenario is not one of the organisation's"))
+        changes["scenario"] = scenario
+    if collector is not KEEP:
+        if collector is not None and not (role_of(collector, org) and allows(collector, org, WRITE)):
+            raise DunningError(_("%(user)s may not collect for this organisation") % {"user": collector})
+        changes["collector"] = collector
+    ids = sorted({int(pk) for pk in customer_ids})
+    if not changes or not ids:
+        return 0
+    customers = Customer.objects.filter(organisation=org, pk__in=ids)
+    changed = customers.update(updated_at=timezone.now(), **changes)
+    if "scenario" in changes:
+        invoice_ids = Invoice.objects.filter(
+            organisation=org, customer_id__in=ids, status__in=ACTIVE_STATUSES
+        ).values_list("pk", flat=True)
+        refresh_next_dates(org, list(invoice_ids))
+    return changed
