@@ -9,7 +9,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from relance.accounts.permissions import WRITE
@@ -90,7 +90,7 @@ def approve(request, pk: int):
     reminder = _awaiting(request, pk)
     try:
         actions.approve_reminder(reminder, user=request.user)
-        messages.success(request, _("Approved: it goes with the next send."))
+        messages.success(request, pgettext("today", "Approved: it goes with the next send."))
     except DunningError as exc:
         messages.error(request, str(exc))
     return _back(request, "approvals")
@@ -102,7 +102,7 @@ def skip(request, pk: int):
     reminder = _awaiting(request, pk)
     try:
         actions.skip_reminder(reminder, user=request.user)
-        messages.success(request, _("Skipped: it will not be sent."))
+        messages.success(request, pgettext("today", "Skipped: it will not be sent."))
     except DunningError as exc:
         messages.error(request, str(exc))
     return _back(request, "approvals")
@@ -121,7 +121,7 @@ def edit(request, pk: int):
         except DunningError as exc:
             error = str(exc)
         else:
-            messages.success(request, _("Text changed: the send will use it once approved."))
+            messages.success(request, pgettext("today", "Text changed: the send will use it once approved."))
             return _back(request, "approvals")
     elif reminder.edited_at:
         subject, body = reminder.subject, reminder.body_text
@@ -148,16 +148,20 @@ def call_outcome(request, pk: int):
     data = {name: request.POST.get(name, "").strip()
             for name in ("date", "amount", "reason", "note", "reference", "contact_id") if request.POST.get(name)}
     if outcome == VOICEMAIL:  # no one answered: a message was left, the call is tried again
-        outcome, data["note"] = "no_answer", " – ".join(filter(None, [_("voicemail"), data.get("note", "")]))
+        note = [pgettext("today", "voicemail"), data.get("note", "")]
+        outcome, data["note"] = "no_answer", " – ".join(filter(None, note))
     try:
         result = record_call_outcome(task, outcome, data, user=request.user)
     except CallOutcomeError as exc:
-        messages.error(request, _("%(customer)s: %(error)s") % {"customer": task.customer.name, "error": exc})
+        error = pgettext("today", "%(customer)s: %(error)s") % {"customer": task.customer.name, "error": exc}
+        messages.error(request, error)
         return _back(request, f"call-{task.pk}")
-    done = _("Call with %(customer)s recorded.") % {"customer": task.customer.name}
+    done = pgettext("today", "Call with %(customer)s recorded.") % {"customer": task.customer.name}
     if result.recap is not None:
-        done += " " + (_("The recap e-mail waits for approval.") if result.recap.reminder
-                       else _("No recap e-mail planned (one already goes today, or no e-mail address)."))
+        done += " " + (
+            pgettext("today", "The recap e-mail waits for approval.") if result.recap.reminder
+            else pgettext("today", "No recap e-mail planned (one already goes today, or no e-mail address).")
+        )
     messages.success(request, done)
     return _back(request, "calls")
 
@@ -170,7 +174,7 @@ def task_done(request, pk: int):
         raise Http404
     try:
         actions.close_task(task, user=request.user, note=request.POST.get("note", ""))
-        messages.success(request, _("Task done."))
+        messages.success(request, pgettext("today", "Task done."))
     except DunningError as exc:
         messages.error(request, str(exc))
     return _back(request, "fixes")
