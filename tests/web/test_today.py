@@ -233,6 +233,27 @@ def test_an_edited_email_is_what_delivery_sends(bob, org, customer, make_invoice
     assert b"Suite" in written
 
 
+def test_an_edited_sms_is_what_the_sms_channel_sends(bob, customer, make_invoice):
+    from relance.channels.context import build_context
+    from relance.channels.registry import get_channel
+    from relance.dunning.actions import edit_reminder
+
+    Contact.objects.create(customer=customer, kind="phone", value="06 12 34 56 78")
+    r = reminder(customer, [make_invoice("80.00")], channel="sms", state="awaiting_approval", template="sms_reminder")
+    edit_reminder(r, "", "Bonjour, merci de régler\r\nF00001 avant vendredi.", user=bob)
+    sent = get_channel("sms").render(r, build_context(r, today=TODAY))
+    assert sent.body_text == "Bonjour, merci de régler F00001 avant vendredi."
+
+
+def test_a_call_reminder_cannot_be_edited(bob, customer, make_invoice):
+    from relance.dunning.actions import DunningError, edit_reminder
+
+    r = reminder(customer, [make_invoice("80.00")], channel="call", state="awaiting_approval",
+                 template="call_script")
+    with pytest.raises(DunningError):
+        edit_reminder(r, "x", "y", user=bob)
+
+
 def test_an_empty_text_is_refused(client, bob, notice):
     client.force_login(bob)
     response = client.post(f"{URL}relances/{notice.pk}/modifier/", {"subject": "x", "body_text": "  "})
@@ -246,6 +267,7 @@ def test_a_viewer_gets_403_on_every_write(client, victor, notice, call, fix):
     for url in (f"relances/{notice.pk}/approuver/", f"relances/{notice.pk}/ecarter/",
                 f"relances/{notice.pk}/modifier/", f"appels/{call.pk}/resultat/", f"taches/{fix.pk}/faite/"):
         assert client.post(URL + url, {"outcome": "no_answer", "body_text": "x"}).status_code == 403, url
+    assert client.get(f"{URL}relances/{notice.pk}/modifier/").status_code == 403
     notice.refresh_from_db()
     call.refresh_from_db()
     fix.refresh_from_db()

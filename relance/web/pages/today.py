@@ -5,6 +5,7 @@ one-click outcomes) and the contacts to fix."""
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -77,7 +78,7 @@ def letter_pdf(request, pk: int):
     return response
 
 
-def _awaiting(request, pk: int):
+def _reminder(request, pk: int):
     reminder = reads.get_reminder(request.org, pk)
     if reminder is None:
         raise Http404
@@ -87,7 +88,7 @@ def _awaiting(request, pk: int):
 @org_view(post_perm=WRITE)
 @require_POST
 def approve(request, pk: int):
-    reminder = _awaiting(request, pk)
+    reminder = _reminder(request, pk)
     try:
         actions.approve_reminder(reminder, user=request.user)
         messages.success(request, pgettext("today", "Approved: it goes with the next send."))
@@ -99,7 +100,7 @@ def approve(request, pk: int):
 @org_view(post_perm=WRITE)
 @require_POST
 def skip(request, pk: int):
-    reminder = _awaiting(request, pk)
+    reminder = _reminder(request, pk)
     try:
         actions.skip_reminder(reminder, user=request.user)
         messages.success(request, pgettext("today", "Skipped: it will not be sent."))
@@ -110,7 +111,9 @@ def skip(request, pk: int):
 
 @org_view(post_perm=WRITE)
 def edit(request, pk: int):
-    reminder = _awaiting(request, pk)
+    if not request.can[WRITE]:  # the form is for those who may save it
+        raise PermissionDenied
+    reminder = _reminder(request, pk)
     if reminder.state != ReminderState.AWAITING_APPROVAL or reminder.channel not in actions.EDITABLE_CHANNELS:
         raise Http404
     error = ""
