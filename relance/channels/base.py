@@ -119,3 +119,11 @@ class Channel:
 
     def backend(self, reminder: Reminder) -> Backend:
         raise NotImplementedError
+
+
+def edited_text(reminder: Reminder) -> tuple[str, str] | None:
+    """The subject and text a person wrote over the template before approval
+    (relance.dunning.actions.edit_reminder), or None: the channels send it instead of the template's."""
+    if getattr(reminder, "edited_at", None) is None:
+        return None
+    return reminder.subject, reminder.body_text

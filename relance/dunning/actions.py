@@ -905,3 +905,41 @@ def assign_customers(org: Organisation, customer_ids: Iterable[int], scenario=KE
         ).values_list("pk", flat=True)
         refresh_next_dates(org, list(invoice_ids))
     return changed
+
+
+# --- web: today ---
+# Channels whose text a person may rewrite before approving (a call's script is not a message).
+EDITABLE_CHANNELS = ("email", "sms", "letter")
+
+
+def edit_reminder(reminder: Reminder, subject: str, body_text: str, user) -> Reminder:
+    """Rewrite the subject and text of a reminder awaiting approval; who and when are kept, and the
+    channels send this text instead of the template's (relance.channels.base.edited_text)."""
+    require(user, reminder.organisation_id, WRITE)
+    if reminder.channel not in EDITABLE_CHANNELS:
+        raise DunningError(f"relance {reminder.pk} : le texte d'un {reminder.get_channel_display()} ne se modifie pas")
+    body_text = (body_text or "").replace("\r\n", "\n").strip()
+    if not body_text:
+        raise DunningError(f"relance {reminder.pk} : le texte ne peut pas être vide")
+    _claim_awaiting(reminder, subject=" ".join((subject or "").split())[:500], body_text=body_text, body_html="",
+                    edited_by=user, edited_at=timezone.now())
+    return reminder
+
+
+@transaction.atomic
+def close_task(task: Task, user, note: str = "") -> Task:
+    """Mark a task done (a contact fixed, a payment checked…); a call is closed with its outcome instead."""
+    require(user, task.organisation_id, WRITE)
+    locked = Task.objects.select_for_update().get(pk=task.pk)
+    if locked.kind == TaskKind.CALL:
+        raise DunningError(f"tâche {task.pk} : un appel se clôt avec son résultat")
+    if locked.state != Task.State.OPEN:
+        raise DunningError(f"tâche {task.pk} : déjà {locked.get_state_display()}")
+    locked.state, locked.done_at, locked.outcome = Task.State.DONE, timezone.now(), "done"
+    locked.outcome_data = {**(locked.outcome_data or {}), "closed_by": getattr(user, "username", ""),
+                           **({"note": note.strip()} if note.strip() else {})}
+    locked.save(update_fields=["state", "done_at", "outcome", "outcome_data"])
+    task.state, task.done_at, task.outcome, task.outcome_data = (
+        locked.state, locked.done_at, locked.outcome, locked.outcome_data
+    )
+    return task

@@ -145,6 +145,13 @@ class Reminder(models.Model):
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # A person rewrote the subject and text before approving (actions.edit_reminder): the channels
+    # send that text instead of the template's, and the evidence keeps who and when.
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name="modifiée par",
+    )
+    edited_at = models.DateTimeField("modifiée le", null=True, blank=True)
     registered_number = models.CharField("n° de recommandé", max_length=60, blank=True)
     acknowledged_on = models.DateField("date de l'accusé de réception", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db.models import Case, IntegerField, Value, When
 from django.utils import translation
+from django.utils.html import linebreaks
 from django.utils.translation import pgettext_lazy
 
-from relance.channels.base import Attachment, Backend, Channel, DeliveryError, Outgoing
+from relance.channels.base import Attachment, Backend, Channel, DeliveryError, Outgoing, edited_text
 from relance.channels.email.backends import single_address
 from relance.channels.models import AttachStatement, get_channel_settings
-from relance.channels.templates import TemplateNotFound, render_message
+from relance.channels.templates import RenderedMessage, TemplateNotFound, render_message
 
 if TYPE_CHECKING:
     from relance.accounts.models import Organisation
@@ -69,6 +70,9 @@ class EmailChannel(Channel):
             msg = render_message(reminder.template, language, context, org)
         except TemplateNotFound as exc:
             raise DeliveryError(str(exc), permanent=True)
+        edited = edited_text(reminder)
+        if edited is not None:  # a person's text replaces the template's; its HTML part is made from it
+            msg = RenderedMessage(edited[0], edited[1], linebreaks(edited[1], autoescape=True))
         # Stored as sent ("Name <address>") after a first attempt: keep the address only.
         recipient = parseaddr(reminder.recipient)[1] if reminder.recipient else ""
         if not recipient:

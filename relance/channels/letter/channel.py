@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from relance.channels.base import Attachment, Backend, Channel, DeliveryError, Outgoing
+from relance.channels.base import Attachment, Backend, Channel, DeliveryError, Outgoing, edited_text
 from relance.channels.letter import layout
 from relance.channels.registry import backend_url, get_backend
 from relance.lib.addresses import block_lines, is_complete_address, is_complete_block
@@ -68,6 +68,9 @@ def _letter_text(reminder: Reminder, context: dict) -> tuple[str, str]:
     """Subject and body from the organisation's (or the shipped) template, ("", "") when there is none."""
     from relance.channels import templates
 
+    edited = edited_text(reminder)
+    if edited is not None:
+        return edited
     try:
         subject = templates.render(reminder.template, reminder.language, context, "subject", reminder.organisation)
         body = templates.render(reminder.template, reminder.language, context, "text", reminder.organisation)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 
 from relance.channels import templates
-from relance.channels.base import Backend, Channel, DeliveryError, Outgoing
+from relance.channels.base import Backend, Channel, DeliveryError, Outgoing, edited_text
 from relance.channels.registry import backend_url, get_backend
 from relance.channels.salutation import salutation
 from relance.channels.sms.quiet_hours import deferred_until, recipient_rules
@@ -77,6 +77,9 @@ def sms_context(context: dict) -> dict:
 
 def sms_text(reminder: Reminder, context: dict) -> str:
     """The organisation's (or the shipped) template for the step, else the seeds' SMS."""
+    edited = edited_text(reminder)
+    if edited is not None:
+        return " ".join(edited[1].split())
     context = sms_context(context)
     try:
         text = templates.render(reminder.template, reminder.language, context, "text", reminder.organisation)
