@@ -94,6 +94,15 @@ def _link(message) -> str:
     return urls[0]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    from django.core.cache import cache
+
+    cache.clear()  # the reset e-mails' hourly count
+    yield
+    cache.clear()
+
+
 def test_password_reset_by_email_in_french_end_to_end(client, bob):
     answer = client.post(reverse("password_reset"), {"email": "bob@abc-consulting.fr"})
     assert answer.status_code == 302 and answer["Location"] == reverse("password_reset_done")
@@ -144,6 +153,13 @@ def test_password_reset_does_not_tell_whether_an_address_exists(client, bob):
     answer = client.post(reverse("password_reset"), {"email": "nobody@example.com"})
     assert answer.status_code == 302 and answer["Location"] == reverse("password_reset_done")
     assert mail.outbox == []
+
+
+def test_at_most_three_reset_emails_an_hour_to_one_address(client, bob):
+    for _ in range(5):
+        answer = client.post(reverse("password_reset"), {"email": "BOB@abc-consulting.fr"})
+        assert answer.status_code == 302 and answer["Location"] == reverse("password_reset_done")
+    assert len(mail.outbox) == 3
 
 
 def test_a_forged_reset_link_is_refused(client, bob):

@@ -5,15 +5,19 @@ EMAIL_URL like every other message (InstanceMailBackend below, the EMAIL_BACKEND
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.mail.backends.base import BaseEmailBackend
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path
 from django.views.i18n import set_language
 
-from relance.web.orgs import member_organisations
+RESET_MAILS_PER_HOUR = 3
 
 
 @login_required
@@ -22,7 +26,6 @@ def account(request):
                    .order_by("organisation__legal_name"))
     return render(request, "web/account/account.html", {
         "memberships": [(m.organisation, m.get_role_display()) for m in memberships],
-        "organisations": member_organisations(request.user),
     })
 
 
@@ -38,6 +41,13 @@ class PasswordResetView(auth_views.PasswordResetView):
         return {"base_url": settings.BASE_URL.rstrip("/")}
 
     def form_valid(self, form):
+        # At most RESET_MAILS_PER_HOUR e-mails to one address (no mailbox flooded through us); the
+        # answer is the same either way, as for an unknown address.
+        key = "password-reset:" + hashlib.sha256(form.cleaned_data["email"].strip().lower().encode()).hexdigest()
+        sent = cache.get(key, 0)
+        if sent >= RESET_MAILS_PER_HOUR:
+            return HttpResponseRedirect(self.get_success_url())
+        cache.set(key, sent + 1, 3600)
         self.extra_email_context = self.get_extra_email_context()
         return super().form_valid(form)
 
