@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: install install-dev demo test test-sqlite test-postgres lint serve bench clean
+.PHONY: install install-dev browser demo test test-sqlite test-postgres lint serve bench clean
 
 # The runtime (what `make demo` and `make serve` need), then the test and lint tools on top.
 $(STAMP): pyproject.toml requirements.lock
@@ -20,11 +20,16 @@ $(STAMP): pyproject.toml requirements.lock
 
 $(DEV_STAMP): $(STAMP) requirements-dev.lock
 	$(BIN)/pip install --quiet -r requirements-dev.lock
+	@bash scripts/browser-deps.sh
 	touch $(DEV_STAMP)
 
 install: $(STAMP)
 
 install-dev: $(DEV_STAMP)
+
+# Debian's chromium for tests/browser (checked on every `make test`: quick when it is there).
+browser:
+	@bash scripts/browser-deps.sh
 
 # make demo PORT=8001 HOST=0.0.0.0: the port is checked before the demo is built.
 HOST ?= 127.0.0.1
@@ -35,7 +40,7 @@ demo: $(STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 
-test: $(DEV_STAMP) lint test-sqlite test-postgres
+test: $(DEV_STAMP) browser lint test-sqlite test-postgres
 
 test-sqlite: $(DEV_STAMP)
 	env -u DATABASE_URL $(BIN)/pytest
@@ -57,4 +62,4 @@ bench: $(DEV_STAMP)  # the SMTP benchmark runs a real aiosmtpd server
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var/ .pytest_cache
+	rm -rf $(VENV) var/ .pytest_cache test-artifacts/

@@ -17,6 +17,7 @@ BENCHMARKS = [
     ("bench.dunning_bench", True),
     ("bench.smtp_bench", False),
     ("bench.delivery_bench", True),
+    ("bench.pages_bench", True),
 ]
 PG_URL = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/test")
 

@@ -92,6 +92,10 @@ LANGUAGE_CODE = env_str("RELANCE_LANGUAGE", "fr")
 if LANGUAGE_CODE not in {"fr", "en"}:
     raise ImproperlyConfigured(f"RELANCE_LANGUAGE={LANGUAGE_CODE!r}: expected fr or en")
 LANGUAGES = [("fr", "Français"), ("en", "English")]
+# The language chosen on the account page (Django's set_language) is kept a year in its cookie.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 USE_I18N = True
 USE_TZ = True
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -152,6 +156,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Argon2 first (argon2-cffi); older hashes still verify and are upgraded at the next login.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
 ROOT_URLCONF = "relance.urls"
 WSGI_APPLICATION = "relance.wsgi.application"
 
@@ -193,6 +205,7 @@ HTTPS = env_str("RELANCE_BASE_URL", "http://127.0.0.1:8000").startswith("https:/
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", HTTPS)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", HTTPS)
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
@@ -220,12 +233,15 @@ MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "/media/"
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"  # not the admin's "logged out" page
 
 # Outbound transports (see relance/channels): URLs, overridable per organisation.
 EMAIL_URL = env_str("EMAIL_URL", f"file://{DATA_DIR / 'outbox' / 'email'}")
 SMS_URL = env_str("SMS_URL", f"file://{DATA_DIR / 'outbox' / 'sms'}")
 LETTER_URL = env_str("LETTER_URL", f"file://{DATA_DIR / 'outbox' / 'letters'}")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "relance@localhost")
+# Django's own mail (the password reset e-mail) leaves through EMAIL_URL too.
+EMAIL_BACKEND = "relance.web.pages.account.InstanceMailBackend"
 BOUNCE_IMAP_URL = env_str("BOUNCE_IMAP_URL", "")
 SMS_MAX_SEGMENTS = env_int("SMS_MAX_SEGMENTS", 3)
 # Delivery: attempts before a transient failure becomes final; minutes before a reminder

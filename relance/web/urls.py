@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from relance.web import views
 from relance.web.pages import (
+    account,
     customer_page,
     customers,
     dashboard,
@@ -28,4 +29,5 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.home, name="home"),
     path("o/<slug:slug>/", include(organisation_patterns)),
+    *account.urlpatterns,  # the user's own account: password, reset by e-mail, language
 ]
