@@ -60,7 +60,9 @@ def test_sigterm_stops_the_scheduler_cleanly(tmp_path):
                    capture_output=True)
     proc = subprocess.Popen([sys.executable, "-m", "relance.cli", "scheduler", "--interval", "0.2"], cwd=root,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)  # let it start and loop a few times (a subprocess: no clock to freeze)
+    # Wait for its first line (its signal handlers are in place), however slow the machine, then let it loop.
+    assert "scheduler started" in proc.stdout.readline()
+    time.sleep(0.5)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err

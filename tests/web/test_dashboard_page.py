@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.utils import translation
+from django.conf import settings
 
 from relance.dunning.models import Dispute, Promise, PromiseState, Reminder, ReminderState
 from relance.ledger import balances
@@ -244,9 +244,15 @@ def test_an_empty_organisation_shows_zeros_and_no_dso(client, alice, frozen):
 
 def test_the_dashboard_reads_in_english_too(client, alice, ledger, frozen):
     client.force_login(alice)
-    with translation.override("en"):
-        html = client.get("/o/abc/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # what the language switch sets
+    html = client.get("/o/abc/").content.decode()
     assert "Aged balance" in html and "€8,927.90" in html
+
+
+def test_the_dashboard_reads_in_french_whatever_the_browser_asks(client, alice, ledger, frozen):
+    client.force_login(alice)
+    html = client.get("/o/abc/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert "Balance âgée" in html and "8\u202f927,90\u00a0€" in html
 
 
 def test_the_ledgers_aged_balance_keeps_its_default_buckets(ledger, org, frozen):

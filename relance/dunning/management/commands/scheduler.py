@@ -58,6 +58,9 @@ class Command(BaseCommand):
             stop.set()
 
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        if not o["once"]:
+            self.stdout.write(f"scheduler started (checks every {o['interval']} s; SIGTERM stops it)")
+            self.stdout.flush()
         failed: dict[tuple[int, str], datetime] = {}
         retry = timedelta(minutes=o["retry_minutes"])
         try:
