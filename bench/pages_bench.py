@@ -128,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"pages bench on {database_label()}: {args.invoices:,} invoices", flush=True)
     call_command("migrate", verbosity=0)
     org, owner, member = ledger(args, reuse)
+    from relance.lib.db import refresh_statistics
+
+    refresh_statistics()  # as an import of that size does (the ledger here is built by bulk inserts)
     client = Client()
     client.force_login(owner)
     rows, slow = [], []
