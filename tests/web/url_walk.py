@@ -43,6 +43,8 @@ PK_MODEL_BY_URL_NAME: dict[str, str] = {
     "today_preview": "pending_reminder", "today_approve": "pending_reminder", "today_skip": "pending_reminder",
     "today_edit": "pending_reminder", "today_letter_pdf": "letter_reminder",
     "today_call_outcome": "task", "today_task_done": "fix_task",
+    # scenarios/<pk>/etapes/<step_pk>/: the <pk> is the scenario's.
+    "step_add": "scenario", "step_edit": "scenario", "step_move": "scenario", "step_remove": "scenario",
 }
 # Pages that need no login (a link whose token is the proof): anyone holding the link reaches them, so
 # the walls are checked with a forged token (404) and under another organisation's slug (404).
