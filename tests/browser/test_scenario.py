@@ -41,6 +41,7 @@ def day(org, customer, alice, bob, settings, live_server, tmp_path):
     settings.BASE_URL = live_server.url
     outbox = tmp_path / "outbox"
     outbox.mkdir()
+    settings.LETTER_URL = f"file://{tmp_path / 'letters'}"
     type(org).objects.filter(pk=org.pk).update(email_url=f"file://{outbox}")
     org.refresh_from_db()
     install_default_scenarios(org)
@@ -56,13 +57,14 @@ def day(org, customer, alice, bob, settings, live_server, tmp_path):
     task = Task.objects.create(organisation=org, customer=customer, kind="call", title="Appeler Dupont",
                                due_date=today, assignee=bob)
     task.invoices.add(called)
-    formal_customer = Customer.objects.create(organisation=org, external_id="C002", name="Durand SA", city="Lyon")
+    formal_customer = Customer.objects.create(organisation=org, external_id="C002", name="Durand SA",
+                                              address_line1="3 quai Saint-Antoine", postcode="69002", city="Lyon")
     Contact.objects.create(customer=formal_customer, kind="email", value="compta@durand.fr", role="billing")
     notice_invoice = invoice(formal_customer, "F-MED-1", 60, "2400.00")
-    step = org.scenarios.order_by("pk").first().steps.order_by("-position").first()
-    notice = Reminder.objects.create(organisation=org, customer=formal_customer, channel="email", run_date=today,
-                                     scenario_code=step.scenario.code, step_code=step.code, template=step.template,
-                                     state="awaiting_approval", tone="formal", recipient="compta@durand.fr",
+    step = org.scenarios.order_by("pk").first().steps.get(code="formal-notice")  # a letter, approved by a person
+    notice = Reminder.objects.create(organisation=org, customer=formal_customer, channel=step.channel,
+                                     run_date=today, scenario_code=step.scenario.code, step_code=step.code,
+                                     template=step.template, state="awaiting_approval", tone="formal",
                                      total_due=Decimal("2400.00"))
     ReminderLine.objects.create(reminder=notice, invoice=notice_invoice, step_code=step.code,
                                 balance=Decimal("2400.00"))
@@ -129,6 +131,7 @@ def test_a_collector_s_day_across_the_pages(browser, live_server, desktop, conso
     deliver_pending(org)
     mailed.refresh_from_db()
     assert mailed.state == "sent", mailed.state
+    assert Reminder.objects.get(pk=day["notice"].pk).state == "sent"  # the approved notice went too
     files = [p for p in day["outbox"].rglob("*") if p.is_file() and mailed.provider_id in p.name]
     assert files, list(day["outbox"].rglob("*"))
     text = files[0].read_bytes().decode("utf-8", "replace").replace("=\r\n", "").replace("=\n", "")
