@@ -29,7 +29,9 @@ ANONYMOUS_PAGES = ["login", "password_reset"]
 
 
 @pytest.fixture
-def world(org, customer, alice, bob):
+def world(org, customer, alice, bob, settings, tmp_path):
+    # The invoice's document and the import job go to files: into this test's own folder.
+    settings.MEDIA_ROOT, settings.DATA_DIR = tmp_path / "media", tmp_path
     return build_world(org, customer, member=bob, author=alice)
 
 

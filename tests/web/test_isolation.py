@@ -36,7 +36,9 @@ NAV_NAMES = {"dashboard", "today", "customers", "customer", "invoice", "reminder
 
 
 @pytest.fixture
-def world(org, customer, alice, bob, charlie):
+def world(org, customer, alice, bob, charlie, settings, tmp_path):
+    # The invoice's document and the import job go to files: into this test's own folder.
+    settings.MEDIA_ROOT, settings.DATA_DIR = tmp_path / "media", tmp_path
     return build_world(org, customer, member=bob, author=alice)
 
 
