@@ -5,7 +5,10 @@ For each URL pattern, its parameters filled with objects of ABC Consulting (alic
   - charlie (owner of XYZ Industrie) gets 404 on GET and POST, under /o/abc/ ...
   - ... and under his own /o/xyz/ with ABC's object ids (each view filters by request.org);
   - alice gets anything but 404 (so the objects were the right ones, and the 404s above mean something);
-  - an anonymous visitor is sent to the login page.
+  - an anonymous visitor is sent to the login page;
+  - except the pages that need no login (url_walk.PUBLIC_URL_NAMES: the invitation link, where the token
+    is the proof): anyone with the link reaches it (a bearer link, like a password reset), so the walls
+    there are a forged token (404, whoever asks) and another organisation's slug (404).
 A parameter the walker cannot fill fails the test with what to add (url_walk.UnknownParameter)."""
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ import pytest
 
 from relance.web import urls as web_urls
 from tests.web.url_walk import (
+    PUBLIC_URL_NAMES,
     OrgRoute,
     UnknownParameter,
     build_path,
     build_world,
     organisation_routes,
+    preview_token,
     resolve_parameter,
 )
 
@@ -31,7 +36,9 @@ NAV_NAMES = {"dashboard", "today", "customers", "customer", "invoice", "reminder
 
 
 @pytest.fixture
-def world(org, customer, alice, bob, charlie):
+def world(org, customer, alice, bob, charlie, settings, tmp_path):
+    # The invoice's document and the import job go to files: into this test's own folder.
+    settings.MEDIA_ROOT, settings.DATA_DIR = tmp_path / "media", tmp_path
     return build_world(org, customer, member=bob, author=alice)
 
 
@@ -74,6 +81,8 @@ def _ids(route: OrgRoute) -> str:
 
 @pytest.mark.parametrize("route", ROUTES, ids=_ids)
 def test_another_organisation_gets_404_on_every_page(client, world, charlie, route):
+    if route.name in PUBLIC_URL_NAMES:  # a bearer link: only a forged one is refused (see the module's doc)
+        world = world | {"invitation_token": "forged-" + world["invitation_token"]}
     path, owned = build_path(route, "abc", world)
     client.force_login(charlie)
     assert client.get(path).status_code == 404, f"GET {path} as charlie"
@@ -83,14 +92,20 @@ def test_another_organisation_gets_404_on_every_page(client, world, charlie, rou
         own_path, _ = build_path(route, "xyz", world)
         got = client.get(own_path)
         skip_placeholder(got)
-        assert got.status_code == 404, f"GET {own_path} as charlie (ABC's object in XYZ)"
-        assert client.post(own_path).status_code == 404, f"POST {own_path} as charlie (ABC's object in XYZ)"
+        # A POST-only action (or a GET-only page) may refuse the other method (405) before looking anything
+        # up: that says nothing about ABC's object; the method it serves must answer 404.
+        assert got.status_code in (404, 405), f"GET {own_path} as charlie (ABC's object in XYZ)"
+        posted = client.post(own_path)
+        assert posted.status_code in (404, 405), f"POST {own_path} as charlie (ABC's object in XYZ)"
+        assert 404 in (got.status_code, posted.status_code), f"{own_path}: neither GET nor POST is a 404"
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=_ids)
 def test_the_organisation_s_owner_reaches_every_page(client, world, alice, route):
-    path, _ = build_path(route, "abc", world)
     client.force_login(alice)
+    if "token" in route.parameters and route.name not in PUBLIC_URL_NAMES:
+        preview_token(client, "abc", world)
+    path, _ = build_path(route, "abc", world)
     got = client.get(path)
     assert got.status_code != 404, f"GET {path} as alice: 404 (wrong object for this parameter?)"
     assert got.status_code < 500
@@ -103,7 +118,18 @@ def test_the_organisation_s_owner_reaches_every_page(client, world, alice, route
 def test_an_anonymous_visitor_is_sent_to_the_login_page(client, world, route):
     path, _ = build_path(route, "abc", world)
     answer = client.get(path)
+    if route.name in PUBLIC_URL_NAMES:
+        assert answer.status_code == 200, path  # the link itself is the proof
+        forged, _ = build_path(route, "abc", world | {"invitation_token": "1-forged"})
+        assert client.get(forged).status_code == 404, forged
+        assert client.post(forged).status_code == 404, forged
+        return
     assert answer.status_code == 302 and answer["Location"].startswith("/login/?next="), path
+
+
+def test_the_invitation_link_opens_its_own_organisation_only(client, world):
+    path, _ = build_path(next(r for r in ROUTES if r.name == "invitation"), "xyz", world)
+    assert client.get(path).status_code == 404
 
 
 def test_a_member_of_both_organisations_sees_each_one_s_objects_only_under_its_own_slug(
@@ -118,4 +144,6 @@ def test_a_member_of_both_organisations_sees_each_one_s_objects_only_under_its_o
             got = client.get(path)
             if "web/placeholder.html" in {t.name for t in got.templates}:
                 continue  # not built yet (see skip_placeholder)
-            assert got.status_code == 404, f"GET {path}: ABC's object under /o/xyz/"
+            posted = client.post(path)
+            codes = (got.status_code, posted.status_code)
+            assert set(codes) <= {404, 405} and 404 in codes, f"{path}: ABC's object under /o/xyz/ {codes}"

@@ -8,6 +8,7 @@ gets covered too."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -37,7 +38,17 @@ MODEL_WORDS = {
     "run": "dunning_run",
 }
 # A bare <pk>/<id> whose URL name does not start with its model's word: name -> model word.
-PK_MODEL_BY_URL_NAME: dict[str, str] = {}
+PK_MODEL_BY_URL_NAME: dict[str, str] = {
+    # The Today page acts on reminders waiting for a decision (its views look only at those states).
+    "today_preview": "pending_reminder", "today_approve": "pending_reminder", "today_skip": "pending_reminder",
+    "today_edit": "pending_reminder", "today_letter_pdf": "letter_reminder",
+    "today_call_outcome": "task", "today_task_done": "fix_task",
+    # scenarios/<pk>/etapes/<step_pk>/: the <pk> is the scenario's.
+    "step_add": "scenario", "step_edit": "scenario", "step_move": "scenario", "step_remove": "scenario",
+}
+# Pages that need no login (a link whose token is the proof): anyone holding the link reaches them, so
+# the walls are checked with a forged token (404) and under another organisation's slug (404).
+PUBLIC_URL_NAMES = {"invitation"}
 
 
 class UnknownParameter(LookupError):
@@ -108,6 +119,19 @@ def resolve_parameter(route: OrgRoute, parameter: str, objects: dict) -> tuple[s
     }
     if parameter in plain:
         return plain[parameter], False
+    if parameter == "action":  # customer_action: one of the customer page's buttons
+        return objects.get("customer_action", "note"), False
+    if parameter == "index":  # reminder_attachment: the reminder's first attachment
+        return "0", False
+    if parameter == "job_id":  # a real import job (relance.ledger.import_jobs), kept in the data dir
+        return objects["import_job"].id, True
+    if parameter == "uidb64":
+        return objects["invitation_uid"], True
+    if parameter == "token":
+        if (route.name or "").startswith("invitation"):
+            return objects["invitation_token"], True
+        # template_preview_html: a preview kept in the session (see preview_token()); a stranger's is unknown
+        return objects.get("preview_token") or "no-preview-yet", True
     if parameter in ("date", "day", "run_date"):
         return objects["dunning_run"].run_date.isoformat(), False
     if parameter in ("code", "scenario_code", "step_code", "template_code"):
@@ -149,8 +173,15 @@ def build_world(org, customer, member, author) -> dict:
     from datetime import date, timedelta
     from decimal import Decimal
 
+    from django.contrib.auth.tokens import default_token_generator
+    from django.core.files.base import ContentFile
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import override_settings
     from django.utils import timezone
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
 
+    from relance.accounts.actions import invite_member
     from relance.accounts.models import Membership
     from relance.channels.models import MessageTemplate
     from relance.dunning.defaults import install_default_scenarios
@@ -166,6 +197,7 @@ def build_world(org, customer, member, author) -> dict:
         ScenarioRule,
         Task,
     )
+    from relance.ledger import import_jobs
     from relance.ledger.models import Allocation, Contact, CreditNote, ImportBatch, Invoice, Payment
     from relance.portal.models import PortalRequest, PortalVisit
 
@@ -188,11 +220,28 @@ def build_world(org, customer, member, author) -> dict:
     allocation = Allocation.objects.create(invoice=invoice, source="payment", payment=payment, amount=Decimal("200.00"))
     credit_note = CreditNote.objects.create(organisation=org, customer=customer, number="AV-ISO-1", date=due,
                                             total=Decimal("50.00"), invoice=invoice)
+    # The invoice's document, sent with the reminder: the attachment page finds it by its SHA-256.
+    document = b"%PDF-1.4\n% facture F-ISO-1\n%%EOF\n"
+    invoice.document.save(f"iso-{org.slug}-F-ISO-1.pdf", ContentFile(document), save=True)
     reminder = Reminder.objects.create(organisation=org, customer=customer, channel="email",
                                        run_date=due + timedelta(5),
                                        scenario_code=scenario.code, step_code=step.code, template=step.template,
                                        state="sent", recipient="compta@dupont.fr", subject="Relance",
-                                       body_text="Bonjour", total_due=Decimal("1000.00"), sent_at=timezone.now())
+                                       body_text="Bonjour", total_due=Decimal("1000.00"), sent_at=timezone.now(),
+                                       attachments=[{"name": "F-ISO-1.pdf", "mimetype": "application/pdf",
+                                                     "size": len(document),
+                                                     "sha256": hashlib.sha256(document).hexdigest()}])
+    pending = Reminder.objects.create(organisation=org, customer=customer, channel="email",
+                                      run_date=due + timedelta(40), scenario_code=scenario.code,
+                                      step_code=step.code, template=step.template, state="awaiting_approval",
+                                      recipient="compta@dupont.fr", total_due=Decimal("1000.00"))
+    ReminderLine.objects.create(reminder=pending, invoice=disputed, step_code=step.code, balance=Decimal("600.00"))
+    later = scenario.steps.order_by("position")[1]
+    letter = Reminder.objects.create(organisation=org, customer=customer, channel="letter",
+                                     run_date=due + timedelta(40), scenario_code=scenario.code,
+                                     step_code=later.code, template=later.template, state="planned",
+                                     total_due=Decimal("1000.00"))
+    ReminderLine.objects.create(reminder=letter, invoice=invoice, step_code=later.code, balance=Decimal("1000.00"))
     line = ReminderLine.objects.create(reminder=reminder, invoice=invoice, step_code=step.code,
                                        balance=Decimal("1000.00"))
     promise = Promise.objects.create(organisation=org, invoice=invoice, promised_date=due + timedelta(20),
@@ -206,6 +255,8 @@ def build_world(org, customer, member, author) -> dict:
     task = Task.objects.create(organisation=org, customer=customer, kind="call", title="Appeler Dupont",
                                due_date=due + timedelta(12), assignee=author, reminder=reminder)
     task.invoices.add(invoice)
+    fix_task = Task.objects.create(organisation=org, customer=customer, kind="fix_contact",
+                                   title="Corriger l'adresse de Dupont", due_date=due + timedelta(12))
     note = Note.objects.create(organisation=org, customer=customer, invoice=invoice, author=author,
                                text="Rappeler lundi")
     template = MessageTemplate.objects.create(organisation=org, code=step.template, language="fr",
@@ -215,6 +266,13 @@ def build_world(org, customer, member, author) -> dict:
                                            amount=Decimal("1000.00"))
     request.invoices.add(invoice)
     visit = PortalVisit.objects.create(organisation=org, customer=customer, reminder=reminder)
+    # A real import job, checked (dry run) by the imports page's own code, so it has a reject report.
+    with override_settings(RELANCE_IMPORT_BACKGROUND=False):
+        upload = SimpleUploadedFile("clients.csv", "code;nom\nC900;Client importé\n;sans code\n".encode(),
+                                    content_type="text/csv")
+        job = import_jobs.create_job(org, "customers", upload, user=author)
+        import_jobs.start(job, dry_run=True, user=author)
+    invited, _ = invite_member(org, f"invite-{org.slug}@example.com", "viewer", user=author)
     return {
         "customer": customer, "contact": Contact.objects.filter(customer=customer).first()
         or Contact.objects.create(customer=customer, kind="email", value="compta@dupont.fr"),
@@ -225,4 +283,22 @@ def build_world(org, customer, member, author) -> dict:
         "task": task, "note": note, "template": template, "dunning_run": run, "portal_request": request,
         "portal_visit": visit, "membership": Membership.objects.get(organisation=org, user=member),
         "member_user": member, "language": "fr", "channel": "email",
+        "pending_reminder": pending, "letter_reminder": letter, "fix_task": fix_task, "import_job": job,
+        "invitation_uid": urlsafe_base64_encode(force_bytes(invited.pk)),
+        "invitation_token": default_token_generator.make_token(invited), "customer_action": "note",
     }
+
+
+def preview_token(client, slug: str, world: dict) -> str:
+    """Ask the template editor for a live preview as the logged-in `client` (the page's own code keeps
+    the rendered HTML in that session) and put its token into `world` for template_preview_html."""
+    from django.urls import reverse
+
+    template = world["template"]
+    answer = client.post(reverse("template_preview", args=[slug, template.code, template.language]),
+                         {"subject": template.subject, "body_text": template.body_text, "body_html": "<p>Bonjour</p>",
+                          "customer": world["customer"].external_id})
+    found = re.search(r"/modeles/apercu/([\w-]+)/", answer.content.decode())
+    assert found, f"no HTML preview link in the editor's preview ({answer.status_code})"
+    world["preview_token"] = found.group(1)
+    return world["preview_token"]

@@ -137,8 +137,8 @@ def _back(request):
     return redirect(f"{url}?{query.urlencode()}" if query else url)
 
 
-@require_POST
 @org_view(WRITE)
+@require_POST
 def customers_bulk(request):
     org = request.org
     form = BulkForm(request.POST, scenarios=list_scenarios(org), collectors=_collectors(org))

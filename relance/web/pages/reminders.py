@@ -99,8 +99,8 @@ def reminder_attachment(request, pk, index):
     return response
 
 
-@require_POST
 @org_view(WRITE)
+@require_POST
 def reminder_resolve(request, pk):
     """A person says whether an `unknown` reminder reached the customer ("sent") or not ("not sent":
     back in the sending queue)."""

@@ -183,8 +183,8 @@ def _render_detail(request, obj, *, scenario_form=None, step_form=None, status=2
     }, status=status)
 
 
-@require_POST
 @org_view(SETTINGS)
+@require_POST
 def scenario_copy(request, pk: int):
     obj = _scenario_or_404(request, pk)
     form = CopyForm(request.POST)
@@ -200,8 +200,8 @@ def scenario_copy(request, pk: int):
                         status=400)
 
 
-@require_POST
 @org_view(SETTINGS)
+@require_POST
 def step_add(request, pk: int):
     obj = _scenario_or_404(request, pk)
     form = StepForm(request.POST, scenario=obj)
@@ -236,8 +236,8 @@ def step_edit(request, pk: int, step_pk: int):
     return render(request, "web/scenarios/step.html", {"scenario": obj, "step": step, "form": form}, status=status)
 
 
-@require_POST
 @org_view(SETTINGS)
+@require_POST
 def step_move(request, pk: int, step_pk: int):
     obj = _scenario_or_404(request, pk)
     step = _step_or_404(obj, step_pk)
@@ -253,8 +253,8 @@ def step_move(request, pk: int, step_pk: int):
     return redirect("scenario", request.org.slug, obj.pk)
 
 
-@require_POST
 @org_view(SETTINGS)
+@require_POST
 def step_remove(request, pk: int, step_pk: int):
     obj = _scenario_or_404(request, pk)
     step = _step_or_404(obj, step_pk)

@@ -68,8 +68,8 @@ def template_edit(request, code: str, language: str):
     }, status=status)
 
 
-@require_POST
 @org_view()
+@require_POST
 def template_preview(request, code: str, language: str):
     """The live preview (htmx): any member may look, nothing is saved."""
     _key_or_404(code, language)
@@ -90,11 +90,11 @@ def template_preview(request, code: str, language: str):
 
 
 # The rendered e-mail, alone in a sandboxed frame: its own inline styles and data: images, nothing else.
-@require_GET
 @xframe_options_sameorigin
 @csp({"default-src": [NONE], "style-src": [UNSAFE_INLINE], "img-src": ["data:"], "frame-ancestors": [SELF],
       "sandbox": [True]})
 @org_view()
+@require_GET
 def template_preview_html(request, token: str):
     entry = request.session.get(SESSION_PREVIEWS, {}).get(token)
     if not entry or entry.get("org") != request.org.pk:
@@ -102,8 +102,8 @@ def template_preview_html(request, token: str):
     return HttpResponse(entry["html"], content_type="text/html; charset=utf-8")
 
 
-@require_POST
 @org_view(SETTINGS)
+@require_POST
 def template_reset(request, code: str, language: str):
     _key_or_404(code, language)
     if actions.reset_template(request.org, code, language, user=request.user):
