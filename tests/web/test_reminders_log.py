@@ -149,9 +149,21 @@ def test_the_html_body_is_shown_in_a_sandbox_where_no_script_runs(client, alice,
     reminder = make_reminder(customer, body_html=evil)
     client.force_login(alice)
     html = client.get(f"{URL}{reminder.pk}/").content.decode()
-    assert '<iframe class="message-html" sandbox srcdoc="&lt;p&gt;Bonjour&lt;/p&gt;&lt;script&gt;' in html
+    assert f'<iframe class="message-html" sandbox src="{URL}{reminder.pk}/html/"' in html
     assert "<script>alert" not in html and "<script>bad" not in html and 'onerror="alert' not in html
-    assert "</iframe><script>" not in html
+    # The frame's own address: the body as sent, under a policy that runs no script and fetches nothing,
+    # shown only inside a sandboxed frame of this site.
+    frame = client.get(f"{URL}{reminder.pk}/html/")
+    assert frame.status_code == 200 and frame.content.decode() == evil
+    policy = frame["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "sandbox" in policy and "script-src" not in policy
+    assert frame["X-Frame-Options"] == "SAMEORIGIN"
+
+
+def test_a_reminder_without_html_has_no_html_frame(client, alice, customer):
+    reminder = make_reminder(customer, body_html="")
+    client.force_login(alice)
+    assert client.get(f"{URL}{reminder.pk}/html/").status_code == 404
 
 
 def test_an_invoice_attachment_downloads_exactly_as_sent(client, alice, customer, make_invoice):

@@ -227,7 +227,8 @@ def build_world(org, customer, member, author) -> dict:
                                        run_date=due + timedelta(5),
                                        scenario_code=scenario.code, step_code=step.code, template=step.template,
                                        state="sent", recipient="compta@dupont.fr", subject="Relance",
-                                       body_text="Bonjour", total_due=Decimal("1000.00"), sent_at=timezone.now(),
+                                       body_text="Bonjour", body_html="<p>Bonjour</p>", total_due=Decimal("1000.00"),
+                                       sent_at=timezone.now(),
                                        attachments=[{"name": "F-ISO-1.pdf", "mimetype": "application/pdf",
                                                      "size": len(document),
                                                      "sha256": hashlib.sha256(document).hexdigest()}])

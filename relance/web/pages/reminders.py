@@ -4,12 +4,15 @@ sandboxed frame, no script runs), attachments, evidence, lines and history; a pe
 
 from __future__ import annotations
 
+from csp.constants import NONE, SELF, UNSAFE_INLINE
+from csp.decorators import csp
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_GET, require_POST
 
 from relance.accounts.permissions import WRITE
 from relance.channels.delivery import resolve_unknown
@@ -84,6 +87,20 @@ def reminder(request, pk):
     })
 
 
+# The HTML body as sent, alone in a sandboxed frame of the reminder's page: its own inline styles and
+# data: images (the page itself allows no inline style), no script, nothing fetched.
+@xframe_options_sameorigin
+@csp({"default-src": [NONE], "style-src": [UNSAFE_INLINE], "img-src": ["data:"], "frame-ancestors": [SELF],
+      "sandbox": [True]})
+@org_view()
+@require_GET
+def reminder_html(request, pk):
+    item = _reminder_or_404(request, pk)
+    if not item.body_html:
+        raise Http404
+    return HttpResponse(item.body_html, content_type="text/html; charset=utf-8")
+
+
 @org_view()
 def reminder_attachment(request, pk, index):
     """An attachment exactly as sent (its SHA-256 checked), always as a download, never shown inline."""
@@ -119,6 +136,7 @@ def reminder_resolve(request, pk):
 urlpatterns = [
     path("relances/", reminders, name="reminders"),
     path("relances/<int:pk>/", reminder, name="reminder"),
+    path("relances/<int:pk>/html/", reminder_html, name="reminder_html"),
     path("relances/<int:pk>/pieces/<int:index>/", reminder_attachment, name="reminder_attachment"),
     path("relances/<int:pk>/resoudre/", reminder_resolve, name="reminder_resolve"),
 ]
