@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import secrets
 import tempfile
 from datetime import date, datetime, time, timedelta
@@ -109,6 +110,9 @@ class Command(BaseCommand):
         # Before a minute of building: a busy port would only show at the very end.
         if not o["no_serve"] and o["port"] and not port_is_free(o["host"], o["port"]):
             raise CommandError(busy_message(o["host"], o["port"], "make demo PORT={port} (relance demo --port {port})"))
+        if not o["no_serve"] and o["port"] and "RELANCE_BASE_URL" not in os.environ:
+            # The portal links the demo's messages carry must open on the server it starts.
+            settings.BASE_URL = f"http://{o['host']}:{o['port']}"
         today = parse_day(o["today"]) if o["today"] else timezone.localdate()
         gen = LedgerGenerator(
             seed=o["seed"], customers=positive("customers", o["customers"], 1),
