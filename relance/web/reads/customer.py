@@ -20,9 +20,9 @@ from relance.dunning.models import (
     ReminderState,
     Step,
 )
-from relance.dunning.snapshot import get_config
+from relance.dunning.snapshot import get_config, load_customers
 from relance.dunning.snapshot_invoices import ACTIVE_STATUSES
-from relance.dunning.state import Config, CustomerState, InvoiceState
+from relance.dunning.state import Config, InvoiceState
 from relance.dunning.state import PromiseState as PromiseSpec
 from relance.ledger.models import Customer, Invoice
 from relance.lib.money import CENT
@@ -41,19 +41,6 @@ def money(value) -> Decimal:
 def get_customer(org, pk: int) -> Customer:
     """The organisation's customer (Customer.DoesNotExist otherwise), with its scenario."""
     return Customer.objects.select_related("scenario").get(organisation=org, pk=pk)
-
-
-def customer_state(customer: Customer) -> CustomerState:
-    """The planner's view of the customer, for the one eligibility rule (as snapshot.load_customers
-    reads it, minus the channels, which the rule does not use)."""
-    scenario = customer.scenario
-    return CustomerState(
-        id=customer.pk, external_id=customer.external_id, name=customer.name, kind=customer.kind,
-        strategic=customer.strategic, segment=customer.segment,
-        scenario_code=scenario.code if scenario is not None and scenario.active else "",
-        paused_until=customer.paused_until, collector_id=customer.collector_id, language=customer.language,
-        insolvency_date=(customer.insolvency_date or date.max) if customer.in_insolvency else None,
-    )
 
 
 @dataclass
@@ -139,7 +126,8 @@ class Statuses:
         self.names = step_names(org)
         self.config = config or get_config(org)
         self.policy = self.config.policy
-        self.customer = customer_state(customer)
+        # The planner's own reading of the customer (pause, insolvency, scenario): no second copy of it here.
+        self.customer = load_customers(org, [customer.pk])[customer.pk]
         self.scenario = (rules.choose_scenario(self.customer, total_due, self.config)
                          if self.config.scenarios else None)
         self.formal_steps = {s.code for sc in self.config.scenarios.values() for s in sc.steps if s.tone == "formal"}
