@@ -109,6 +109,7 @@ def added(invoice_ids: Iterable[int]) -> None:
     _apply({}, _states(list(invoice_ids)))
 
 
+@transaction.atomic
 def _apply(before: dict[int, tuple], after: dict[int, tuple]) -> None:
     kept = _kept_orgs(s[0] for s in (*before.values(), *after.values()))
     if not kept:
@@ -179,6 +180,9 @@ def _write_customer_figures(customers, invoices, as_of: date) -> None:
 def _recompute_customers(org_id: int, customer_ids: list[int], as_of: date) -> None:
     for start in range(0, len(customer_ids), CHUNK):
         ids = customer_ids[start:start + CHUNK]
+        # Locked first (in id order): a concurrent writer of the same customer's other invoices waits
+        # for this commit, then sums with them in view, instead of overwriting with a stale sum.
+        list(Customer.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
         _write_customer_figures(Customer.objects.filter(pk__in=ids), Invoice.objects.filter(customer_id__in=ids),
                                 as_of)
 
