@@ -72,6 +72,10 @@ class StatementResult:
     def ok(self) -> bool:
         return not self.errors
 
+    def counts(self) -> dict[str, int]:
+        return {"lines": self.lines, "created": self.created, "duplicates": self.duplicates, "debits": self.debits,
+                "reversals": self.reversals, "not_payments": self.not_payments, "not_booked": self.not_booked}
+
     def summary(self) -> str:
         """The report printed after an import."""
         verb = "simulation (rien n'a été écrit)" if self.dry_run else "importé"
@@ -89,14 +93,23 @@ def detect_format(path: str | Path) -> str | None:
     try:
         with open(path, "rb") as f:
             head = f.read(_HEAD)
+            if head.startswith(b"PK\x03\x04"):
+                return _zip_format(f)
     except OSError:
         return None
     return _format_of(head)
 
 
+def _zip_format(f: BinaryIO) -> str | None:
+    """A ZIP of statements is camt (banks send CAMT files by the day in one archive); an XLSX is no statement."""
+    try:
+        names = zipfile.ZipFile(f).namelist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None
+    return None if "[Content_Types].xml" in names or any(n.startswith("xl/") for n in names) else "camt"
+
+
 def _format_of(head: bytes) -> str | None:
-    if head.startswith(b"PK\x03\x04"):
-        return "camt" if b".xlsx" not in head and b"xl/" not in head and b"[Content_Types]" not in head else None
     if is_camt(head):
         return "camt"
     if is_ofx(head):

@@ -25,7 +25,6 @@ from relance.ledger.importers.statements.lines import (
 )
 
 
-
 class _StatementLine(mt940.tags.Statement):
     """:61: with a customer reference up to 34 characters (Dutch banks, SNS and ASN, put the payer's IBAN
     there) and supplementary details over several lines (ING wraps the bank reference)."""
@@ -42,7 +41,11 @@ class _StatementNumber(mt940.tags.StatementNumber):
 
 _TAGS = {tag.id: tag for tag in (_StatementLine(), _StatementNumber())}
 _TAG = re.compile(r"^:(\d\d[A-Z]?):", re.MULTILINE)
-_NL_FIELDS = re.compile(r"/(TRTP|IBAN|BIC|NAME|REMI|EREF|MARF|CSID|ORDP|BENM|ADDR|ISDT|RTRN|SVCL|ID)/")
+_NL_FIELDS = re.compile(
+    r"/(TRTP|IBAN|BIC|NAME|REMI|EREF|MARF|CSID|ORDP|BENM|ADDR|ISDT|RTRN|SVCL|ID|CNTP|PREF|ULTC|ULTD|PURP|TRCD)/")
+_IBAN = re.compile(r"[A-Z]{2}\d\d[A-Z0-9]{10,30}")
+# Returns and cancellations: the bank gives back a payment of ours, or takes back one it credited.
+_RETURN = re.compile(r"/RTRN/|RETOURE|STORNO|R[UÜ]CK[UÜ]BERWEISUNG", re.IGNORECASE)
 _OPTIONS = mt940.Options(applicant_iban=True, strip_bom=True, gvc_leading_text=True)
 _NO_REF = {"", "NONREF", "NOTPROVIDED"}
 
@@ -109,10 +112,20 @@ def _tag_error(text: str, exc: RuntimeError) -> StatementError:
 
 
 def _account(value: str) -> str:
-    """The :25: account: an IBAN (its currency suffix dropped) or the bank's own account number."""
-    value = value.strip()
-    compact = value.split(" ")[0] if re.match(r"^[A-Z]{2}\d\d[A-Z0-9 ]+", value) else value
-    return compact.replace(" ", "")[:34]
+    """The :25: account: an IBAN (its currency suffix dropped: "NL77INGB0574908765EUR") or the bank's number."""
+    value = value.strip().upper()
+    first = value.split(" ")[0]
+    if _IBAN.fullmatch(first):
+        if not _iban_ok(first) and re.fullmatch(r"[A-Z]{3}", first[-3:]) and _iban_ok(first[:-3]):
+            return first[:-3]
+        return first
+    return value.replace(" ", "")[:34]
+
+
+def _iban_ok(iban: str) -> bool:
+    """The IBAN check digits (ISO 13616 mod 97)."""
+    digits = "".join(str(int(c, 36)) for c in iban[4:] + iban[:4])
+    return int(digits) % 97 == 1
 
 
 def _line(data: dict, account: str, place: str, statement: int) -> BankLine:
@@ -131,6 +144,14 @@ def _line(data: dict, account: str, place: str, statement: int) -> BankLine:
     booking_date = date(booked.year, booked.month, booked.day)
     value = data.get("date")
     name, iban, remittance, e2e = _details(data)
+    if kind == CREDIT and _RETURN.search(f"{data.get('transaction_details') or ''} {data.get('posting_text') or ''}"):
+        kind = REVERSAL
+    if not iban:  # Dutch banks give the payer's account in the :61: reference or on its second line
+        for candidate in (data.get("customer_reference"), data.get("extra_details")):
+            candidate = (candidate or "").strip().upper()
+            if _IBAN.fullmatch(candidate) and _iban_ok(candidate):
+                iban = candidate
+                break
     bank_ref = (data.get("bank_reference") or "").strip()
     return BankLine(
         kind=kind, amount=amount, currency=currency, booking_date=booking_date,
@@ -144,15 +165,13 @@ def _details(data: dict) -> tuple[str, str, str, str]:
     """(payer name, payer IBAN, remittance, end-to-end id) from the :86: details."""
     raw = data.get("transaction_details")
     if raw is not None:  # not the ?xx layout: the Dutch /KEY/ layout, or free text
-        raw = " ".join(str(raw).split())
-        fields = _nl_fields(raw)
+        fields = _nl_fields("".join(str(raw).splitlines()))
         if fields:
-            return (fields.get("NAME", ""), fields.get("IBAN", ""), fields.get("REMI", ""),
-                    fields.get("EREF", ""))
-        return "", "", raw, ""
+            return fields["NAME"], fields["IBAN"], fields["REMI"], fields["EREF"]
+        return "", "", " ".join(str(raw).split()), ""
     name = " ".join((data.get("applicant_name") or "").split())
     iban = (data.get("applicant_iban") or data.get("gvc_applicant_iban") or "").replace(" ", "").upper()
-    if not re.fullmatch(r"[A-Z]{2}\d\d[A-Z0-9]{10,30}", iban):
+    if not _IBAN.fullmatch(iban):
         iban = ""  # ?31 may hold a plain account number
     purpose = " ".join(p for p in (data.get("purpose"), data.get("additional_purpose")) if p)
     e2e = (data.get("end_to_end_reference") or "").strip()
@@ -162,10 +181,17 @@ def _details(data: dict) -> tuple[str, str, str, str]:
 
 
 def _nl_fields(raw: str) -> dict[str, str]:
+    """The Dutch layout (ING, Rabobank, ABN AMRO SEPA): /EREF/x//CNTP/iban/bic/name/city///REMI/USTD//text/."""
     parts = _NL_FIELDS.split(raw)
     if len(parts) < 3:
         return {}
-    fields = {}
+    found: dict[str, str] = {}
     for key, value in zip(parts[1::2], parts[2::2], strict=False):
-        fields.setdefault(key, value.strip().strip("/").strip())
-    return fields
+        found.setdefault(key, value)
+    counterparty = found.get("CNTP", "").split("/")
+    name = found.get("NAME", "").strip("/ ") or (counterparty[2].strip() if len(counterparty) > 2 else "")
+    iban = found.get("IBAN", "").strip("/ ") or counterparty[0].strip()
+    remittance = re.sub(r"^(USTD//|STRD/CUR/|STRD/ISO/)", "", found.get("REMI", "")).strip("/ ")
+    eref = found.get("EREF", "").strip("/ ")
+    return {"NAME": " ".join(name.split()), "IBAN": iban.replace(" ", "").upper() if _IBAN.fullmatch(iban) else "",
+            "REMI": " ".join(remittance.split()), "EREF": "" if eref.upper() in _NO_REF else eref}
