@@ -81,11 +81,10 @@ class StatementResult:
         verb = "simulation (rien n'a été écrit)" if self.dry_run else "importé"
         text = (f"{self.filename}: {verb} ({self.format}): {self.lines} lignes lues, {self.created} crédits "
                 f"importés, {self.duplicates} doublons ignorés, {self.debits} débits ignorés")
-        others = [(self.reversals, "contre-passations"), (self.not_payments, "crédits hors paiements clients"),
-                  (self.not_booked, "non comptabilisées")]
-        text += "".join(f", {n} {label} ignorées" if "ées" in label else f", {n} {label} ignorés"
-                        for n, label in others if n)
-        return text
+        others = [(self.reversals, "contre-passations ignorées"),
+                  (self.not_payments, "crédits hors paiements de clients ignorés (intérêts, virements internes)"),
+                  (self.not_booked, "lignes non comptabilisées ignorées")]
+        return text + "".join(f", {n} {label}" for n, label in others if n)
 
 
 def detect_format(path: str | Path) -> str | None:
