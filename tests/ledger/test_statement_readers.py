@@ -57,7 +57,8 @@ EXPECTED = {
     "ofx/test_ofx_iban.ofx": ("ofx", {"debit": 4}),
     "mt940/171011_01234945.sta": ("mt940", {"debit": 3}),
     "mt940/ASNB-mt940.txt": ("mt940", {"debit": 5, "credit": 3}),
-    "mt940/Voorbeeld MT-940.mt940": ("mt940", {"credit": 19, "debit": 2}),
+    # Two credits come from the anonymised account the statement is of (NL30ABNA000000000000): own transfers.
+    "mt940/Voorbeeld MT-940.mt940": ("mt940", {"credit": 17, "not_payment": 2, "debit": 2}),
     "mt940/abnamro.sta": ("mt940", {"debit": 10}),
     "mt940/cmxl-mt940.sta": ("mt940", {"debit": 9, "credit": 7}),
     "mt940/gv_codes.sta": ("mt940", {"debit": 2}),
@@ -244,3 +245,22 @@ def test_keys_are_the_bank_reference_per_account_else_a_hash_with_the_occurrence
     referenced = BankLine(kind="credit", amount=Decimal("1"), currency="EUR", booking_date=date(2026, 1, 5),
                           account="NL77ABNA0574908765", bank_ref="1")
     assert keys.key(referenced) == "NL77ABNA0574908765:1"
+
+
+def test_a_credit_from_our_own_account_is_no_customer_payment(tmp_path):
+    path = tmp_path / "own.xml"
+    with path.open("w") as out:
+        write_camt(out, [Entry(Decimal("500.00"), date(2026, 1, 5), payer="ABC Consulting",
+                               payer_iban="FR1420041010050500013M02606"),
+                         Entry(Decimal("80.00"), date(2026, 1, 5), payer="Dupont",
+                               payer_iban="FR7630006000011234567890189")])
+    assert [line.kind for line in read_lines(path)] == ["not_payment", "credit"]
+
+
+def test_interest_is_no_customer_payment(tmp_path):
+    path = tmp_path / "interest.xml"
+    with path.open("w") as out:
+        write_camt(out, [Entry(Decimal("3.10"), date(2026, 1, 5))])
+    path.write_text(path.read_text().replace("<Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd>",
+                                             "<Cd>MCOP</Cd><SubFmlyCd>INTR</SubFmlyCd>"))
+    assert [line.kind for line in read_lines(path)] == ["not_payment"]

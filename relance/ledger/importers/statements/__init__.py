@@ -137,10 +137,17 @@ def read_lines(path: str | Path, fmt: str | None = None) -> Iterator[BankLine]:
         if f.read(4) == b"PK\x03\x04":
             if fmt != "camt":
                 raise StatementError(f"archive ZIP: seuls des relevés CAMT y sont lus, pas {fmt}")
-            yield from _zip_lines(stack, f)
+            yield from map(_own_transfer, _zip_lines(stack, f))
             return
         f.seek(0)
-        yield from FORMATS[fmt](f)
+        yield from map(_own_transfer, FORMATS[fmt](f))
+
+
+def _own_transfer(line: BankLine) -> BankLine:
+    """A credit from the statement's own account is a transfer between our accounts, no customer's payment."""
+    if line.kind == CREDIT and line.payer_iban and line.payer_iban == line.account.replace(" ", "").upper():
+        line.kind = NOT_PAYMENT
+    return line
 
 
 def _zip_lines(stack: ExitStack, f: BinaryIO) -> Iterator[BankLine]:

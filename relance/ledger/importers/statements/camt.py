@@ -216,7 +216,7 @@ def _tx_amount(tx, place: str) -> tuple | None:
     return None
 
 
-def _kind(entry, tx, indicator: str, account: str, payer_iban: str) -> str:
+def _kind(entry, tx, indicator: str) -> str:
     if _text(entry, "RvslInd").lower() in ("true", "1"):
         return REVERSAL
     status = _status(entry)
@@ -229,8 +229,6 @@ def _kind(entry, tx, indicator: str, account: str, payer_iban: str) -> str:
         return NOT_PAYMENT
     if _text(codes, "BkTxCd/Domn/Fmly/SubFmlyCd").upper() in _NOT_PAYMENT_SUBFAMILIES:
         return NOT_PAYMENT
-    if account and payer_iban and payer_iban == account.replace(" ", "").upper():
-        return NOT_PAYMENT  # from our own account: a transfer between our accounts
     return CREDIT
 
 
@@ -255,7 +253,7 @@ def _entry(entry, account: str, place: str, statement: int, created: date | None
     entry_ref = _text(entry, "AcctSvcrRef")
     txs = [_Flat(tx) for tx in _findall(entry, "NtryDtls/TxDtls")]
     if not txs:
-        yield BankLine(kind=_kind(entry, None, indicator, account, ""), amount=amount, currency=currency,
+        yield BankLine(kind=_kind(entry, None, indicator), amount=amount, currency=currency,
                        booking_date=booking_date, value_date=valued, account=account, bank_ref=entry_ref,
                        remittance=_text(entry, "AddtlNtryInf"), place=place, statement=statement)
         return
@@ -283,7 +281,7 @@ def _entry(entry, account: str, place: str, statement: int, created: date | None
         if ref and numbered:
             ref = f"{ref}/{n}"
         yield BankLine(
-            kind=_kind(entry, tx, tx_indicator, account, iban), amount=tx_amount, currency=tx_currency,
+            kind=_kind(entry, tx, tx_indicator), amount=tx_amount, currency=tx_currency,
             booking_date=booking_date, value_date=valued, account=account, bank_ref=ref,
             end_to_end_id=_end_to_end(tx), tx_id=_text(tx, "Refs/TxId"), remittance=remittance,
             structured_ref=structured, payer_name=name[:200], payer_iban=iban[:34], place=tx_place, statement=statement,
