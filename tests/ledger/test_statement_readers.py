@@ -108,7 +108,7 @@ def test_each_sample_is_detected_and_read(name):
 def test_a_statement_fragment_without_header_is_refused_at_its_statement_line():
     with pytest.raises(StatementError) as caught:
         lines_of("mt940/sparkassen.sta")
-    assert caught.value.place == ":61:" and "relevé incomplet" in caught.value.message
+    assert caught.value.place == ":61: ligne 1" and "relevé incomplet" in caught.value.message
 
 
 def test_camt053_batch_split_reversal_and_credit_with_its_party():

@@ -88,16 +88,19 @@ def read_mt940(source: BinaryIO) -> Iterator[BankLine]:
         statements = mt940.parse_statements(text, tags=_TAGS, options=_OPTIONS)
     except RuntimeError as exc:  # the library's "Unable to parse <tag> from <value>"
         raise _tag_error(text, exc)
+    except ArithmeticError:  # decimal.InvalidOperation from the library's Amount
+        raise StatementError("montant illisible dans un solde (:60F:, :62F:, :64:) ou une écriture (:61:)")
     except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
         raise StatementError(f"relevé MT940 illisible ({' '.join(str(exc).split())[:200]})")
     lines = []
     for n, statement in enumerate(statements, 1):
         account = _account(statement.data.get("account_identification") or "")
         lines += [_line(tx.data, account, f":61: n° {len(lines) + 1}", n) for tx in statement]
-    written = len(re.findall(r"^:61:", text, re.MULTILINE))
-    if written != len(lines):
-        raise StatementError(f"{written} écritures :61: dans le fichier, {len(lines)} lues: relevé incomplet "
-                             "(sans :20: ou :25: devant ?)", ":61:")
+    written = [m.start() for m in re.finditer(r"^:61:", text, re.MULTILINE)]
+    if len(written) != len(lines):
+        first = text.count("\n", 0, written[len(lines)] if len(lines) < len(written) else 0) + 1
+        raise StatementError(f"{len(written)} écritures :61: dans le fichier, {len(lines)} lues: relevé incomplet "
+                             "(sans :20: ou :25: devant ?)", f":61: ligne {first}")
     yield from lines
 
 
