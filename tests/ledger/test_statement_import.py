@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from relance.cli import main
-from relance.ledger.importers.statements import import_statement
+from relance.ledger.importers.statements import detect_format, import_statement
 from relance.ledger.importers.statements.generate import Entry, write_camt
 from relance.ledger.models import Allocation, ImportBatch, Payment
 from tests.ledger.test_statement_readers import EXPECTED, SAMPLES
@@ -148,6 +149,14 @@ def test_bad_ofx_and_mt940_name_the_place(org, tmp_path, name, content, message)
     path.write_bytes(content)
     result = import_statement(org, path)
     assert len(result.errors) == 1 and result.errors[0].startswith(f"{path}: ") and message in result.errors[0]
+
+
+def test_a_pipe_is_neither_opened_nor_taken_for_a_statement(org, tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    assert detect_format(fifo) is None
+    result = import_statement(org, fifo)
+    assert result.errors == [f"{fifo}: pas un fichier ordinaire (périphérique, tube ou dossier): refusé"]
 
 
 def test_a_dry_run_counts_and_writes_nothing(org):

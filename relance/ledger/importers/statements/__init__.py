@@ -13,6 +13,7 @@ unreadable rolls the whole import back, so a refused file leaves nothing behind.
 from __future__ import annotations
 
 import hashlib
+import os
 import stat
 import zipfile
 from collections.abc import Callable, Iterator
@@ -90,6 +91,8 @@ class StatementResult:
 def detect_format(path: str | Path) -> str | None:
     """camt, ofx or mt940 from the start of the file (a ZIP of CAMT files is camt); None for anything else."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None  # opening a FIFO would block; /dev/zero never ends
         with open(path, "rb") as f:
             head = f.read(_HEAD)
             if head.startswith(b"PK\x03\x04"):
