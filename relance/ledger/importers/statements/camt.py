@@ -88,7 +88,7 @@ def read_camt(source: BinaryIO) -> Iterator[BankLine]:
         line = exc.lineno or (exc.position[0] if exc.position else 0)
         raise StatementError(f"XML mal formé ou tronqué ({exc.msg})", f"ligne {line}")
     if not ns:
-        raise StatementError("document vide: pas un relevé CAMT")
+        raise StatementError("pas un relevé CAMT.053/054 (aucun élément Document de ce format)")
     if not blocks:
         raise StatementError("ni relevé (Stmt) ni notification (Ntfctn) dans le document", "Document")
 
