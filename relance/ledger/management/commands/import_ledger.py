@@ -1,4 +1,7 @@
-"""relance import customers|invoices|payments FILE --org SLUG [--dry-run] [--json] [--map column=field ...]
+"""relance import customers|invoices|payments|statement FILE --org SLUG [--dry-run] [--json] [--map column=field ...]
+
+`statement` (or `payments` given a file that is no table): a bank statement, CAMT.053/054, OFX or
+MT940 (`--format` when the content does not tell).
 
 Exit 0 when imported, 1 when the file is refused (every problem listed as `file:line: field: message`,
 or `file: message` when the file as a whole is: not a regular file, over RELANCE_IMPORT_MAX_BYTES,
@@ -7,12 +10,14 @@ corrupt, mixed encodings), 2 on usage errors (unknown organisation, absent file,
 
 from __future__ import annotations
 
+import json
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
 from relance.accounts.models import Organisation
 from relance.ledger.importers import KINDS, ImportUsageError, import_file
+from relance.ledger.importers.statements import FORMATS, import_statement, is_statement
 
 
 def parse_mapping(items: list[str]) -> dict[str, str]:
@@ -29,7 +34,7 @@ class Command(BaseCommand):
     help = "Import customers, invoices or payments from a CSV or XLSX file (French or English headers)."
 
     def add_arguments(self, parser):
-        parser.add_argument("kind", choices=sorted(KINDS), help="what the file holds")
+        parser.add_argument("kind", choices=sorted([*KINDS, "statement"]), help="what the file holds")
         parser.add_argument("file", help="CSV (any of ; , tab separators, UTF-8 or Windows) or XLSX file")
         parser.add_argument("--org", required=True, help="organisation slug")
         parser.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
@@ -38,11 +43,14 @@ class Command(BaseCommand):
             "--map", action="append", default=[], metavar="COLUMN=FIELD",
             help="read the file's COLUMN as FIELD (a field name or a known header); repeatable",
         )
+        parser.add_argument("--format", choices=sorted(FORMATS), help="bank statement format (detected when not given)")
 
     def handle(self, *args, **o):
         org = Organisation.objects.filter(slug=o["org"]).first()
         if org is None:
             raise CommandError(f"organisation inconnue: {o['org']}", returncode=2)
+        if o["kind"] == "statement" or (o["kind"] == "payments" and is_statement(o["file"])):
+            return self.import_statement(org, o)
         mapping = parse_mapping(o["map"])
         with _progress_bar(enabled=not o["json"] and sys.stderr.isatty()) as progress:
             try:
@@ -60,6 +68,22 @@ class Command(BaseCommand):
         if not result.ok:
             noun = "problème" if result.error_count == 1 else "problèmes"
             raise CommandError(f"import refusé, rien n'a été écrit ({result.error_count} {noun})", returncode=1)
+
+    def import_statement(self, org, o) -> None:
+        """A bank statement (CAMT.053/054, OFX, MT940): its credits become unallocated payments."""
+        try:
+            result = import_statement(org, o["file"], fmt=o["format"], dry_run=o["dry_run"])
+        except ImportUsageError as exc:
+            raise CommandError(str(exc), returncode=2)
+        if o["json"]:
+            self.stdout.write(json.dumps({**result.counts(), "errors": result.errors}, ensure_ascii=False))
+        elif result.ok:
+            self.stdout.write(result.summary())
+        else:
+            for line in result.errors:
+                self.stderr.write(line)
+        if not result.ok:
+            raise CommandError("import refusé, rien n'a été écrit", returncode=1)
 
 
 def _summary(result) -> str:
