@@ -132,7 +132,9 @@ def _organisation_id(obj) -> int:
     if isinstance(obj, Organisation):
         return obj.pk
     org_id = getattr(obj, "organisation_id", None)
-    return org_id if org_id is not None else obj.customer.organisation_id
+    if org_id is not None:
+        return org_id
+    return obj.invoice.organisation_id if getattr(obj, "invoice_id", None) else obj.customer.organisation_id
 
 
 def record(kind: str, obj: Model, user=None, data: dict | None = None, *, org: Organisation | int | None = None,
