@@ -1,7 +1,8 @@
 """The hash chain, pure: the canonical form of an entry, its hash, and a streaming verifier.
 
-hash = sha256(canonical JSON of (organisation, seq, at, kind, actor, object, customer, data,
-prev_hash)); canonical = sorted keys, no spaces, UTF-8, Decimal/date/datetime as ISO strings.
+hash = sha256(canonical JSON of (organisation, seq, at, kind, actor, object, customer, prev_hash),
+a newline, the canonical JSON of the data); canonical = sorted keys, no spaces, UTF-8,
+Decimal/date/datetime as ISO strings. The data's text is stored as hashed (AuditEntry.data_json).
 The first entry's prev_hash is GENESIS.
 """
 
@@ -55,7 +56,7 @@ class Row:
     object_id: str
     object_label: str
     customer_id: int | None
-    data: dict
+    data_json: str
     prev_hash: str
     hash: str = ""
 
@@ -65,9 +66,15 @@ def canonical(row: Row) -> bytes:
         "org": row.organisation_id, "seq": row.seq, "at": iso(row.at), "kind": row.kind,
         "actor": row.actor, "actor_id": row.actor_id,
         "object": {"type": row.object_type, "id": row.object_id, "label": row.object_label},
-        "customer": row.customer_id, "data": row.data, "prev": row.prev_hash,
+        "customer": row.customer_id, "prev": row.prev_hash,
     }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    head = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return f"{head}\n{row.data_json}".encode()
+
+
+def data_text(data: dict) -> str:
+    """The canonical JSON text of an entry's data (what is stored and hashed)."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def entry_hash(row: Row) -> str:

@@ -19,7 +19,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from relance.accounts.models import Organisation
-from relance.audit.chain import GENESIS, Row, entry_hash, plain
+from relance.audit.chain import GENESIS, Row, data_text, entry_hash, plain
 from relance.audit.models import AuditAnchor, AuditEntry
 from relance.ledger.models import Invoice
 from relance.lib.bulk import BulkInsert
@@ -30,7 +30,7 @@ __all__ = ["Event", "acting_as", "entries_for", "event", "record", "record_many"
 _actor: ContextVar[str] = ContextVar("relance_audit_actor", default="system")
 CHUNK = 5000
 FIELDS = ["organisation_id", "seq", "at", "kind", "actor", "actor_id", "object_type", "object_id",
-          "object_label", "customer_id", "data", "prev_hash", "hash"]
+          "object_label", "customer_id", "data_json", "prev_hash", "hash"]
 
 
 @contextmanager
@@ -172,10 +172,10 @@ def record_many(org: Organisation | int, events: Iterable[Event]) -> int:
             for ev in batch:
                 seq += 1
                 row = Row(org_id, seq, at, ev.kind, ev.actor or _actor.get(), ev.actor_id, ev.object_type,
-                          str(ev.object_id), ev.object_label, ev.customer_id, ev.data, previous)
+                          str(ev.object_id), ev.object_label, ev.customer_id, data_text(ev.data), previous)
                 previous = entry_hash(row)
                 rows.append((org_id, seq, at, row.kind, row.actor, row.actor_id, row.object_type, row.object_id,
-                             row.object_label, row.customer_id, row.data, row.prev_hash, previous))
+                             row.object_label, row.customer_id, row.data_json, row.prev_hash, previous))
             inserter.insert(rows)
         AuditAnchor.objects.filter(pk=org_id).update(count=seq, last_hash=previous, updated_at=at)
     return seq

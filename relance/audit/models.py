@@ -6,6 +6,9 @@ them: the model refuses it, and on PostgreSQL a trigger (migration 0001) refuses
 
 from __future__ import annotations
 
+import json
+from functools import cached_property
+
 from django.db import models
 
 from relance.accounts.models import Organisation
@@ -39,7 +42,9 @@ class AuditEntry(models.Model):
     object_id = models.CharField(max_length=40, blank=True)
     object_label = models.CharField(max_length=200, blank=True)  # an invoice number, a customer code
     customer_id = models.IntegerField(null=True, blank=True)  # the customer concerned, for its dossier
-    data = models.JSONField(default=dict)
+    # The data as hashed: canonical JSON text (relance.audit.chain.data_text). Kept as text, not as a
+    # JSON column, so that verifying hashes the stored bytes without parsing and writing them again.
+    data_json = models.TextField(default="{}")
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
 
@@ -57,6 +62,10 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.kind} {self.object_label}"
+
+    @cached_property
+    def data(self) -> dict:
+        return json.loads(self.data_json)
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

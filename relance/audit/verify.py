@@ -9,7 +9,7 @@ from relance.audit.chain import Row, Verdict, check_anchor, verify
 from relance.audit.models import AuditAnchor, AuditEntry
 
 COLUMNS = ["organisation_id", "seq", "at", "kind", "actor", "actor_id", "object_type", "object_id",
-           "object_label", "customer_id", "data", "prev_hash", "hash"]
+           "object_label", "customer_id", "data_json", "prev_hash", "hash"]
 CHUNK = 20000
 
 
