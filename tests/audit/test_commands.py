@@ -11,6 +11,10 @@ from relance.audit.models import AuditEntry
 from relance.cli import main
 from relance.dunning import actions
 
+# relance.cli.main closes the database connections when a command ends, as `relance` does: each test
+# commits instead of running inside a transaction that the close would cut.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 @pytest.fixture
 def history(org, alice, customer, make_invoice):
