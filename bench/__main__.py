@@ -19,6 +19,7 @@ BENCHMARKS = [
     ("bench.delivery_bench", True),
     ("bench.pages_bench", True),
     ("bench.statement_bench", False),
+    ("bench.audit_bench", True),
 ]
 PG_URL = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/test")
 

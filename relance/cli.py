@@ -35,6 +35,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "letters": ("letters", "print batch of the day's letters; record registered-mail numbers"),
     "org": ("org", "list the organisations, show one's settings and transports"),
     "reminders": ("reminders", "reminders in doubt (state unknown): list the evidence, resolve them"),
+    "verify-log": ("verify_log", "recompute an organisation's audit log chain; exit 1 naming the first bad entry"),
+    "audit": ("audit", "list an organisation's audit log (for a customer, a kind of event)"),
 }
 # Verbs that create the schema themselves (serve and demo migrate first) or need no database.
 NO_SCHEMA_NEEDED = {"init", "migrate", "serve", "demo", "generate"}
@@ -126,8 +128,11 @@ def main(argv: list[str] | None = None, raw: bool = False) -> int:
         if problem:
             print(problem, file=sys.stderr)
             return 2
+    from relance.audit.log import acting_as  # models: after django.setup()
+
     try:
-        cmd.run_from_argv(["relance", verb, *argv[2:]])
+        with acting_as("cli"):  # the audit log names the command line as the actor without --user
+            cmd.run_from_argv(["relance", verb, *argv[2:]])
     except KeyboardInterrupt:
         print("relance: interrupted", file=sys.stderr)
         return 130

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from relance.accounts.models import Membership, Organisation, Role
 from relance.accounts.permissions import MEMBERS, SETTINGS, require
+from relance.audit import log as audit_log
 from relance.channels.registry import get_backend
 from relance.lib.secrets import redact
 
@@ -37,6 +38,7 @@ def update_organisation(org: Organisation, changes: dict[str, Any], user=None) -
     fresh.save()
     for name in changes:
         setattr(org, name, getattr(fresh, name))
+    audit_log.record("organisation.updated", fresh, user, {"changes": {k: getattr(fresh, k) for k in changes}})
     return org
 
 
@@ -50,6 +52,7 @@ def set_transport(org: Organisation, family: str, url: str, user=None) -> Organi
     check_transport(family, url)
     setattr(org, TRANSPORT_FIELDS[family], url)
     org.save(update_fields=[TRANSPORT_FIELDS[family]])
+    audit_log.record("transport.set", org, user, {"family": family, "own": bool(url)})  # never the URL: secrets
     return org
 
 
@@ -74,6 +77,7 @@ def set_member(org: Organisation, member, role: str, user=None) -> Membership:
     if current is not None and current.role == Role.OWNER and role != Role.OWNER:
         _keep_an_owner(org, member)
     membership, _ = Membership.objects.update_or_create(organisation=org, user=member, defaults={"role": role})
+    audit_log.record("member.set", org, user, {"member": member.get_username(), "role": role})
     return membership
 
 
@@ -86,6 +90,7 @@ def remove_member(org: Organisation, member, user=None) -> None:
     if membership.role == Role.OWNER:
         _keep_an_owner(org, member)
     membership.delete()
+    audit_log.record("member.removed", org, user, {"member": member.get_username()})
 
 
 def _keep_an_owner(org: Organisation, leaving) -> None:
@@ -114,6 +119,7 @@ def update_channel_settings(org: Organisation, changes: dict[str, Any], user=Non
         setattr(prefs, name, value)
     prefs.full_clean()
     prefs.save()
+    audit_log.record("channel_settings.updated", org, user, {"changes": changes})
     return prefs
 
 

@@ -29,11 +29,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import BooleanField, F, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from relance.accounts.models import Organisation
+from relance.audit import events as audit_events
 from relance.channels.base import Backend, DeliveryError
 from relance.channels.context import build_context
 from relance.channels.registry import BACKENDS, CHANNELS, backend_url, get_backend, get_channel
@@ -143,6 +145,7 @@ def resolve_unknown(reminder: Reminder, was_sent: bool, user=None) -> None:
     else:
         reminder.state, reminder.next_attempt_at, reminder.handed_over_at = ReminderState.PLANNED, None, None
     reminder.save(update_fields=["state", "sent_at", "next_attempt_at", "handed_over_at", "error"])
+    audit_events.record_resolution(reminder, was_sent, user)
 
 
 class _Backends:
@@ -299,4 +302,6 @@ def _finish(reminder: Reminder, state: str, **fields) -> None:
     reminder.state = state
     for name, value in fields.items():
         setattr(reminder, name, value)
-    reminder.save(update_fields=["state", *fields])
+    with transaction.atomic():  # the state and its audit entry together
+        reminder.save(update_fields=["state", *fields])
+        audit_events.record_reminder_state(reminder)

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from relance.accounts.models import Organisation
 from relance.accounts.permissions import WRITE, require
+from relance.audit import log as audit_log
 from relance.dunning import persist, queries, snapshot
 from relance.dunning.models import (
     Dispute,
@@ -146,6 +147,7 @@ def record_promise(invoice: Invoice, promised_date: date, amount: Decimal | None
         organisation=invoice.organisation, invoice=invoice, promised_date=promised_date, amount=amount,
         balance_when_made=invoice.open_balance, created_by=user,
     )
+    audit_log.record("promise.recorded", promise, user)
     refresh_next_dates(invoice.organisation, [invoice.pk])
     return promise
 
@@ -162,6 +164,7 @@ def open_dispute(invoice: Invoice, reason: str, user=None) -> Dispute:
         return existing
     dispute = Dispute.objects.create(organisation=invoice.organisation, invoice=invoice, reason=reason.strip(),
                                      opened_by=user)
+    audit_log.record("dispute.opened", dispute, user)
     # Status only (DISPUTED is sticky in relance.ledger.balances): the balance is untouched.
     if invoice.open_balance > 0:
         balances.set_disputed(invoice, True)
@@ -185,6 +188,7 @@ def close_dispute(invoice_or_dispute: Invoice | Dispute, resolution: str = "", u
     dispute.resolution = resolution
     dispute.closed_at = timezone.now()
     dispute.save(update_fields=["is_open", "resolution", "closed_at"])
+    audit_log.record("dispute.closed", dispute, user)
     invoice = Invoice.objects.select_for_update().get(pk=dispute.invoice_id)
     balances.set_disputed(invoice, False)
     refresh_next_dates(invoice.organisation, [invoice.pk])
@@ -230,6 +234,7 @@ def add_payment_plan(
         for n, (when, amount) in enumerate(sorted(instalments), start=1)
     )
     write_schedules(plan.organisation_id, [Advance(i.pk, "", None, None) for i in invoices])
+    audit_log.record("plan.added", plan, user, {"invoices": [i.number for i in invoices], "instalments": instalments})
     return plan
 
 
@@ -241,6 +246,7 @@ def cancel_payment_plan(plan: PaymentPlan, user=None) -> PaymentPlan:
         raise DunningError(f"échéancier {plan.pk} : il n'est pas en cours")
     plan.state = PaymentPlan.State.CANCELLED
     plan.save(update_fields=["state"])
+    audit_log.record("plan.cancelled", plan, user)
     refresh_next_dates(plan.organisation, list(plan.invoices.values_list("pk", flat=True)))
     return plan
 
@@ -256,6 +262,7 @@ def pause_customer(customer: Customer, until: date, reason: str, user=None) -> C
         raise DunningError(f"client {customer.external_id} : le motif de la pause est obligatoire")
     Customer.objects.filter(pk=customer.pk).update(paused_until=until, pause_reason=reason.strip()[:300])
     customer.paused_until, customer.pause_reason = until, reason.strip()[:300]
+    audit_log.record("customer.paused", customer, user)
     refresh_next_dates(customer.organisation, list(customer.invoices.values_list("pk", flat=True)))
     return customer
 
@@ -265,6 +272,7 @@ def resume_customer(customer: Customer, user=None) -> Customer:
     require(user, customer.organisation_id, WRITE)
     Customer.objects.filter(pk=customer.pk).update(paused_until=None, pause_reason="")
     customer.paused_until, customer.pause_reason = None, ""
+    audit_log.record("customer.resumed", customer, user)
     refresh_next_dates(customer.organisation, list(customer.invoices.values_list("pk", flat=True)))
     return customer
 
@@ -318,6 +326,7 @@ def open_insolvency(customer: Customer, judgment_date: date, kind: str = "", use
         customer, TaskKind.DECLARE_CLAIM, "Déclarer la créance au mandataire judiciaire",
         due_date=declare_by, invoices=claims, script=_declaration_note(customer, claims),
     )
+    audit_log.record("insolvency.opened", customer, user, {"task": task.pk, "invoices": [i.number for i in claims]})
     # What was planned before the judgment and not sent yet: the same rule as any send decides.
     for reminder in Reminder.objects.filter(customer=customer, state__in=PENDING_STATES).select_related(
             "organisation"):
@@ -355,6 +364,7 @@ def close_insolvency(customer: Customer, user=None) -> Customer:
     Customer.objects.filter(pk=customer.pk).update(in_insolvency=False, insolvency_date=None, insolvency_kind="",
                                                    updated_at=timezone.now())
     customer.in_insolvency, customer.insolvency_date, customer.insolvency_kind = False, None, ""
+    audit_log.record("insolvency.closed", customer, user)
     refresh_next_dates(customer.organisation, list(customer.invoices.values_list("pk", flat=True)))
     return customer
 
@@ -373,6 +383,7 @@ def approve_reminder(reminder: Reminder, user) -> Reminder:
     """Let a reminder that needs approval (formal notice) be sent."""
     require(user, reminder.organisation_id, WRITE)
     _claim_awaiting(reminder, state=ReminderState.PLANNED, approved_by=user)
+    audit_log.record("reminder.approved", reminder, user)
     return reminder
 
 
@@ -381,6 +392,7 @@ def skip_reminder(reminder: Reminder, user) -> Reminder:
     require(user, reminder.organisation_id, WRITE)
     name = getattr(user, "username", "") or "?"
     _claim_awaiting(reminder, state=ReminderState.CANCELLED, approved_by=user, error=f"écartée par {name}")
+    audit_log.record("reminder.skipped", reminder, user)
     return reminder
 
 
@@ -464,6 +476,7 @@ def revalidate_reminder(reminder: Reminder, today: date | None = None) -> bool:
         reminder.error = ("annulée avant l'envoi, plus rien à réclamer : " + " ; ".join(reasons))[:2000]
         Reminder.objects.filter(pk=reminder.pk).update(state=reminder.state, error=reminder.error,
                                                        next_attempt_at=None)
+        audit_log.record("reminder.cancelled", reminder)
         return False
     # The other overdue invoices the message lists: the same rule (a claim under insolvency
     # proceedings, disputed or promised since the run is not shown as owed).
@@ -521,6 +534,7 @@ def fall_back(reminder: Reminder, reason: str) -> Reminder | None:
     )
     # The lines move: each (invoice, step) is performed once, by the message that carries it.
     lines.update(reminder=new)
+    audit_log.record("reminder.fallback", new, None, {"from_reminder": reminder.pk, "reason": reason})
     Reminder.objects.filter(pk=reminder.pk).update(
         error=f"{reason[:1500]} — relayée par {channel} (relance {new.pk})"
     )
@@ -606,6 +620,7 @@ def record_call_outcome(
     task.outcome, task.outcome_data, task.state, task.done_at = (
         locked.outcome, locked.outcome_data, locked.state, locked.done_at
     )
+    audit_log.record("call.outcome", locked, user, {"details": stored})
     return record
 
 
@@ -630,6 +645,7 @@ def invalidate_contact(contact: Contact, reason: str) -> bool:
     contact.valid = False
     contact.invalid_reason = reason[:500]
     contact.save(update_fields=["valid", "invalid_reason"])
+    audit_log.record("contact.invalidated", contact)
     return True
 
 
@@ -687,6 +703,7 @@ def record_bounce(reminder: Reminder, failures: Sequence[tuple[str, str, str]]) 
     reminder.error = "; ".join(notes)[:2000]
     reminder.provider_response = (reminder.provider_response + "\nDSN: " + "; ".join(notes)).strip()
     reminder.save(update_fields=["state", "next_attempt_at", "error", "provider_response"])
+    audit_log.record("reminder.bounced", reminder, None, {"failures": failures})
     return invalidated
 
 
@@ -698,6 +715,7 @@ def record_registered_letter(reminder: Reminder, number: str, acknowledged_on: d
         if acknowledged_on is not None:
             locked.acknowledged_on = acknowledged_on
         locked.save(update_fields=["registered_number", "acknowledged_on"])
+        audit_log.record("letter.registered", locked, None, {"acknowledged_on": acknowledged_on})
     return locked
 
 
@@ -729,8 +747,10 @@ def add_note(customer: Customer, text: str, invoice: Invoice | None = None, user
         raise DunningError(_("A note needs a text."))
     if invoice is not None and invoice.customer_id != customer.pk:
         raise DunningError(_("Invoice {number} is not this customer's.").format(number=invoice.number))
-    return Note.objects.create(organisation_id=customer.organisation_id, customer=customer, invoice=invoice,
+    note = Note.objects.create(organisation_id=customer.organisation_id, customer=customer, invoice=invoice,
                                author=user, text=text[:5000])
+    audit_log.record("note.added", note, user)
+    return note
 
 
 def _checked_contact(contact: Contact) -> Contact:
@@ -748,6 +768,7 @@ def add_contact(customer: Customer, kind: str, value: str, role: str = "billing"
     contact = _checked_contact(Contact(customer=customer, kind=kind, value=value.strip(), role=role,
                                        name=name.strip()))
     contact.save()
+    audit_log.record("contact.added", contact, user)
     return contact
 
 
@@ -760,12 +781,14 @@ def update_contact(contact: Contact, value: str, role: str, name: str = "", vali
     if valid:
         contact.invalid_reason = ""
     _checked_contact(contact).save(update_fields=["value", "role", "name", "valid", "invalid_reason"])
+    audit_log.record("contact.changed", contact, user)
     return contact
 
 
 @transaction.atomic
 def remove_contact(contact: Contact, user=None) -> None:
     require(user, contact.customer.organisation_id, WRITE)
+    audit_log.record("contact.removed", contact, user)
     contact.delete()
 
 
@@ -868,6 +891,7 @@ def send_statement_now(customer: Customer, user=None, today: date | None = None)
         ReminderLine(reminder=reminder, invoice=inv, step_code=f"statement-{reminder.pk}", balance=inv.open_balance)
         for inv in invoices
     ])
+    audit_log.record("reminder.planned", reminder, user, {"invoices": [i.number for i in invoices]})
     return reminder
 
 # --- web: customers list ---
@@ -899,6 +923,7 @@ def assign_customers(org: Organisation, customer_ids: Iterable[int], scenario=KE
         return 0
     customers = Customer.objects.filter(organisation=org, pk__in=ids)
     changed = customers.update(updated_at=timezone.now(), **changes)
+    audit_log.record_many(org, [audit_log.event("customer.assigned", c, user) for c in customers])
     if "scenario" in changes:
         invoice_ids = Invoice.objects.filter(
             organisation=org, customer_id__in=ids, status__in=ACTIVE_STATUSES
@@ -923,6 +948,7 @@ def edit_reminder(reminder: Reminder, subject: str, body_text: str, user) -> Rem
         raise DunningError(f"relance {reminder.pk} : le texte ne peut pas être vide")
     _claim_awaiting(reminder, subject=" ".join((subject or "").split())[:500], body_text=body_text, body_html="",
                     edited_by=user, edited_at=timezone.now())
+    audit_log.record("reminder.edited", reminder, user, {"subject": reminder.subject, "body_text": body_text})
     return reminder
 
 
@@ -939,6 +965,7 @@ def close_task(task: Task, user, note: str = "") -> Task:
     locked.outcome_data = {**(locked.outcome_data or {}), "closed_by": getattr(user, "username", ""),
                            **({"note": note.strip()} if note.strip() else {})}
     locked.save(update_fields=["state", "done_at", "outcome", "outcome_data"])
+    audit_log.record("task.closed", locked, user)
     task.state, task.done_at, task.outcome, task.outcome_data = (
         locked.state, locked.done_at, locked.outcome, locked.outcome_data
     )

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, override
 
 from relance.accounts.models import Organisation
+from relance.audit import events as audit_events
 from relance.dunning.models import (
     Instalment,
     InvoiceSchedule,
@@ -41,6 +42,7 @@ from relance.lib.db import chunks
 def close_kept_promises(promise_ids: Iterable[int]) -> None:
     """Mark these open promises kept (the invoice settled, or the promised amount paid)."""
     Promise.objects.filter(pk__in=list(promise_ids)).update(state=PromiseState.KEPT, closed_at=timezone.now())
+    audit_events.record_kept_promises(promise_ids)
 
 
 def write_plan(org: Organisation, today: date, plan: DayPlan, snap: Snapshot) -> int:
@@ -74,6 +76,7 @@ def write_plan(org: Organisation, today: date, plan: DayPlan, snap: Snapshot) ->
         Instalment.objects.filter(pk=adv.instalment_id).update(
             dunning_last_step=adv.last_step, dunning_last_date=adv.last_date
         )
+    audit_events.record_plan(org, today, plan, snap, reminder_ids)
     balances = {inv.id: inv.balance for inv in snap.invoices}
     return write_tasks(org, today, plan, customers, by_key, balances)
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from relance.accounts.models import Organisation
+from relance.audit import events as audit_events
 from relance.dunning import persist, queries, snapshot
 from relance.dunning.models import DunningRun
 from relance.dunning.planner import plan_day, simulate
@@ -159,6 +160,7 @@ def _plan_and_write(
     their_tasks = second.submit(persist.write_plan, org, today, theirs, snap)
     result.tasks = persist.write_plan(org, today, mine, snap)
     second.commit()  # before this transaction's: a failure there rolls this one back too
+    audit_events.record_plan(org, today, theirs, snap)  # its entries, by this connection (one chain)
     result.tasks += their_tasks.result()
     return result
 

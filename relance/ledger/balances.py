@@ -14,6 +14,7 @@ from django.db.models import Case, DecimalField, F, OuterRef, Q, Subquery, Sum, 
 from django.db.models.functions import Coalesce
 
 from relance.accounts.permissions import WRITE, require
+from relance.audit import log as audit_log
 from relance.ledger import totals
 from relance.ledger.models import (
     Allocation,
@@ -124,6 +125,7 @@ def allocate(
     allocation = Allocation.objects.create(
         invoice=invoice, source=source, payment=payment, credit_note=credit_note, amount=amount
     )
+    audit_log.record("payment.allocated", allocation, user)
     refresh([invoice.pk])
     return allocation
 
@@ -133,6 +135,7 @@ def unallocate(allocation: Allocation, user=None) -> None:
     """Take an allocation back: the invoice owes that amount again."""
     invoice_id = allocation.invoice_id
     require(user, Invoice.objects.filter(pk=invoice_id).values_list("organisation_id", flat=True).get(), WRITE)
+    audit_log.record("allocation.removed", allocation, user, org=allocation.invoice.organisation_id)
     allocation.delete()
     refresh([invoice_id])
 
@@ -152,6 +155,7 @@ def record_payment(payment: Payment, user=None) -> Payment:
     require(user, payment.organisation_id, WRITE)
     check_new_payment(payment)
     payment.save()
+    audit_log.record("payment.recorded", payment, user)
     return payment
 
 
@@ -170,6 +174,7 @@ def delete_payment(payment: Payment, user=None) -> None:
     """Delete a payment and its allocations: the invoices it paid owe that amount again."""
     require(user, payment.organisation_id, WRITE)
     invoice_ids = list(payment.allocations.values_list("invoice_id", flat=True))
+    audit_log.record("payment.deleted", payment, user, {"invoices": audit_log.numbers(invoice_ids)})
     payment.delete()  # its allocations go with it (CASCADE)
     refresh(invoice_ids)
 

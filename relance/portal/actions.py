@@ -21,6 +21,7 @@ from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
 from relance.accounts.permissions import WRITE, require
+from relance.audit import log as audit_log
 from relance.dunning import actions as dunning
 from relance.dunning.models import Reminder, Task, TaskKind
 from relance.dunning.queries import org_today
@@ -62,13 +63,16 @@ def answers_left(customer: Customer) -> int:
     return max(answers_per_hour() - sent, 0)
 
 
+@transaction.atomic
 def record_visit(customer: Customer, *, page: str = "home", ip_address: str | None = None, user_agent: str = "",
                  reminder_id: int | None = None) -> PortalVisit:
     """One page view of the portal: the proof the customer saw it (when, from where)."""
-    return PortalVisit.objects.create(
+    visit = PortalVisit.objects.create(
         organisation_id=customer.organisation_id, customer=customer, page=page[:40], ip_address=ip_address or None,
         user_agent=(user_agent or "")[:300], reminder_id=reminder_id,
     )
+    audit_log.record("portal.visit", visit, None, {"customer": customer.external_id}, actor="portal")
+    return visit
 
 
 def proof_kind(name: str, head: bytes) -> str:
@@ -133,6 +137,7 @@ def submit_answer(
     request.task = task
     request.save(update_fields=["proof", "task"])
     _hold(org, customer, [inv.pk for inv in invoices])
+    audit_log.record("portal.request", request, None, {"invoices": [i.number for i in invoices]}, actor="portal")
     return request
 
 
@@ -188,6 +193,7 @@ def handle_portal_request(request: PortalRequest, resolution: str, user) -> Port
             state=Task.State.DONE, done_at=now, outcome="handled",
         )
     dunning.refresh_next_dates(locked.organisation, list(locked.invoices.values_list("pk", flat=True)))
+    audit_log.record("portal.handled", locked, user, {"invoices": [i.number for i in locked.invoices.all()]})
     request.state, request.resolution, request.handled_by, request.handled_at = (
         locked.state, locked.resolution, locked.handled_by, locked.handled_at
     )

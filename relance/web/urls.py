@@ -7,6 +7,7 @@ from django.urls import include, path
 from relance.web import views
 from relance.web.pages import (
     account,
+    audit,
     customer_page,
     customers,
     dashboard,
@@ -20,7 +21,7 @@ from relance.web.pages import (
 )
 
 AREAS = (dashboard, today, customer_page, customers, invoices, reminders, scenarios, templates_page, imports,
-         settings_page)
+         settings_page, audit)
 
 organisation_patterns = [pattern for area in AREAS for pattern in area.urlpatterns]
 

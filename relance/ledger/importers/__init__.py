@@ -18,6 +18,7 @@ from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from relance.accounts.models import Organisation
+from relance.audit import log as audit_log
 from relance.ledger import totals
 from relance.ledger.importers.columns import plan_of, read_row, resolve
 from relance.ledger.importers.customers import CustomerImporter
@@ -120,6 +121,7 @@ def _import_table(org, kind, importer_class, table: Table, result: ImportResult,
             batch.created, batch.updated, batch.unchanged = result.created, result.updated, result.unchanged
             batch.finished_at = timezone.now()
             batch.save(update_fields=["created", "updated", "unchanged", "finished_at"])
+            audit_log.record("import.batch", batch)
             result.batch_id = batch.pk
             totals.after_import(org, batch.pk, large=big)
         else:
