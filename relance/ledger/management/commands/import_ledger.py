@@ -1,4 +1,6 @@
 """relance import customers|invoices|payments FILE --org SLUG [--dry-run] [--json] [--map column=field ...]
+relance import fec FILE --org SLUG [--journals VT,VE] [--customer-prefix 411]; relance import FILE --org SLUG
+(or --format fec) recognises a whole-file format (FEC) by its header.
 
 Exit 0 when imported, 1 when the file is refused (every problem listed as `file:line: field: message`,
 or `file: message` when the file as a whole is: not a regular file, over RELANCE_IMPORT_MAX_BYTES,
@@ -12,7 +14,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from relance.accounts.models import Organisation
-from relance.ledger.importers import KINDS, ImportUsageError, import_file
+from relance.ledger.importers import FORMATS, KINDS, ImportUsageError, detect_kind, import_file
 
 
 def parse_mapping(items: list[str]) -> dict[str, str]:
@@ -26,11 +28,18 @@ def parse_mapping(items: list[str]) -> dict[str, str]:
 
 
 class Command(BaseCommand):
-    help = "Import customers, invoices or payments from a CSV or XLSX file (French or English headers)."
+    help = ("Import customers, invoices or payments from a CSV or XLSX file (French or English headers), or a "
+            "whole ledger export (FEC).")
 
     def add_arguments(self, parser):
-        parser.add_argument("kind", choices=sorted(KINDS), help="what the file holds")
-        parser.add_argument("file", help="CSV (any of ; , tab separators, UTF-8 or Windows) or XLSX file")
+        kinds = ", ".join(sorted([*KINDS, *FORMATS]))
+        parser.add_argument("what", nargs="+", metavar="[KIND] FILE",
+                            help=f"what the file holds ({kinds}; left out: recognised from the file), then the "
+                                 "CSV (any of ; , tab separators, UTF-8 or Windows), XLSX or FEC file")
+        parser.add_argument("--format", choices=sorted(FORMATS), help="the file's format, when no KIND is given")
+        parser.add_argument("--journals", help="FEC: the sales journals' codes, comma-separated (default: the "
+                                               "journals whose customer lines are mostly debits)")
+        parser.add_argument("--customer-prefix", default="411", help="FEC: customer accounts start with this")
         parser.add_argument("--org", required=True, help="organisation slug")
         parser.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
         parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
@@ -44,10 +53,14 @@ class Command(BaseCommand):
         if org is None:
             raise CommandError(f"organisation inconnue: {o['org']}", returncode=2)
         mapping = parse_mapping(o["map"])
+        kind, path = _kind_and_file(o["what"], o["format"])
+        options = {"prefix": o["customer_prefix"].strip() or "411"}
+        if o["journals"]:
+            options["journals"] = {j.strip() for j in o["journals"].split(",") if j.strip()}
         with _progress_bar(enabled=not o["json"] and sys.stderr.isatty()) as progress:
             try:
-                result = import_file(org, o["kind"], o["file"], mapping=mapping, dry_run=o["dry_run"],
-                                     progress=progress)
+                result = import_file(org, kind, path, mapping=mapping, dry_run=o["dry_run"],
+                                     progress=progress, options=options)
             except ImportUsageError as exc:
                 raise CommandError(str(exc), returncode=2)
         if o["json"]:
@@ -62,12 +75,31 @@ class Command(BaseCommand):
             raise CommandError(f"import refusé, rien n'a été écrit ({result.error_count} {noun})", returncode=1)
 
 
+def _kind_and_file(what: list[str], fmt: str | None) -> tuple[str, str]:
+    """KIND FILE, or FILE alone with --format or a format recognised from the file."""
+    known = sorted([*KINDS, *FORMATS])
+    if len(what) == 2:
+        if what[0] not in known:
+            raise CommandError(f"type d'import inconnu: {what[0]} ({', '.join(known)})", returncode=2)
+        return what[0], what[1]
+    if len(what) != 1:
+        raise CommandError("un type (facultatif) puis un fichier attendus", returncode=2)
+    if what[0] in known:
+        raise CommandError(f"fichier à importer manquant après {what[0]}", returncode=2)
+    kind = fmt or detect_kind(what[0])
+    if kind is None:
+        raise CommandError(f"{what[0]}: format non reconnu; précisez le type ({', '.join(known)})", returncode=2)
+    return kind, what[0]
+
+
 def _summary(result) -> str:
     verb = "simulation (rien n'a été écrit)" if result.dry_run else "importé"
     text = (f"{result.filename}: {verb}: {result.created} créés, {result.updated} mis à jour, "
             f"{result.unchanged} inchangés")
     if result.extra.get("customers_created"):
         text += f" ; {result.extra['customers_created']} clients créés depuis les factures"
+    if result.extra.get("allocations_created"):
+        text += f" ; {result.extra['allocations_created']} affectations créées par le lettrage"
     return text
 
 
