@@ -8,7 +8,8 @@ make one piece:
 - a credit in a sales journal is a credit note (an "avoir");
 - a credit in any other journal (bank, cash, miscellaneous) is a payment;
 - a debit in another journal (a refund, a rejected cheque) is counted and left out.
-A sales journal is one named by `journals`, else one whose customer lines are mostly debits.
+A sales journal is one named by `journals`, else one whose customer lines are mostly debits
+(at least as many debit lines as credit lines).
 Lines sharing a lettering code (EcritureLet) on one customer settle each other: `plan_lettering`
 applies that group's credit notes, then payments, to its invoices, oldest first; a partial or
 unbalanced group (lowercase codes are partial lettering) settles what it can, and unlettered
@@ -330,7 +331,7 @@ class _Reader:
 
     def ledger(self, journals: set[str] | None) -> FecLedger:
         if journals is None:
-            journals = {j for j, (debits, credits) in self.sides.items() if debits > credits}
+            journals = {j for j, (debits, credits) in self.sides.items() if debits >= credits}
         invoices, credit_notes, payments, ignored = [], [], [], 0
         for piece in self.pieces.values():
             if piece.journal in journals:
@@ -376,17 +377,25 @@ def _numbers(pieces: list[Piece]) -> dict[int, str]:
         by_ref[piece.ref].append(piece)
     numbers = {}
     for group in by_ref.values():
-        for level in range(4):
+        for level in range(5):
             names = [_number(level, p) for p in group]
             if len(set(names)) == len(names):
                 break
-        for piece, name in zip(group, names, strict=True):
-            numbers[id(piece)] = name if len(name) <= 64 else name[:43] + "~" + piece.key[4:24]
+        numbers.update((id(p), name) for p, name in zip(group, names, strict=True))
+    # A name made longer may meet another PieceRef ("A" of entry 1 and a PieceRef "A/1"), or be too
+    # long: those take the PieceRef and the piece's own key instead.
+    seen: dict[str, int] = defaultdict(int)
+    for name in numbers.values():
+        seen[name] += 1
+    for piece in pieces:
+        name = numbers[id(piece)]
+        if seen[name] > 1 or len(name) > 64:
+            numbers[id(piece)] = f"{piece.ref[:43]}~{piece.key[4:24]}"
     return numbers
 
 
 def _number(level: int, p: Piece) -> str:
-    parts = (p.ref, p.entry, f"{p.date:%Y%m%d}", p.customer)[:level + 1]
+    parts = (p.ref, p.entry, f"{p.date:%Y%m%d}", p.customer, p.journal)[:level + 1]
     return "/".join(parts)
 
 
