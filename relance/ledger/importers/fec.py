@@ -22,10 +22,12 @@ checked (dates, amounts, account); any problem refuses the whole file (`file:lin
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 
 from django.db import connection, transaction
@@ -50,6 +52,8 @@ OPTIONAL = ("EcheanceDate",)
 DEFAULT_CUSTOMER_PREFIX = "411"
 TAX_PREFIX = "4457"  # TVA collectée: the tax of a sales entry
 _MAX_LINE = 1 << 16
+# An amount as FEC exports write it (zero-padded by some): "0,00", "1234.56", "0000000069,60".
+_PLAIN_AMOUNT = re.compile(r"0*([0-9]{1,12}(?:[.,][0-9]{1,2})?)|")
 _DEBIT_SENSE = {"d", "debit", "+1", "1"}
 _CREDIT_SENSE = {"c", "credit", "-1"}
 
@@ -121,7 +125,7 @@ class Piece:
     amount: Decimal = ZERO
     letters: dict[str, Decimal] = field(default_factory=dict)  # lettering code -> amount lettered
 
-    @property
+    @cached_property
     def key(self) -> str:
         """A stable identifier of the piece, the same in every FEC holding it (for re-imports)."""
         text = "\x1f".join((self.journal, self.entry, self.date.isoformat(), self.ref, self.customer))
@@ -214,19 +218,23 @@ class _Reader:
         self.customers: dict[str, str] = {}
         self.sides: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # journal -> [debit lines, credit lines]
         self.entry_tax: dict[tuple, Decimal] = defaultdict(lambda: ZERO)
+        at = columns.at
+        self.i_journal, self.i_account, self.i_date = at["JournalCode"], at["CompteNum"], at["EcritureDate"]
+        self.i_entry, self.i_ref = at["EcritureNum"], at["PieceRef"]
+        self.i_amounts = [at[n] for n in (SIGNED[:1] if columns.signed else ("Debit", "Credit"))]
 
     def _error(self, line: int, name: str, message: str) -> None:
         self.result.add_error(line, self.c.name.get(name, name), message)
 
-    def _date(self, line: int, name: str, text: str, required: bool = True) -> date | None:
-        text = text.strip()
+    def _date(self, line: int, name: str, raw: str, required: bool = True) -> date | None:
+        text = raw.strip()
         if not text:
             if required:
                 self._error(line, name, "date obligatoire")
             return None
-        parsed = self.dates.get(text)
+        parsed = self.dates.get(raw)
         if parsed is None:
-            parsed = self.dates[text] = _parse_date(text)
+            parsed = self.dates[raw] = _parse_date(text)
         if isinstance(parsed, str):
             self._error(line, name, parsed)
             return None
@@ -236,6 +244,8 @@ class _Reader:
         text = text.strip()
         if not text:
             return ZERO
+        if m := _PLAIN_AMOUNT.fullmatch(text):  # the common case, fast: "1234,56", "0000000069,60"
+            return Decimal(m[1].replace(",", "."))
         try:
             amount = parse_money(text)
         except FieldError as exc:
@@ -264,29 +274,36 @@ class _Reader:
 
     def read(self, line: int, cells: list[str]) -> None:
         c = self.c
-        if len(cells) < c.width:
+        if len(cells) != c.width and (len(cells) < c.width or any(x.strip() for x in cells[c.width:])):
             self.result.add_error(line, "(ligne)", f"{len(cells)} colonnes pour {c.width} en-têtes")
             return
-        if len(cells) > c.width and any(x.strip() for x in cells[c.width:]):
-            self.result.add_error(line, "(ligne)", f"{len(cells)} colonnes pour {c.width} en-têtes")
-            return
-        at = c.at
-        journal, account = cells[at["JournalCode"]].strip(), cells[at["CompteNum"]].strip()
+        journal, account = cells[self.i_journal].strip(), cells[self.i_account].strip()
         if not journal:
             self._error(line, "JournalCode", "code journal obligatoire")
         if not account:
             self._error(line, "CompteNum", "numéro de compte obligatoire")
-        entry_date = self._date(line, "EcritureDate", cells[at["EcritureDate"]])
+        entry_date = self.dates.get(cells[self.i_date])
+        if entry_date is None or entry_date.__class__ is str:
+            entry_date = self._date(line, "EcritureDate", cells[self.i_date])
+        customer = account.startswith(self.prefix)
+        if not customer and not account.startswith(TAX_PREFIX):
+            # Only checked: amounts well written (the fast look first), the direction known.
+            for i in self.i_amounts:
+                if not _PLAIN_AMOUNT.fullmatch(cells[i].strip()):
+                    self._net(line, cells)
+                    break
+            else:
+                if c.signed:
+                    self._net(line, cells)
+            return
         net = self._net(line, cells)
         if net is None or entry_date is None or not journal or not account:
             return
-        entry, ref = cells[at["EcritureNum"]].strip(), " ".join(cells[at["PieceRef"]].split())
-        if account.startswith(TAX_PREFIX):
+        entry, ref = cells[self.i_entry].strip(), " ".join(cells[self.i_ref].split())
+        if not customer:
             self.entry_tax[(journal, entry, entry_date, ref)] -= net
-            return
-        if not account.startswith(self.prefix) or not net:
-            return
-        self._customer_line(line, cells, journal, entry, entry_date, ref, account, net)
+        elif net:
+            self._customer_line(line, cells, journal, entry, entry_date, ref, account, net)
 
     def _customer_line(self, line, cells, journal, entry, entry_date, ref, account, net) -> None:
         at = self.c.at
