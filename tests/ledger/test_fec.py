@@ -182,6 +182,19 @@ def test_a_short_line_and_an_impossible_date_are_refused(org, tmp_path):
         (2, "EcritureDate", "date inexistante: '20260230'"), (5, "(ligne)", "3 colonnes pour 18 en-têtes")]
 
 
+def test_a_control_character_or_an_oversized_piece_on_a_customer_line_is_refused(org, tmp_path):
+    rows = sale("1", "F001", "120,00", "20,00")
+    rows[0][10] = "Facture\x00F001"
+    result = import_file(org, "fec", write_fec(tmp_path, rows, name="a.txt"))
+    assert [(p.line, p.field, p.message) for p in result.errors] == [
+        (2, "EcritureLib", "caractère de contrôle interdit")]
+    rows = [line(num="2", ref="F002", debit="999999999999,99"), line(num="2", ref="F002", debit="1,00")]
+    result = import_file(org, "fec", write_fec(tmp_path, rows, name="b.txt"))
+    assert [(p.line, p.field, p.message) for p in result.errors] == [
+        (3, "Debit", "pièce trop grosse (1000000000000.99)")]
+    assert counts() == (0, 0, 0, 0, 0)
+
+
 def test_a_spreadsheet_or_a_semicolon_file_is_not_a_fec(org, tmp_path):
     path = tmp_path / "fec.csv"
     path.write_text(";".join(HEADER) + "\n")

@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from relance.accounts.models import Organisation
 from relance.ledger.importers.fec_write import write_ledger
-from relance.ledger.importers.fields import CONTROL, normalise_label, parse_money
+from relance.ledger.importers.fields import CONTROL, MAX_AMOUNT, normalise_label, parse_money
 from relance.ledger.importers.result import FieldError, ImportResult, RefusedFile
 from relance.ledger.importers.tabular import open_table
 from relance.ledger.models import ImportBatch
@@ -319,7 +319,9 @@ class _Reader:
             problems.append(("PieceRef", "référence de pièce obligatoire sur un compte client"))
         elif len(ref) > 64:
             problems.append(("PieceRef", f"référence trop longue ({len(ref)} caractères, 64 au plus)"))
-        for name_, value in (("CompAuxLib", name), ("PieceRef", ref), (field_name, code)):
+        label = " ".join(cells[at["EcritureLib"]].split())
+        for name_, value in (("CompAuxLib" if field_name == "CompAuxNum" else "CompteLib", name), ("PieceRef", ref),
+                             (field_name, code), ("EcritureLib", label)):
             if CONTROL.search(value):
                 problems.append((name_, "caractère de contrôle interdit"))
         piece_date = self._date(line, "PieceDate", cells[at["PieceDate"]], required=False)
@@ -335,11 +337,12 @@ class _Reader:
         key = (journal, entry, entry_date, ref, code, debit)
         piece = self.pieces.get(key)
         if piece is None:
-            label = " ".join(cells[at["EcritureLib"]].split())
             piece = self.pieces[key] = Piece(journal, entry, entry_date, ref, code, debit, line,
                                              piece_date=piece_date, due=due, label=label[:200])
         amount = abs(net)
         piece.amount += amount
+        if piece.amount >= MAX_AMOUNT:
+            self._error(line, "Debit" if debit else "Credit", f"pièce trop grosse ({piece.amount})")
         if due is not None and (piece.due is None or due < piece.due):
             piece.due = due
         letter = cells[at["EcritureLet"]].strip()
