@@ -46,13 +46,14 @@ def write_ledger(org: Organisation, batch: ImportBatch, ledger: FecLedger,
                  plan: list[tuple[Piece, Piece, Decimal]], result: ImportResult) -> set[int]:
     """Write the ledger; the ids of the invoices whose balance may have changed."""
     customers = _customers(org, ledger.customers, result)
-    invoices, touched = _invoices(org, batch, ledger, customers, result)
-    notes = _credit_notes(org, batch, ledger, customers, result)
-    payments = _payments(org, batch, ledger.payments, customers, result)
+    invoices, changed, created = _invoices(org, batch, ledger, customers, result)
+    notes, new_notes = _credit_notes(org, batch, ledger, customers, result)
+    payments, new_payments = _payments(org, batch, ledger.payments, customers, result)
     if not result.ok:
         return set()
-    balances.refresh(touched)
-    touched |= _allocate(plan, invoices, notes, payments, result)
+    balances.refresh(changed)  # new invoices were written with their balance: nothing is allocated to them yet
+    new = created | {("credit_note_id", pk) for pk in new_notes} | {("payment_id", pk) for pk in new_payments}
+    touched = changed | created | _allocate(plan, invoices, notes, payments, new, result)
     result.extra["customer_debits_left_out"] = ledger.ignored
     return touched
 
@@ -73,7 +74,9 @@ def _customers(org: Organisation, names: dict[str, str], result: ImportResult) -
 
 
 def _stored(model, org: Organisation, field: str, keys: list[str], fields: tuple[str, ...]) -> dict[str, dict]:
-    found = {}
+    found: dict[str, dict] = {}
+    if not model.objects.filter(organisation=org).exists():
+        return found  # a first import: no lookups
     for chunk in chunks(keys, 900):
         for row in model.objects.filter(organisation=org, **{f"{field}__in": chunk}).order_by().values(*fields):
             found[row[field]] = row
@@ -90,7 +93,7 @@ def _allocated(field: str, ids: list[int]) -> dict[int, Decimal]:
 
 
 def _invoices(org, batch, ledger: FecLedger, customers: dict[str, int], result: ImportResult):
-    """Id of each invoice piece (by id() of the piece), and the ids of the invoices rewritten."""
+    """Id of each invoice piece (by id() of the piece), the ids of the invoices rewritten, those created."""
     numbers = ledger.numbers
     stored = _stored(Invoice, org, "number", [numbers[id(p)] for p in ledger.invoices],
                      ("id", "number", "customer_id", "issue_date", "due_date", "amount_excl_tax", "tax", "total",
@@ -129,7 +132,7 @@ def _invoices(org, batch, ledger: FecLedger, customers: dict[str, int], result: 
             continue
         changed.append((given, values, old["id"]))
     if not result.ok:
-        return ids, set()
+        return ids, set(), set()
     opening, status_for = balances.opening_balance, balances.status_for
     rows = []
     for values, (_, customer, number) in zip(new, new_pieces, strict=True):
@@ -150,11 +153,11 @@ def _invoices(org, batch, ledger: FecLedger, customers: dict[str, int], result: 
     result.created += len(new_ids)
     result.updated += len(changed)
     result.extra["invoices"] = len(ledger.invoices)
-    return ids, {pk for _, _, pk in changed} | set(new_ids)
+    return ids, {pk for _, _, pk in changed}, set(new_ids)
 
 
-def _credit_notes(org, batch, ledger: FecLedger, customers: dict[str, int], result: ImportResult) -> dict[int, int]:
-    """Id of each credit-note piece (by id() of the piece)."""
+def _credit_notes(org, batch, ledger: FecLedger, customers: dict[str, int], result: ImportResult):
+    """Id of each credit-note piece (by id() of the piece), and the ids of those created."""
     numbers = ledger.numbers
     stored = _stored(CreditNote, org, "number", [numbers[id(p)] for p in ledger.credit_notes],
                      ("id", "number", "customer_id", "total"))
@@ -179,7 +182,7 @@ def _credit_notes(org, batch, ledger: FecLedger, customers: dict[str, int], resu
         else:
             changed.append((piece.amount, old["id"]))
     if not result.ok:
-        return ids
+        return ids, set()
     new_ids = BulkInsert(CreditNote, (
         "organisation", "customer", "number", "date", "currency", "total", "external_id", "source_import",
     )).insert_returning([(org.pk, customers[p.customer], numbers[id(p)], p.piece_date or p.date, org.currency,
@@ -189,11 +192,11 @@ def _credit_notes(org, batch, ledger: FecLedger, customers: dict[str, int], resu
     result.created += len(new)
     result.updated += len(changed)
     result.extra["credit_notes"] = len(ledger.credit_notes)
-    return ids
+    return ids, set(new_ids)
 
 
-def _payments(org, batch, pieces: list[Piece], customers: dict[str, int], result: ImportResult) -> dict[int, int]:
-    """Id of each payment piece (by id() of the piece)."""
+def _payments(org, batch, pieces: list[Piece], customers: dict[str, int], result: ImportResult):
+    """Id of each payment piece (by id() of the piece), and the ids of those created."""
     stored = _stored(Payment, org, "external_id", [p.key for p in pieces], ("id", "external_id", "amount"))
     allocated = _allocated("payment_id", [row["id"] for row in stored.values()])
     ids, new, changed = {}, [], []
@@ -212,7 +215,7 @@ def _payments(org, batch, pieces: list[Piece], customers: dict[str, int], result
         else:
             changed.append((piece.amount, old["id"]))
     if not result.ok:
-        return ids
+        return ids, set()
     method = PaymentMethod.OTHER.value
     new_ids = BulkInsert(Payment, (
         "organisation", "customer", "date", "amount", "currency", "method", "reference", "external_id",
@@ -224,49 +227,45 @@ def _payments(org, batch, pieces: list[Piece], customers: dict[str, int], result
     result.created += len(new)
     result.updated += len(changed)
     result.extra["payments"] = len(pieces)
-    return ids
+    return ids, set(new_ids)
 
 
-def _allocate(plan, invoices: dict[int, int], notes: dict[int, int], payments: dict[int, int],
+def _allocate(plan, invoices: dict[int, int], notes: dict[int, int], payments: dict[int, int], new: set,
               result: ImportResult) -> set[int]:
-    """Add the allocations the lettering says and Relance lacks; the invoices they touch."""
+    """Add the allocations the lettering says and Relance lacks; the invoices they touch.
+
+    `new`: the invoice ids and (field, id) of the credit notes and payments this import created,
+    which have no allocation yet: only the others are looked up.
+    """
     wanted: dict[tuple[str, int, int], Decimal] = defaultdict(lambda: ZERO)
+    left: dict[tuple[str, int], Decimal] = {}  # what each credit note or payment may still give
+    owed: dict[int, Decimal] = {}  # what each invoice still owes
     for credit, invoice, amount in plan:
-        if id(credit) in notes:
-            wanted[("credit_note_id", notes[id(credit)], invoices[id(invoice)])] += amount
-        else:
-            wanted[("payment_id", payments[id(credit)], invoices[id(invoice)])] += amount
+        source = ("credit_note_id", notes[id(credit)]) if id(credit) in notes else ("payment_id", payments[id(credit)])
+        invoice_id = invoices[id(invoice)]
+        wanted[(*source, invoice_id)] += amount
+        left[source] = credit.amount
+        owed[invoice_id] = invoice.amount
     if not wanted:
         return set()
     have: dict[tuple[str, int, int], Decimal] = defaultdict(lambda: ZERO)
-    used: dict[tuple[str, int], Decimal] = defaultdict(lambda: ZERO)
     for field in ("credit_note_id", "payment_id"):
-        sources = sorted({src for f, src, _ in wanted if f == field})
-        for chunk in chunks(sources, 900):
+        for chunk in chunks(sorted(src for f, src in left if f == field and (f, src) not in new), 900):
             for src, invoice_id, amount in Allocation.objects.filter(**{f"{field}__in": chunk}).order_by() \
                     .values_list(field, "invoice_id", "amount"):
                 have[(field, src, invoice_id)] += amount
-                used[(field, src)] += amount
-    size: dict[tuple[str, int], Decimal] = {}
-    for model, field in ((CreditNote, "credit_note_id"), (Payment, "payment_id")):
-        sources = sorted({src for f, src, _ in wanted if f == field})
-        amount = "total" if model is CreditNote else "amount"
-        for chunk in chunks(sources, 900):
-            size.update(((field, pk), value) for pk, value in
-                        model.objects.filter(pk__in=chunk).order_by().values_list("pk", amount))
-    owed: dict[int, Decimal] = {}
-    for chunk in chunks(sorted({inv for _, _, inv in wanted}), 900):
+                left[(field, src)] -= amount
+    for chunk in chunks(sorted(pk for pk in owed if pk not in new), 900):
         owed.update(Invoice.objects.filter(pk__in=chunk).order_by().values_list("pk", "open_balance"))
     rows = []
     for (field, src, invoice_id), amount in wanted.items():
-        left = size[(field, src)] - used[(field, src)]
-        take = min(amount - have[(field, src, invoice_id)], owed[invoice_id], left)
+        take = min(amount - have[(field, src, invoice_id)], owed[invoice_id], left[(field, src)])
         if take > 0:
             source = AllocationSource.CREDIT_NOTE if field == "credit_note_id" else AllocationSource.PAYMENT
             rows.append((invoice_id, source.value, src if field == "payment_id" else None,
                          src if field == "credit_note_id" else None, take))
             owed[invoice_id] -= take
-            used[(field, src)] += take
+            left[(field, src)] -= take
     BulkInsert(Allocation, ("invoice", "source", "payment", "credit_note", "amount")).insert(rows)
     result.extra["allocations_created"] = len(rows)
     touched = {row[0] for row in rows}
