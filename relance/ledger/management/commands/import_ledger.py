@@ -33,9 +33,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         kinds = ", ".join(sorted([*KINDS, *FORMATS]))
-        parser.add_argument("what", nargs="+", metavar="[KIND] FILE",
-                            help=f"what the file holds ({kinds}; left out: recognised from the file), then the "
-                                 "CSV (any of ; , tab separators, UTF-8 or Windows), XLSX or FEC file")
+        parser.add_argument("what", metavar="KIND|FILE",
+                            help=f"what the file holds ({kinds}), or the file itself: its format is then "
+                                 "recognised from its content (a FEC by its header)")
+        parser.add_argument("file", nargs="?", metavar="FILE",
+                            help="CSV (any of ; , tab separators, UTF-8 or Windows), XLSX or FEC file")
         parser.add_argument("--format", choices=sorted(FORMATS), help="the file's format, when no KIND is given")
         parser.add_argument("--journals", help="FEC: the sales journals' codes, comma-separated (default: the "
                                                "journals whose customer lines are mostly debits)")
@@ -53,7 +55,7 @@ class Command(BaseCommand):
         if org is None:
             raise CommandError(f"organisation inconnue: {o['org']}", returncode=2)
         mapping = parse_mapping(o["map"])
-        kind, path = _kind_and_file(o["what"], o["format"])
+        kind, path = _kind_and_file([o["what"], o["file"]] if o["file"] else [o["what"]], o["format"])
         options = {"prefix": o["customer_prefix"].strip() or "411"}
         if o["journals"]:
             options["journals"] = {j.strip() for j in o["journals"].split(",") if j.strip()}
@@ -82,8 +84,6 @@ def _kind_and_file(what: list[str], fmt: str | None) -> tuple[str, str]:
         if what[0] not in known:
             raise CommandError(f"type d'import inconnu: {what[0]} ({', '.join(known)})", returncode=2)
         return what[0], what[1]
-    if len(what) != 1:
-        raise CommandError("un type (facultatif) puis un fichier attendus", returncode=2)
     if what[0] in known:
         raise CommandError(f"fichier à importer manquant après {what[0]}", returncode=2)
     kind = fmt or detect_kind(what[0])
