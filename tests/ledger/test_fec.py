@@ -125,6 +125,16 @@ def test_a_windows_export_with_accents_pipes_and_decimal_commas(org, tmp_path):
     assert (invoice.issue_date, invoice.due_date) == (date(2026, 1, 5), date(2026, 2, 4))
 
 
+def test_a_latin9_export_keeps_its_oe_and_euro(org, tmp_path):
+    rows = [line(aux_name="Cœur de Bœuf SARL", label="Facture 120 €"), line(account="706000", aux="", aux_name="",
+                                                                           debit="0,00", credit="120,00")]
+    path = write_fec(tmp_path, rows, sep="|", encoding="iso8859-15")
+    assert b"\xbd" in path.read_bytes()  # œ in ISO-8859-15 (½ in cp1252)
+    assert import_file(org, "fec", path).errors == []
+    assert Customer.objects.get().name == "Cœur de Bœuf SARL"
+    assert Payment.objects.count() == 0 and Invoice.objects.get().total == Decimal("120.00")
+
+
 def test_a_utf8_export_with_bom_points_and_an_echeance_column(org, tmp_path):
     header = [*HEADER, "EcheanceDate"]
     rows = [[*cells, "20260315" if cells[4] == "411000" else ""] for cells in sale("1", "F001", "120.00", "20.00")]

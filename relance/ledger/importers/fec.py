@@ -184,6 +184,8 @@ def read_fec(path: str | Path, result: ImportResult, *, prefix: str = DEFAULT_CU
         encoding, delimiter, sha256 = table.encoding, table.delimiter, table.sha256
     finally:
         table.close()
+    if encoding in ("cp1252", "latin-1") and _is_iso_8859_15(Path(path)):
+        encoding = "iso8859-15"
     with Path(path).open("r", encoding=encoding, newline="\n") as text:
         header = _read_line(text, 1).rstrip("\r\n")
         columns = _Columns(header.split(delimiter), result)
@@ -199,6 +201,23 @@ def read_fec(path: str | Path, result: ImportResult, *, prefix: str = DEFAULT_CU
     if not result.ok:
         return None, sha256
     return reader.ledger(journals), sha256
+
+
+# ISO-8859-15 (Latin-9) differs from cp1252 and Latin-1 in eight bytes: € Š š Ž ž Œ œ Ÿ, which cp1252
+# reads ¤ ¦ ¨ ´ ¸ ¼ ½ ¾ and writes elsewhere (0x80-0x9F). A file with some of those eight and none of
+# cp1252's own letters is Latin-9: "C½ur" and "10 ¤" are no one's accounts.
+_LATIN9_ONLY = re.compile(b"[\xa4\xa6\xa8\xb4\xb8\xbc-\xbe]")
+_CP1252_ONLY = re.compile(b"[\x80-\x9f]")
+
+
+def _is_iso_8859_15(path: Path) -> bool:
+    latin9 = False
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            if _CP1252_ONLY.search(chunk):
+                return False
+            latin9 = latin9 or _LATIN9_ONLY.search(chunk) is not None
+    return latin9
 
 
 def _read_line(text, line: int) -> str:
