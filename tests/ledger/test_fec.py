@@ -205,6 +205,17 @@ def test_a_control_character_or_an_oversized_piece_on_a_customer_line_is_refused
     assert counts() == (0, 0, 0, 0, 0)
 
 
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "fichier vide"),
+    (b"\xff\xfeJ\x00\x00\xd8", "encodage illisible"),
+])
+def test_an_empty_or_unreadable_file_is_refused_as_a_whole(org, tmp_path, content, message):
+    path = tmp_path / "FEC.txt"
+    path.write_bytes(content)
+    result = import_file(org, "fec", path)
+    assert len(result.errors) == 1 and message in result.errors[0].message
+
+
 def test_a_spreadsheet_or_a_semicolon_file_is_not_a_fec(org, tmp_path):
     path = tmp_path / "fec.csv"
     path.write_text(";".join(HEADER) + "\n")

@@ -37,7 +37,7 @@ from relance.accounts.models import Organisation
 from relance.ledger.importers.fec_write import write_ledger
 from relance.ledger.importers.fields import CONTROL, MAX_AMOUNT, normalise_label, parse_money
 from relance.ledger.importers.result import FieldError, ImportResult, RefusedFile
-from relance.ledger.importers.tabular import open_table
+from relance.ledger.importers.tabular import EncodingProblem, open_table
 from relance.ledger.models import ImportBatch
 from relance.lib.bulk import closing_copies
 from relance.lib.db import big_cache
@@ -179,6 +179,10 @@ def read_fec(path: str | Path, result: ImportResult, *, prefix: str = DEFAULT_CU
     try:
         if table.format != "csv":
             raise RefusedFile("un FEC est un fichier texte (tabulation ou « | »), pas un classeur")
+        if isinstance(table.header, EncodingProblem):
+            raise RefusedFile(f"encodage illisible ({table.header.message})", line=1)
+        if not table.header:
+            raise RefusedFile("fichier vide")
         if table.delimiter not in ("\t", "|"):
             raise RefusedFile("un FEC sépare ses colonnes par des tabulations ou des « | »", line=1)
         encoding, delimiter, sha256 = table.encoding, table.delimiter, table.sha256
@@ -186,18 +190,21 @@ def read_fec(path: str | Path, result: ImportResult, *, prefix: str = DEFAULT_CU
         table.close()
     if encoding in ("cp1252", "latin-1") and _is_iso_8859_15(Path(path)):
         encoding = "iso8859-15"
-    with Path(path).open("r", encoding=encoding, newline="\n") as text:
-        header = _read_line(text, 1).rstrip("\r\n")
-        columns = _Columns(header.split(delimiter), result)
-        if not columns.ok:
-            return None, sha256
-        reader = _Reader(columns, result, prefix)
-        line = 1
-        while raw := _read_line(text, line + 1):
-            line += 1
-            cells = raw.rstrip("\r\n").split(delimiter)
-            if len(cells) > 1 or cells[0].strip():
-                reader.read(line, cells)
+    line = 1
+    try:
+        with Path(path).open("r", encoding=encoding, newline="\n") as text:
+            header = _read_line(text, 1).rstrip("\r\n")
+            columns = _Columns(header.split(delimiter), result)
+            if not columns.ok:
+                return None, sha256
+            reader = _Reader(columns, result, prefix)
+            while raw := _read_line(text, line + 1):
+                line += 1
+                cells = raw.rstrip("\r\n").split(delimiter)
+                if len(cells) > 1 or cells[0].strip():
+                    reader.read(line, cells)
+    except UnicodeDecodeError as exc:  # only when the detection was fooled (UTF-16 with a broken pair)
+        raise RefusedFile(f"encodage illisible ({exc.reason})", line=line + 1)
     if not result.ok:
         return None, sha256
     return reader.ledger(journals), sha256
