@@ -341,6 +341,18 @@ def test_a_later_fec_with_more_lettering_settles_more(org, tmp_path):
     assert Invoice.objects.get(number="F001").status == "paid" and Payment.objects.count() == 1
 
 
+def test_partial_lettering_completed_in_a_later_fec_settles_the_rest(org, tmp_path):
+    early = sale("1", "F001", "100,00", "0,00", letter="a") + receipt("2", "R1", "40,00", letter="a")
+    import_file(org, "fec", write_fec(tmp_path, early, name="early.txt"))
+    late = (sale("1", "F001", "100,00", "0,00", letter="A") + receipt("2", "R1", "40,00", letter="A")
+            + receipt("3", "R2", "60,00", day="20260201", letter="A"))
+    result = import_file(org, "fec", write_fec(tmp_path, late, name="late.txt"))
+    assert (result.created, result.unchanged, result.extra["allocations_created"]) == (1, 2, 1)
+    invoice = Invoice.objects.get()
+    assert invoice.status == "paid"
+    assert sorted(a.amount for a in invoice.allocations.all()) == [Decimal("40.00"), Decimal("60.00")]
+
+
 def test_a_changed_amount_updates_the_invoice(org, tmp_path):
     import_file(org, "fec", write_fec(tmp_path, sale("1", "F001", "120,00", "20,00"), name="a.txt"))
     result = import_file(org, "fec", write_fec(tmp_path, sale("1", "F001", "150,00", "25,00"), name="b.txt"))

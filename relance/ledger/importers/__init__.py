@@ -1,4 +1,5 @@
-"""Importers of ledger files. `import_file()` reads a CSV/XLSX file of customers, invoices or payments.
+"""Importers of ledger files. `import_file()` reads a CSV/XLSX file of customers, invoices or payments,
+or a whole-file format (FORMATS: a FEC) through that format's own module.
 
 Bad input never ends in a traceback: a cell, a row or the whole file (not a regular file, too big,
 corrupt, mixed encodings: RefusedFile) is refused with `file:line: field: message`.
