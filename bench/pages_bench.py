@@ -140,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         world = build_world(org, busiest_customer(org), member=member, author=owner)
         pages = [(r.name or r.route, *build_path(r, org.slug, world)[:1]) for r in organisation_routes()]
         pages.append(("account", reverse("account")))
+        customers = reverse("customers", args=[org.slug])
+        pages += [("customers by overdue", f"{customers}?sort=-overdue"),
+                  ("customers by days late", f"{customers}?sort=-late"),
+                  ("customers search", f"{customers}?q=a&sort=-overdue")]
         for name, path in pages:
             median, queries, status = time_page(client, path, args.repeat)
             rows.append((name, path, status, median, queries))

@@ -29,7 +29,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import BooleanField, F, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from relance.accounts.models import Organisation
@@ -74,9 +75,21 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_FIRST * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
 
 
+SENDABLE_STATES = [ReminderState.PLANNED, ReminderState.FAILED, ReminderState.SENDING]
+
+
+# What the three terms of _due imply, in the words of the partial index reminder_outbox
+# (dunning.Reminder): the database then reads the reminders to send, not every one ever sent. Literal
+# SQL on purpose: SQLite does not match a partial index's condition against bound parameters.
+_SENDABLE_SQL = RawSQL(
+    f"{Reminder._meta.db_table}.state IN ({', '.join(repr(str(s)) for s in SENDABLE_STATES)})", [],
+    output_field=BooleanField())
+
+
 def _due(now: datetime) -> Q:
     return (
-        (
+        Q(_SENDABLE_SQL)
+        & (
             Q(state=ReminderState.PLANNED)
             | Q(state=ReminderState.FAILED, next_attempt_at__lte=now)
             # Claimed by a worker that died (or stalled) before the hand-over: never reached a provider.

@@ -49,8 +49,9 @@ from relance.dunning.run import DunningError, RunResult, forecast, plan_today
 from relance.dunning.scoring import score
 from relance.dunning.snapshot_invoices import ACTIVE_STATUSES, load_invoices_by_id
 from relance.dunning.state import Advance, DayPlan
-from relance.ledger.balances import allocate, record_payment, status_for
-from relance.ledger.models import Contact, Customer, InsolvencyKind, Invoice, InvoiceStatus, Payment
+from relance.ledger import balances
+from relance.ledger.balances import allocate, record_payment
+from relance.ledger.models import Contact, Customer, InsolvencyKind, Invoice, Payment
 from relance.lib.db import big_cache, chunks, paused_gc
 
 __all__ = [
@@ -161,9 +162,9 @@ def open_dispute(invoice: Invoice, reason: str, user=None) -> Dispute:
         return existing
     dispute = Dispute.objects.create(organisation=invoice.organisation, invoice=invoice, reason=reason.strip(),
                                      opened_by=user)
-    # Status only, as relance.ledger.balances would (DISPUTED is sticky there): the balance is untouched.
+    # Status only (DISPUTED is sticky in relance.ledger.balances): the balance is untouched.
     if invoice.open_balance > 0:
-        Invoice.objects.filter(pk=invoice.pk).update(status=InvoiceStatus.DISPUTED)
+        balances.set_disputed(invoice, True)
         write_schedules(invoice.organisation_id, [Advance(invoice.pk, "", None, None)])
     return dispute
 
@@ -185,8 +186,7 @@ def close_dispute(invoice_or_dispute: Invoice | Dispute, resolution: str = "", u
     dispute.closed_at = timezone.now()
     dispute.save(update_fields=["is_open", "resolution", "closed_at"])
     invoice = Invoice.objects.select_for_update().get(pk=dispute.invoice_id)
-    if invoice.status == InvoiceStatus.DISPUTED:
-        Invoice.objects.filter(pk=invoice.pk).update(status=status_for(invoice.total, invoice.open_balance))
+    balances.set_disputed(invoice, False)
     refresh_next_dates(invoice.organisation, [invoice.pk])
     return dispute
 

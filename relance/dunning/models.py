@@ -167,6 +167,11 @@ class Reminder(models.Model):
         indexes = [
             # An organisation's reminders of a day (the run's "already sent today", the outbox pages).
             models.Index(fields=["organisation", "run_date"], name="reminder_org_day"),
+            # The Today page's outbox, oldest first (relance.channels.delivery._due).
+            models.Index(fields=["organisation", "id"], name="reminder_outbox",
+                         condition=Q(state__in=["planned", "failed", "sending"])),
+            # The counts of the Today page (to send, awaiting approval) and the reminders log's filter.
+            models.Index(fields=["organisation", "state", "run_date"], name="reminder_org_state"),
             # The sender claims work with this one (state planned, oldest first).
             models.Index(
                 fields=["state", "next_attempt_at"],

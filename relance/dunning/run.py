@@ -25,6 +25,7 @@ from relance.dunning.models import DunningRun
 from relance.dunning.planner import plan_day, simulate
 from relance.dunning.snapshot import Snapshot
 from relance.dunning.state import Advance, Config, CustomerState, DayPlan
+from relance.ledger import totals
 from relance.lib.db import SecondConnection, big_cache, in_background, paused_gc
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,10 @@ def plan_today(org: Organisation, today: date | None = None, dry_run: bool = Fal
     Writes the reminders; does not send them (the caller hands over to relance.worker.deliver)."""
     today = today or queries.org_today(org)
     with big_cache(), paused_gc():
-        return _run(org, today, dry_run)
+        result = _run(org, today, dry_run)
+    if not dry_run:
+        totals.bring_to(org, today)  # the pages' overdue figures, moved to the day once, here
+    return result
 
 
 def _run(org: Organisation, today: date, dry_run: bool) -> RunResult:

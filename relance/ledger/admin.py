@@ -16,11 +16,13 @@ from relance.ledger.models import (
     Contact,
     CreditNote,
     Customer,
+    DayTotals,
     ImportBatch,
     InsolvencyKind,
     Invoice,
     InvoiceStatus,
     Payment,
+    TotalsDate,
 )
 from relance.web.admin_actions import REFUSALS, ObjectAction, ObjectActionsMixin, ReadOnlyAdmin, ReadOnlyInline
 
@@ -294,3 +296,14 @@ class ContactAdmin(admin.ModelAdmin):
     list_display = ["customer", "kind", "value", "role", "valid"]
     raw_id_fields = ["customer"]
 
+
+
+@admin.register(DayTotals)
+class DayTotalsAdmin(ReadOnlyAdmin):
+    list_display = ["organisation", "day", "due_open_amount", "due_open_count", "invoiced_amount"]
+    list_filter = ["organisation"]
+
+
+@admin.register(TotalsDate)
+class TotalsDateAdmin(ReadOnlyAdmin):
+    list_display = ["organisation", "as_of"]

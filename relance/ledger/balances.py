@@ -1,6 +1,7 @@
 """The one place that writes an invoice's open balance and its payment status.
 
-Invariant: open_balance == total - sum(allocations.amount), for every invoice, always.
+Invariant: open_balance == total - sum(allocations.amount), for every invoice, always. The ledger's
+running totals (relance.ledger.totals) follow each change.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from django.db.models import Case, DecimalField, F, OuterRef, Q, Subquery, Sum, 
 from django.db.models.functions import Coalesce, Round
 
 from relance.accounts.permissions import WRITE, require
+from relance.ledger import totals
 from relance.ledger.models import (
     Allocation,
     AllocationSource,
@@ -67,13 +69,14 @@ def refresh(invoice_ids: Iterable[int]) -> None:
         default=Value(InvoiceStatus.OPEN.value),
     )
     for start in range(0, len(ids), 500):
-        chunk = Invoice.objects.filter(pk__in=ids[start : start + 500])
-        # Rounded to the cent: SQLite sums decimals as binary floats (5776.69 + 837.94 is not 6614.63
-        # there), and a balance of 1e-12 would read 0.00 yet count as partly paid.
-        chunk.update(
-            open_balance=Round(F("total") - Coalesce(Subquery(allocated), Value(ZERO), output_field=money), 2)
-        )
-        chunk.update(status=status)
+        with totals.tracking(ids[start : start + 500]):
+            chunk = Invoice.objects.filter(pk__in=ids[start : start + 500])
+            # Rounded to the cent: SQLite sums decimals as binary floats (5776.69 + 837.94 is not
+            # 6614.63 there), and a balance of 1e-12 would read 0.00 yet count as partly paid.
+            chunk.update(
+                open_balance=Round(F("total") - Coalesce(Subquery(allocated), Value(ZERO), output_field=money), 2)
+            )
+            chunk.update(status=status)
 
 
 def payment_unallocated(payment: Payment) -> Decimal:
@@ -171,3 +174,12 @@ def delete_payment(payment: Payment, user=None) -> None:
     invoice_ids = list(payment.allocations.values_list("invoice_id", flat=True))
     payment.delete()  # its allocations go with it (CASCADE)
     refresh(invoice_ids)
+
+
+def set_disputed(invoice: Invoice, disputed: bool) -> None:
+    """Put an owed invoice in dispute, or take it out (back to the status its balance gives)."""
+    with totals.tracking([invoice.pk]):
+        if disputed and invoice.open_balance > 0:
+            Invoice.objects.filter(pk=invoice.pk).update(status=InvoiceStatus.DISPUTED)
+        elif not disputed and invoice.status == InvoiceStatus.DISPUTED:
+            Invoice.objects.filter(pk=invoice.pk).update(status=status_for(invoice.total, invoice.open_balance))

@@ -18,6 +18,7 @@ from relance.accounts.models import Organisation
 from relance.ledger.contacts import clean_email
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
+TOTAL = {"max_digits": 18, "decimal_places": 2}  # a sum of many invoices needs more digits than one
 
 
 class ImportBatch(models.Model):
@@ -102,10 +103,26 @@ class Customer(models.Model):
     insolvency_kind = models.CharField("type de procédure", max_length=12, choices=InsolvencyKind.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Running totals of the open invoices (relance.ledger.totals keeps them; nothing else writes them),
+    # the overdue ones as of the organisation's TotalsDate: the list sorts by them without reading invoices.
+    # Database defaults: the importers' bulk inserts name only the columns they fill.
+    open_amount = models.DecimalField(**TOTAL, default=Decimal("0"), db_default=Decimal("0"), editable=False)
+    open_count = models.IntegerField(default=0, db_default=0, editable=False)
+    overdue_amount = models.DecimalField(**TOTAL, default=Decimal("0"), db_default=Decimal("0"), editable=False)
+    overdue_count = models.IntegerField(default=0, db_default=0, editable=False)
+    overdue_since = models.DateField(null=True, blank=True, editable=False)  # the oldest overdue due date
+    disputed_count = models.IntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["organisation", "external_id"], name="customer_external_id_per_org")
+        ]
+        indexes = [
+            # The customers list's sorts (by name, overdue amount, days late) and the dashboard's top 10,
+            # read down an index: no sort of every customer.
+            models.Index(fields=["organisation", "name"], name="customer_org_name"),
+            models.Index(fields=["organisation", "-overdue_amount", "name"], name="customer_org_overdue"),
+            models.Index(fields=["organisation", "overdue_since", "name"], name="customer_org_late"),
         ]
         ordering = ["name"]
 
@@ -328,3 +345,26 @@ class Allocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} -> {self.invoice_id}"
+
+
+# Running totals (relance.ledger.totals keeps them; nothing else writes them).
+
+
+class DayTotals(models.Model):
+    """One organisation's day: open balance of the open invoices due that day, amount invoiced that day."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    due_open_amount = models.DecimalField(**TOTAL, default=Decimal("0"))
+    due_open_count = models.IntegerField(default=0)
+    invoiced_amount = models.DecimalField(**TOTAL, default=Decimal("0"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "day"], name="day_totals_per_org")]
+
+
+class TotalsDate(models.Model):
+    """The day the customers' overdue figures are true for (no row: the totals are not built yet)."""
+
+    organisation = models.OneToOneField(Organisation, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    as_of = models.DateField()

@@ -82,3 +82,11 @@ def test_without_a_payment_link_the_only_web_link_is_the_customers_portal(org, c
         for url in urls_in(text):
             parts = urlsplit(url)
             assert parts.netloc == ours and parts.path.startswith("/p/"), f"{where}: {url}"
+
+
+def test_the_sms_carries_the_customers_portal_link(org, customer, crafted, client):
+    for key, text in rendered_everywhere(org, customer, crafted).items():
+        if "/sms_reminder/" in key and text.strip():
+            portal = [url for url in urls_in(text) if urlsplit(url).path.startswith("/p/")]
+            assert portal, f"{key}: {text}"
+            assert client.get(urlsplit(portal[0]).path).status_code == 200

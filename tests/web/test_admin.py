@@ -25,7 +25,16 @@ from relance.dunning.models import (
     Task,
 )
 from relance.ledger import balances
-from relance.ledger.models import Allocation, CreditNote, Customer, ImportBatch, Invoice, Payment
+from relance.ledger.models import (
+    Allocation,
+    CreditNote,
+    Customer,
+    DayTotals,
+    ImportBatch,
+    Invoice,
+    Payment,
+    TotalsDate,
+)
 from relance.portal.models import PortalRequest, PortalVisit
 from tests.web.admin_support import action_url, change_url, delete_url
 
@@ -38,7 +47,8 @@ OUR_MODELS = sorted(
 )
 # What the engine (imports, the daily run, the actions) writes: never added or edited by hand.
 ENGINE_OWNED = [Allocation, CreditNote, Dispute, DunningRun, ImportBatch, Instalment, Invoice, InvoiceSchedule,
-                Note, PaymentPlan, PortalRequest, PortalVisit, Promise, Reminder, ReminderLine, Task]
+                Note, PaymentPlan, PortalRequest, PortalVisit, Promise, Reminder, ReminderLine, Task, DayTotals,
+                TotalsDate]
 LATER = timezone.localdate() + timedelta(days=20)
 
 

@@ -19,6 +19,7 @@ from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from relance.accounts.models import Organisation
+from relance.ledger import totals
 from relance.ledger.importers import fec
 from relance.ledger.importers.columns import plan_of, read_row, resolve
 from relance.ledger.importers.customers import CustomerImporter
@@ -34,6 +35,7 @@ from relance.lib.db import big_cache, refresh_statistics
 # After an import this large, the query planner's statistics are refreshed (SQLite has none until
 # ANALYZE: without them the pages' aggregates walk the wrong index, about ten times slower).
 BIG_IMPORT_ROWS = 10_000
+BIG_IMPORT_BYTES = 2_000_000
 
 KINDS = {"customers": CustomerImporter, "invoices": InvoiceImporter, "payments": PaymentImporter}
 # Whole-file formats, each read by its own module: kind -> (detect(path) -> bool, run(org, path,
@@ -133,7 +135,9 @@ def _import_table(org, kind, importer_class, table: Table, result: ImportResult,
         return
     # A 64 MB page cache on SQLite, not more: it counts in the import's memory (500 MB for 200 MB of CSV).
     # closing_copies: an error while an inserter holds a COPY open must not hang the rollback.
-    with big_cache(64), transaction.atomic(), closing_copies():
+    # A large file: the ledger's running totals are rebuilt once at the end rather than followed row by row.
+    big = table.size >= BIG_IMPORT_BYTES
+    with big_cache(64), transaction.atomic(), closing_copies(), totals.suspended(big):
         batch = ImportBatch.objects.create(
             organisation=org, kind=kind, filename=table.path.name[:500], sha256=table.sha256
         )
@@ -159,6 +163,7 @@ def _import_table(org, kind, importer_class, table: Table, result: ImportResult,
             batch.finished_at = timezone.now()
             batch.save(update_fields=["created", "updated", "unchanged", "finished_at"])
             result.batch_id = batch.pk
+            totals.after_import(org, batch.pk, large=big)
         else:
             transaction.set_rollback(True)
 

@@ -34,6 +34,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from relance.accounts.models import Organisation
+from relance.ledger import totals
 from relance.ledger.importers.fec_write import write_ledger
 from relance.ledger.importers.fields import CONTROL, MAX_AMOUNT, normalise_label, parse_money
 from relance.ledger.importers.result import FieldError, ImportResult, RefusedFile
@@ -84,7 +85,9 @@ def import_fec(org: Organisation, path: str | Path, result: ImportResult, *, dry
                               journals=options.get("journals"))
     if ledger is None:
         return set()
-    with big_cache(64), transaction.atomic(), closing_copies():
+    # The ledger's running totals are rebuilt once at the end, not followed write by write: the lettering
+    # settles invoices this import creates, which the totals would see leave before they came in.
+    with big_cache(64), transaction.atomic(), closing_copies(), totals.suspended():
         batch = ImportBatch.objects.create(organisation=org, kind="fec", filename=Path(path).name[:500],
                                            sha256=sha256)
         if connection.vendor == "postgresql":
@@ -103,6 +106,7 @@ def import_fec(org: Organisation, path: str | Path, result: ImportResult, *, dry
             batch.finished_at = timezone.now()
             batch.save(update_fields=["created", "updated", "unchanged", "finished_at"])
             result.batch_id = batch.pk
+            totals.after_import(org, batch.pk, large=True)
             return touched
         transaction.set_rollback(True)
     return set()

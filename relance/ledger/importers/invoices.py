@@ -9,7 +9,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from relance.accounts.models import Organisation
-from relance.ledger import balances
+from relance.ledger import balances, totals
 from relance.ledger.importers.columns import Column, Slot, header_of
 from relance.ledger.importers.fields import MAX_AMOUNT, parse_currency, parse_date, parse_money, text_parser
 from relance.ledger.importers.keys import KeyMap
@@ -207,13 +207,14 @@ class InvoiceImporter:
         for values, old in changed:
             values["customer"] = customers[values["customer"]]
             rows.append((*(values.get(f, old[f]) for f in fields), old["id"]))
-        update_rows(Invoice, fields, rows)
         ids = [old["id"] for _, old in changed]
-        Allocation.objects.filter(invoice_id__in=ids, source=AllocationSource.EXTERNAL).delete()
-        self._add_external({old["number"]: old["id"] for _, old in changed},
-                           {old["number"]: values["paid"] for values, old in changed if values["paid"] > 0})
-        # The balances module recomputes open balance and status from the allocations.
-        balances.refresh(ids)
+        with totals.tracking(ids):  # due dates, customers and amounts may all change
+            update_rows(Invoice, fields, rows)
+            Allocation.objects.filter(invoice_id__in=ids, source=AllocationSource.EXTERNAL).delete()
+            self._add_external({old["number"]: old["id"] for _, old in changed},
+                               {old["number"]: values["paid"] for values, old in changed if values["paid"] > 0})
+            # The balances module recomputes open balance and status from the allocations.
+            balances.refresh(ids)
         self.result.updated += len(changed)
 
     def _add_external(self, ids: dict[str, int], paid: dict[str, Decimal]) -> None:

@@ -1,8 +1,7 @@
 """Reads of the customers list: the filtered, sorted customers and their figures, one page at a time.
 
-Fast on 100,000 customers and 1,000,000 invoices: the page's figures come from one grouped query over
-the page's ids (index invoice_customer_status); only a sort by overdue amount or days late aggregates
-the overdue invoices of every filtered customer, in one query that the database groups itself.
+Fast on 100,000 customers and 1,000,000 invoices: the figures and the sorts by overdue amount or days
+late read the customers' running totals (relance.ledger.totals), never the invoices.
 """
 
 from __future__ import annotations
@@ -14,24 +13,25 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import (
     BooleanField,
-    Count,
-    DecimalField,
     Exists,
     F,
-    FilteredRelation,
-    Min,
     OuterRef,
     Q,
     QuerySet,
-    Sum,
-    Value,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
 
 from relance.accounts.models import Membership, Organisation, Role
 from relance.dunning.models import Scenario
-from relance.ledger.models import MONEY, Contact, ContactKind, Customer, Invoice, InvoiceStatus, RiskSegment
+from relance.ledger import totals
+from relance.ledger.models import (
+    Contact,
+    ContactKind,
+    Customer,
+    Invoice,
+    InvoiceStatus,
+    RiskSegment,
+)
 
 ACTIVE_STATUSES = [InvoiceStatus.OPEN, InvoiceStatus.PARTLY_PAID, InvoiceStatus.DISPUTED]
 STATUSES = ("paused", "insolvency", "disputed", "clear")
@@ -110,6 +110,7 @@ def _with_tag(qs: QuerySet, tag: str) -> QuerySet:
 
 def filter_customers(org: Organisation, query: CustomerQuery, today: date) -> QuerySet:
     """The organisation's customers matching the query (unsorted: count them, then sort_customers)."""
+    totals.bring_to(org, today)  # the sorts by overdue amount and days late read them
     qs = Customer.objects.filter(organisation=org)
     if query.q:
         qs = _search(qs, query.q)
@@ -142,50 +143,35 @@ def sort_customers(qs: QuerySet, sort: str, today: date) -> QuerySet:
     if field == "name":
         order = [F("name").desc() if descending else F("name").asc()]
     else:
-        # Only the overdue invoices join: the database aggregates them per customer in one pass.
-        qs = qs.annotate(overdue_invoices=FilteredRelation("invoices", condition=Q(
-            invoices__status__in=ACTIVE_STATUSES, invoices__due_date__lt=today, invoices__open_balance__gt=0)))
+        # The customers' running totals (relance.ledger.totals), indexed with the name: no invoice is read.
         if field == "overdue":
-            qs = qs.annotate(sort_key=Coalesce(Sum("overdue_invoices__open_balance"), Value(Decimal("0")),
-                                               output_field=DecimalField(**MONEY)))
-            order = [F("sort_key").desc() if descending else F("sort_key").asc()]
+            order = [F("overdue_amount").desc() if descending else F("overdue_amount").asc()]
         else:
             # Most days late = the oldest due date; customers with nothing overdue last either way.
-            qs = qs.annotate(sort_key=Min("overdue_invoices__due_date"))
-            order = [F("sort_key").asc(nulls_last=True) if descending else F("sort_key").desc(nulls_last=True)]
+            order = [F("overdue_since").asc(nulls_last=True) if descending
+                     else F("overdue_since").desc(nulls_last=True)]
     return qs.order_by(*order, "name", "pk")
 
 
 def page_rows(sorted_qs: QuerySet, start: int, stop: int) -> list[dict]:
-    """The page's customers as dicts, the scenario's and collector's names joined. Sorted by a figure,
-    the sort runs first on the narrow (id, key) rows, then the page's 50 rows are read by id: the wide
-    rows never go through the aggregate's sort."""
-    if "sort_key" not in sorted_qs.query.annotations:
-        return list(sorted_qs.values(*LIST_FIELDS)[start:stop])
-    ids = list(sorted_qs.values_list("pk", flat=True)[start:stop])
-    by_id = {row["pk"]: row for row in Customer.objects.filter(pk__in=ids).values(*LIST_FIELDS)}
-    return [by_id[pk] for pk in ids if pk in by_id]
+    """The page's customers as dicts, the scenario's and collector's names joined."""
+    return list(sorted_qs.values(*LIST_FIELDS)[start:stop])
 
 
 def page_figures(org: Organisation, customer_ids: list[int], today: date) -> dict[int, Figures]:
     """Total due, overdue amount, days late of the oldest overdue invoice and the invoices in dispute,
-    per customer of the page: one grouped query over these ids."""
+    per customer of the page: their running totals (relance.ledger.totals), made true as of today."""
     if not customer_ids:
         return {}
-    rows = (
-        Invoice.objects.filter(organisation=org, customer_id__in=customer_ids, status__in=ACTIVE_STATUSES,
-                               open_balance__gt=0)
-        .order_by().values("customer_id")
-        .annotate(total_due=Sum("open_balance"), overdue=Sum("open_balance", filter=Q(due_date__lt=today)),
-                  oldest=Min("due_date", filter=Q(due_date__lt=today)),
-                  disputed=Count("pk", filter=Q(status=InvoiceStatus.DISPUTED)))
-    )
+    totals.bring_to(org, today)
     figures = {}
+    rows = Customer.objects.filter(organisation=org, pk__in=customer_ids, open_count__gt=0).values(
+        "pk", "open_amount", "overdue_amount", "overdue_since", "disputed_count")
     for row in rows:
-        oldest = row["oldest"]
-        figures[row["customer_id"]] = Figures(
-            total_due=_money(row["total_due"]), overdue=_money(row["overdue"]),
-            days_late=(today - oldest).days if oldest else None, disputed=row["disputed"],
+        since = row["overdue_since"]
+        figures[row["pk"]] = Figures(
+            total_due=_money(row["open_amount"]), overdue=_money(row["overdue_amount"]),
+            days_late=(today - since).days if since else None, disputed=row["disputed_count"],
         )
     return figures
 

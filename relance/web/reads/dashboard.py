@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Min, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from relance.accounts.models import Organisation
 from relance.dunning.models import Channel, Dispute, Promise, PromiseState, Reminder, ReminderState
-from relance.ledger.models import Customer, Invoice, InvoiceStatus, Payment
-from relance.ledger.queries import get_aged_balance, list_open_invoices
+from relance.ledger import totals
+from relance.ledger.models import Customer, DayTotals, Payment
 
 CENT = Decimal("0.01")
 DSO_DAYS = 90
@@ -68,25 +68,36 @@ class AgedBalance:
 
 
 def get_dashboard_aged_balance(org: Organisation, today: date) -> AgedBalance:
-    """Open balance of the open invoices by days past due (one query)."""
-    row = get_aged_balance(org, today, buckets=DASHBOARD_BUCKETS)
-    total = row["total"]
-    buckets = [
-        Bucket(key, low, high, row[key], row[f"{key}_count"], (row[key] / total) if total else None)
-        for key, low, high in DASHBOARD_BUCKETS
-    ]
-    return AgedBalance(total=total, count=row["count"], buckets=buckets)
+    """Open balance of the open invoices by days past due, from the ledger's totals per due date
+    (one query over at most a few thousand days)."""
+    totals.bring_to(org, today)
+    aggregates = {}
+    for key, low, high in DASHBOARD_BUCKETS:
+        cond = Q()
+        if low is not None:
+            cond &= Q(day__lte=today - timedelta(days=low))
+        if high is not None:
+            cond &= Q(day__gt=today - timedelta(days=high + 1))
+        aggregates[key] = Sum("due_open_amount", filter=cond)
+        aggregates[f"{key}_count"] = Sum("due_open_count", filter=cond)
+    row = DayTotals.objects.filter(organisation=org, due_open_count__gt=0).aggregate(
+        total=Sum("due_open_amount"), count=Sum("due_open_count"), **aggregates)
+    total = cents(row["total"])
+    buckets = []
+    for key, low, high in DASHBOARD_BUCKETS:
+        amount = cents(row[key])
+        buckets.append(Bucket(key, low, high, amount, row[f"{key}_count"] or 0, (amount / total) if total else None))
+    return AgedBalance(total=total, count=row["count"] or 0, buckets=buckets)
 
 
 def _sales_in(org_ref, today: date, days: int):
-    return (Invoice.objects.filter(organisation=org_ref, issue_date__gt=today - timedelta(days=days),
-                                   issue_date__lte=today)
-            .exclude(status=InvoiceStatus.CANCELLED))
+    return DayTotals.objects.filter(organisation=org_ref, day__gt=today - timedelta(days=days), day__lte=today)
 
 
 def get_sales(org: Organisation, today: date, days: int = DSO_DAYS) -> Decimal:
     """Invoiced (all taxes included) over the last `days` days, today included; cancelled invoices aside."""
-    return cents(_sales_in(org, today, days).aggregate(sales=Sum("total"))["sales"])
+    totals.bring_to(org, today)
+    return cents(_sales_in(org, today, days).aggregate(sales=Sum("invoiced_amount"))["sales"])
 
 
 def _scalar(queryset, expression):
@@ -97,6 +108,7 @@ def _scalar(queryset, expression):
 def get_counters(org: Organisation, today: date) -> dict:
     """The small figures in one query: sales of the DSO period, promises due today (still open) and
     broken over the last 30 days, open disputes (count and open balance of their invoices)."""
+    totals.bring_to(org, today)
     org_ref = OuterRef("pk")
     promises = Promise.objects.filter(organisation=org_ref)
     due = promises.filter(state=PromiseState.OPEN, promised_date=today)
@@ -104,7 +116,7 @@ def get_counters(org: Organisation, today: date) -> dict:
                              promised_date__gte=today - timedelta(days=BROKEN_PROMISES_DAYS))
     disputes = Dispute.objects.filter(organisation=org_ref, is_open=True)
     row = Organisation.objects.filter(pk=org.pk).values("pk").annotate(
-        sales=_scalar(_sales_in(org_ref, today, DSO_DAYS), Sum("total")),
+        sales=_scalar(_sales_in(org_ref, today, DSO_DAYS), Sum("invoiced_amount")),
         due_count=_scalar(due, Count("id")),
         due_amount=_scalar(due, Sum(_promised_amount())),
         broken_count=_scalar(broken, Count("id")),
@@ -210,18 +222,15 @@ def list_promises_to_follow(org: Organisation, today: date, limit: int = PROMISE
 
 
 def list_top_overdue_customers(org: Organisation, today: date, limit: int = TOP_CUSTOMERS) -> list[dict]:
-    """The customers owing the most past due: overdue amount, invoices, days late of the oldest (one query).
-
-    Grouped by the customer's id alone; the name comes by a subquery run for the rows kept only (a
-    join before the grouping would carry every name through the sort)."""
-    name = Customer.objects.filter(pk=OuterRef("customer_id")).order_by().values("name")[:1]
-    rows = (list_open_invoices(org).filter(due_date__lt=today)
-            .values("customer_id")
-            .annotate(overdue=Sum("open_balance"), invoices=Count("id"), oldest=Min("due_date"))
-            .annotate(name=Subquery(name))
-            .order_by("-overdue", "customer_id")[:limit])
+    """The customers owing the most past due: overdue amount, invoices, days late of the oldest (the
+    customers' totals, read down their overdue index)."""
+    totals.bring_to(org, today)
+    rows = (Customer.objects.filter(organisation=org, overdue_amount__gt=0)
+            .values("pk", "name", "overdue_amount", "overdue_count", "overdue_since")
+            .order_by("-overdue_amount", "name", "pk")[:limit])
     return [
-        {"pk": r["customer_id"], "name": r["name"], "overdue": cents(r["overdue"]),
-         "invoices": r["invoices"], "oldest_due": r["oldest"], "days_late": (today - r["oldest"]).days}
+        {"pk": r["pk"], "name": r["name"], "overdue": cents(r["overdue_amount"]),
+         "invoices": r["overdue_count"], "oldest_due": r["overdue_since"],
+         "days_late": (today - r["overdue_since"]).days}
         for r in rows
     ]

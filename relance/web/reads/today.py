@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.core.paginator import Page, Paginator
 from django.db.models import DecimalField, F, Q, Sum, Window
 from django.db.models.functions import Coalesce, RowNumber
+from django.utils.functional import cached_property
 
 from relance.accounts.models import Organisation
 from relance.channels.base import DeliveryError, Outgoing
@@ -32,8 +33,21 @@ def _amount(value) -> Decimal:
     return Decimal(str(value or 0)).quantize(CENT)
 
 
-def _page(queryset, number, size: int) -> Page:
-    return Paginator(queryset, size).get_page(number)
+class _CountedPaginator(Paginator):
+    """Counts with another (plainer) queryset: the count of an annotated one wraps its aggregate."""
+
+    def __init__(self, queryset, size: int, counted):
+        super().__init__(queryset, size)
+        self._counted = counted
+
+    @cached_property
+    def count(self) -> int:
+        return self._counted.count()
+
+
+def _page(queryset, number, size: int, counted=None) -> Page:
+    paginator = Paginator(queryset, size) if counted is None else _CountedPaginator(queryset, size, counted)
+    return paginator.get_page(number)
 
 
 # --- 1. what the next send delivers ----------------------------------------------------------
@@ -138,16 +152,19 @@ def list_calls(org: Organisation, today: date, page=1) -> Page:
     the task's invoices), each as a Call with the phones, the invoices and the last reminders sent."""
     at_risk = Coalesce(Sum("invoices__open_balance", filter=Q(invoices__open_balance__gt=0)), Decimal(0),
                        output_field=MONEY_FIELD)
-    tasks = (
-        Task.objects.filter(organisation=org, kind=TaskKind.CALL, state=Task.State.OPEN, due_date__lte=today)
-        .select_related("customer", "assignee")
-        .only("id", "title", "due_date", "script", "outcome_data", "customer__id", "customer__name",
-              "customer__external_id", "assignee__id", "assignee__username")
-        .annotate(at_risk=at_risk)
-        .order_by("-at_risk", "due_date", "id")
-    )
-    page = _page(tasks, page, CALLS_PAGE_SIZE)
-    page.object_list = _calls(list(page.object_list))
+    open_calls = Task.objects.filter(organisation=org, kind=TaskKind.CALL, state=Task.State.OPEN,
+                                     due_date__lte=today)
+    # Ranked on narrow rows (id, amount), then the page's tasks read whole: the wide columns (scripts)
+    # never go through the grouping and the sort.
+    ranked = open_calls.annotate(at_risk=at_risk).order_by("-at_risk", "due_date", "id").values_list("id", "at_risk")
+    page = _page(ranked, page, CALLS_PAGE_SIZE, counted=open_calls)
+    risks = dict(page.object_list)
+    tasks = (Task.objects.filter(pk__in=list(risks)).select_related("customer", "assignee")
+             .only("id", "title", "due_date", "script", "outcome_data", "customer__id", "customer__name",
+                   "customer__external_id", "assignee__id", "assignee__username").in_bulk())
+    for pk, task in tasks.items():
+        task.at_risk = risks[pk]
+    page.object_list = _calls([tasks[pk] for pk in risks])
     return page
 
 
