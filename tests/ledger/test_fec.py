@@ -11,10 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from relance.cli import main
+from relance.ledger import totals
 from relance.ledger.importers import detect_kind, import_file
 from relance.ledger.importers.fec import REQUIRED, is_fec
 from relance.ledger.models import Allocation, CreditNote, Customer, ImportBatch, Invoice, Payment
 from tests.ledger.data import assert_balance_invariant
+from tests.ledger.test_totals import assert_true
 
 SAMPLES = Path(__file__).parent / "samples" / "fec"
 HEADER = list(REQUIRED)
@@ -351,6 +353,16 @@ def test_partial_lettering_completed_in_a_later_fec_settles_the_rest(org, tmp_pa
     invoice = Invoice.objects.get()
     assert invoice.status == "paid"
     assert sorted(a.amount for a in invoice.allocations.all()) == [Decimal("40.00"), Decimal("60.00")]
+
+
+def test_the_running_totals_stay_true(org, customer, make_invoice, tmp_path):
+    make_invoice(number="F001", total="120.00", issue=date(2026, 1, 5), due=date(2026, 2, 4))
+    totals.bring_to(org, date(2026, 7, 15))
+    rows = (sale("1", "F001", "120,00", "20,00", letter="A") + receipt("2", "R1", "120,00", letter="A")
+            + sale("3", "F002", "80,00", "0,00", letter="B") + receipt("4", "R2", "30,00", letter="B")
+            + sale("5", "F003", "50,00", "0,00", customer="C002", name="Martin"))
+    assert import_file(org, "fec", write_fec(tmp_path, rows)).errors == []
+    assert_true(org, date(2026, 7, 15))
 
 
 def test_a_changed_amount_updates_the_invoice(org, tmp_path):
