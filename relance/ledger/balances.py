@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Case, DecimalField, F, OuterRef, Q, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Round
 
 from relance.accounts.permissions import WRITE, require
 from relance.audit import log as audit_log
@@ -72,8 +72,10 @@ def refresh(invoice_ids: Iterable[int]) -> None:
     for start in range(0, len(ids), 500):
         with totals.tracking(ids[start : start + 500]):
             chunk = Invoice.objects.filter(pk__in=ids[start : start + 500])
+            # Rounded to the cent: SQLite sums decimals as binary floats (5776.69 + 837.94 is not
+            # 6614.63 there), and a balance of 1e-12 would read 0.00 yet count as partly paid.
             chunk.update(
-                open_balance=F("total") - Coalesce(Subquery(allocated), Value(ZERO), output_field=money)
+                open_balance=Round(F("total") - Coalesce(Subquery(allocated), Value(ZERO), output_field=money), 2)
             )
             chunk.update(status=status)
 

@@ -1,4 +1,5 @@
-"""Importers of ledger files. `import_file()` reads a CSV/XLSX file of customers, invoices or payments.
+"""Importers of ledger files. `import_file()` reads a CSV/XLSX file of customers, invoices or payments,
+or a whole-file format (FORMATS: a FEC) through that format's own module.
 
 Bad input never ends in a traceback: a cell, a row or the whole file (not a regular file, too big,
 corrupt, mixed encodings: RefusedFile) is refused with `file:line: field: message`.
@@ -20,6 +21,7 @@ from django.utils import timezone
 from relance.accounts.models import Organisation
 from relance.audit import log as audit_log
 from relance.ledger import totals
+from relance.ledger.importers import fec
 from relance.ledger.importers.columns import plan_of, read_row, resolve
 from relance.ledger.importers.customers import CustomerImporter
 from relance.ledger.importers.invoices import InvoiceImporter
@@ -37,11 +39,26 @@ BIG_IMPORT_ROWS = 10_000
 BIG_IMPORT_BYTES = 2_000_000
 
 KINDS = {"customers": CustomerImporter, "invoices": InvoiceImporter, "payments": PaymentImporter}
+# Whole-file formats, each read by its own module: kind -> (detect(path) -> bool, run(org, path,
+# result, dry_run=, options=) -> ids of the invoices whose balance may have changed). `relance import
+# FILE` without a kind takes the first whose detect() says yes. One line per format.
+FORMATS = {
+    "fec": (fec.is_fec, fec.import_fec),
+}
 CHUNK_ROWS = 2000
 
 Progress = Callable[[int, int], None]
 
-__all__ = ["KINDS", "FieldError", "ImportResult", "ImportUsageError", "Problem", "import_file"]
+__all__ = ["FORMATS", "KINDS", "FieldError", "ImportResult", "ImportUsageError", "Problem", "detect_kind",
+           "import_file"]
+
+
+def detect_kind(path: str | Path) -> str | None:
+    """The whole-file format the file is written in (FORMATS), or None."""
+    for kind, (detect, _) in FORMATS.items():
+        if detect(path):
+            return kind
+    return None
 
 
 def import_file(
@@ -52,15 +69,20 @@ def import_file(
     mapping: dict[str, str] | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
+    options: dict | None = None,
 ) -> ImportResult:
     """Import a CSV/XLSX file of `kind` (customers, invoices, payments) into `org`'s ledger.
 
     `mapping` maps a column of the file to a field (or to a known header). `progress` is called
     with (done, total) now and then. Raises ImportUsageError when the import cannot start (unknown
     kind, unreadable file, --map naming an unknown field); refused input is in `result.errors`.
+    `options` go to a whole-file format's importer (FORMATS).
     """
+    if kind in FORMATS:
+        return _import_format(org, kind, Path(path), dry_run, options)
     if kind not in KINDS:
-        raise ImportUsageError(f"type d'import inconnu: {kind} (customers, invoices ou payments)")
+        known = ", ".join([*KINDS, *FORMATS])
+        raise ImportUsageError(f"type d'import inconnu: {kind} ({known})")
     importer_class = KINDS[kind]
     path = Path(path)
     result = ImportResult(kind=kind, filename=str(path), dry_run=dry_run)
@@ -77,6 +99,26 @@ def import_file(
         if result.created + result.updated >= BIG_IMPORT_ROWS:
             refresh_statistics()
         _announce(org, kind, result.batch_id)
+    return result
+
+
+def _import_format(org: Organisation, kind: str, path: Path, dry_run: bool, options: dict | None) -> ImportResult:
+    result = ImportResult(kind=kind, filename=str(path), dry_run=dry_run)
+    touched: set[int] = set()
+    try:
+        touched = FORMATS[kind][1](org, path, result, dry_run=dry_run, options=options)
+    except RefusedFile as exc:
+        _refuse(result, exc.line, exc.message)
+    except DataError as exc:
+        _refuse(result, 0, f"valeur refusée par la base de données ({' '.join(str(exc).split())[:200]})")
+    if result.ok and not dry_run:
+        if result.created + result.updated >= BIG_IMPORT_ROWS:
+            refresh_statistics()
+        # Customers under proceedings whose invoices just arrived: their claims to declare are now known.
+        insolvent = Customer.objects.filter(organisation=org, in_insolvency=True,
+                                            invoices__source_import_id=result.batch_id)
+        ledger_changed.send(sender=import_file, organisation=org, invoice_ids=sorted(touched),
+                            insolvent_customer_ids=list(insolvent.distinct().values_list("pk", flat=True)))
     return result
 
 

@@ -1,4 +1,6 @@
 """relance import customers|invoices|payments|statement FILE --org SLUG [--dry-run] [--json] [--map column=field ...]
+relance import fec FILE --org SLUG [--journals VT,VE] [--customer-prefix 411]; relance import FILE --org SLUG
+(or --format fec|camt|ofx|mt940) recognises a whole-file format (FEC, bank statement) by its content.
 
 `statement` (or `payments` given a file that is no table): a bank statement, CAMT.053/054, OFX or
 MT940 (`--format` when the content does not tell).
@@ -16,8 +18,9 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from relance.accounts.models import Organisation
-from relance.ledger.importers import KINDS, ImportUsageError, import_file
-from relance.ledger.importers.statements import FORMATS, import_statement, is_statement
+from relance.ledger.importers import FORMATS, KINDS, ImportUsageError, detect_kind, import_file
+from relance.ledger.importers.statements import FORMATS as STATEMENT_FORMATS
+from relance.ledger.importers.statements import import_statement, is_statement
 
 
 def parse_mapping(items: list[str]) -> dict[str, str]:
@@ -31,11 +34,21 @@ def parse_mapping(items: list[str]) -> dict[str, str]:
 
 
 class Command(BaseCommand):
-    help = "Import customers, invoices or payments from a CSV or XLSX file (French or English headers)."
+    help = ("Import customers, invoices or payments from a CSV or XLSX file (French or English headers), or a "
+            "whole ledger export (FEC).")
 
     def add_arguments(self, parser):
-        parser.add_argument("kind", choices=sorted([*KINDS, "statement"]), help="what the file holds")
-        parser.add_argument("file", help="CSV (any of ; , tab separators, UTF-8 or Windows) or XLSX file")
+        kinds = ", ".join(sorted([*KINDS, *FORMATS, "statement"]))
+        parser.add_argument("what", metavar="KIND|FILE",
+                            help=f"what the file holds ({kinds}), or the file itself: its format is then "
+                                 "recognised from its content (a FEC by its header, a bank statement)")
+        parser.add_argument("file", nargs="?", metavar="FILE",
+                            help="CSV (any of ; , tab separators, UTF-8 or Windows), XLSX, FEC or bank statement")
+        parser.add_argument("--format", choices=sorted([*FORMATS, *STATEMENT_FORMATS]),
+                            help="the file's format, when no KIND is given (or the bank statement's format)")
+        parser.add_argument("--journals", help="FEC: the sales journals' codes, comma-separated (default: the "
+                                               "journals whose customer lines are mostly debits)")
+        parser.add_argument("--customer-prefix", default="411", help="FEC: customer accounts start with this")
         parser.add_argument("--org", required=True, help="organisation slug")
         parser.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
         parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
@@ -43,19 +56,22 @@ class Command(BaseCommand):
             "--map", action="append", default=[], metavar="COLUMN=FIELD",
             help="read the file's COLUMN as FIELD (a field name or a known header); repeatable",
         )
-        parser.add_argument("--format", choices=sorted(FORMATS), help="bank statement format (detected when not given)")
 
     def handle(self, *args, **o):
         org = Organisation.objects.filter(slug=o["org"]).first()
         if org is None:
             raise CommandError(f"organisation inconnue: {o['org']}", returncode=2)
-        if o["kind"] == "statement" or (o["kind"] == "payments" and is_statement(o["file"])):
-            return self.import_statement(org, o)
+        kind, path = _kind_and_file([o["what"], o["file"]] if o["file"] else [o["what"]], o["format"])
+        if kind == "statement" or (kind == "payments" and is_statement(path)):
+            return self.import_statement(org, path, o)
         mapping = parse_mapping(o["map"])
+        options = {"prefix": o["customer_prefix"].strip() or "411"}
+        if o["journals"]:
+            options["journals"] = {j.strip() for j in o["journals"].split(",") if j.strip()}
         with _progress_bar(enabled=not o["json"] and sys.stderr.isatty()) as progress:
             try:
-                result = import_file(org, o["kind"], o["file"], mapping=mapping, dry_run=o["dry_run"],
-                                     progress=progress)
+                result = import_file(org, kind, path, mapping=mapping, dry_run=o["dry_run"],
+                                     progress=progress, options=options)
             except ImportUsageError as exc:
                 raise CommandError(str(exc), returncode=2)
         if o["json"]:
@@ -69,10 +85,11 @@ class Command(BaseCommand):
             noun = "problème" if result.error_count == 1 else "problèmes"
             raise CommandError(f"import refusé, rien n'a été écrit ({result.error_count} {noun})", returncode=1)
 
-    def import_statement(self, org, o) -> None:
+    def import_statement(self, org, path: str, o) -> None:
         """A bank statement (CAMT.053/054, OFX, MT940): its credits become unallocated payments."""
+        fmt = o["format"] if o["format"] in STATEMENT_FORMATS else None
         try:
-            result = import_statement(org, o["file"], fmt=o["format"], dry_run=o["dry_run"])
+            result = import_statement(org, path, fmt=fmt, dry_run=o["dry_run"])
         except ImportUsageError as exc:
             raise CommandError(str(exc), returncode=2)
         if o["json"]:
@@ -86,12 +103,31 @@ class Command(BaseCommand):
             raise CommandError("import refusé, rien n'a été écrit", returncode=1)
 
 
+def _kind_and_file(what: list[str], fmt: str | None) -> tuple[str, str]:
+    """KIND FILE, or FILE alone with --format or a format recognised from the file."""
+    known = sorted([*KINDS, *FORMATS, "statement"])
+    if len(what) == 2:
+        if what[0] not in known:
+            raise CommandError(f"type d'import inconnu: {what[0]} ({', '.join(known)})", returncode=2)
+        return what[0], what[1]
+    if what[0] in known:
+        raise CommandError(f"fichier à importer manquant après {what[0]}", returncode=2)
+    if fmt in STATEMENT_FORMATS:
+        return "statement", what[0]
+    kind = fmt or detect_kind(what[0]) or ("statement" if is_statement(what[0]) else None)
+    if kind is None:
+        raise CommandError(f"{what[0]}: format non reconnu; précisez le type ({', '.join(known)})", returncode=2)
+    return kind, what[0]
+
+
 def _summary(result) -> str:
     verb = "simulation (rien n'a été écrit)" if result.dry_run else "importé"
     text = (f"{result.filename}: {verb}: {result.created} créés, {result.updated} mis à jour, "
             f"{result.unchanged} inchangés")
     if result.extra.get("customers_created"):
         text += f" ; {result.extra['customers_created']} clients créés depuis les factures"
+    if result.extra.get("allocations_created"):
+        text += f" ; {result.extra['allocations_created']} affectations créées par le lettrage"
     return text
 
 
