@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from relance.accounts.models import Organisation
 from relance.ledger.importers.columns import plan_of, read_row, resolve
+from relance.ledger.importers.credit_notes import CreditNoteImporter
 from relance.ledger.importers.customers import CustomerImporter
 from relance.ledger.importers.invoices import InvoiceImporter
 from relance.ledger.importers.payments import PaymentImporter
@@ -33,7 +34,8 @@ from relance.lib.db import big_cache, refresh_statistics
 # ANALYZE: without them the pages' aggregates walk the wrong index, about ten times slower).
 BIG_IMPORT_ROWS = 10_000
 
-KINDS = {"customers": CustomerImporter, "invoices": InvoiceImporter, "payments": PaymentImporter}
+KINDS = {"customers": CustomerImporter, "invoices": InvoiceImporter, "payments": PaymentImporter,
+         "credit-notes": CreditNoteImporter}
 CHUNK_ROWS = 2000
 
 Progress = Callable[[int, int], None]
@@ -57,7 +59,7 @@ def import_file(
     kind, unreadable file, --map naming an unknown field); refused input is in `result.errors`.
     """
     if kind not in KINDS:
-        raise ImportUsageError(f"type d'import inconnu: {kind} (customers, invoices ou payments)")
+        raise ImportUsageError(f"type d'import inconnu: {kind} ({', '.join(KINDS)})")
     importer_class = KINDS[kind]
     path = Path(path)
     result = ImportResult(kind=kind, filename=str(path), dry_run=dry_run)
@@ -168,6 +170,9 @@ def _announce(org: Organisation, kind: str, batch_id: int | None) -> None:
         # Only those still owed: a new invoice already paid has no next date to give or to clear.
         ids = Invoice.objects.filter(organisation=org, source_import_id=batch_id, open_balance__gt=0).order_by()
         ids = ids.values_list("pk", flat=True)
+    elif kind == "credit-notes":
+        ids = Allocation.objects.filter(credit_note__source_import_id=batch_id).order_by()
+        ids = ids.values_list("invoice_id", flat=True)
     else:
         ids = Allocation.objects.filter(payment__source_import_id=batch_id).order_by()
         ids = ids.values_list("invoice_id", flat=True)

@@ -1,4 +1,8 @@
-"""relance import customers|invoices|payments FILE --org SLUG [--dry-run] [--json] [--map column=field ...]
+"""relance import KIND FILE --org SLUG [--dry-run] [--json] [--map column=field ...]
+
+KIND: customers, invoices, payments, credit-notes (CSV/XLSX), or one of FORMATS' kinds (facturx, ...).
+
+`relance import FILE --org SLUG` (or `--format KIND`) finds the kind from the file's content among FORMATS.
 
 Exit 0 when imported, 1 when the file is refused (every problem listed as `file:line: field: message`,
 or `file: message` when the file as a whole is: not a regular file, over RELANCE_IMPORT_MAX_BYTES,
@@ -8,11 +12,19 @@ corrupt, mixed encodings), 2 on usage errors (unknown organisation, absent file,
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from relance.accounts.models import Organisation
-from relance.ledger.importers import KINDS, ImportUsageError, import_file
+from relance.ledger.importers import KINDS, ImportUsageError, einvoice_cli, import_file
+from relance.ledger.importers.formats import ImportFormat
+
+# Importers of whole documents, asked in this order which kind a file is when none is given.
+FORMATS: list[ImportFormat] = [
+    einvoice_cli.EINVOICES,  # facturx, cii, ubl
+    einvoice_cli.DOCUMENTS,  # documents (a directory of invoice PDFs)
+]
 
 
 def parse_mapping(items: list[str]) -> dict[str, str]:
@@ -29,8 +41,12 @@ class Command(BaseCommand):
     help = "Import customers, invoices or payments from a CSV or XLSX file (French or English headers)."
 
     def add_arguments(self, parser):
-        parser.add_argument("kind", choices=sorted(KINDS), help="what the file holds")
-        parser.add_argument("file", help="CSV (any of ; , tab separators, UTF-8 or Windows) or XLSX file")
+        kinds = ", ".join([*KINDS, *(k for f in FORMATS for k in f.kinds)])
+        parser.add_argument("kind", metavar="KIND", help=f"what the file holds ({kinds}); omit it to detect it "
+                                                         "from the content")
+        parser.add_argument("file", nargs="?", help="CSV (any of ; , tab separators, UTF-8 or Windows) or XLSX "
+                                                    "file, or the file or directory of the format")
+        parser.add_argument("--format", dest="format", metavar="KIND", help="the kind, when FILE comes alone")
         parser.add_argument("--org", required=True, help="organisation slug")
         parser.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
         parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
@@ -43,6 +59,14 @@ class Command(BaseCommand):
         org = Organisation.objects.filter(slug=o["org"]).first()
         if org is None:
             raise CommandError(f"organisation inconnue: {o['org']}", returncode=2)
+        kind, path = _kind_and_path(o)
+        for fmt in FORMATS:
+            if kind in fmt.kinds:
+                if not path.exists():
+                    raise CommandError(f"{path}: fichier ou dossier absent", returncode=2)
+                fmt.run(self, org, kind, path, o)
+                return
+        o["kind"], o["file"] = kind, str(path)
         mapping = parse_mapping(o["map"])
         with _progress_bar(enabled=not o["json"] and sys.stderr.isatty()) as progress:
             try:
@@ -60,6 +84,39 @@ class Command(BaseCommand):
         if not result.ok:
             noun = "problème" if result.error_count == 1 else "problèmes"
             raise CommandError(f"import refusé, rien n'a été écrit ({result.error_count} {noun})", returncode=1)
+
+
+def _kind_and_path(o: dict) -> tuple[str, Path]:
+    """The kind given (`relance import KIND FILE`, `--format`) or found from the content (`relance import FILE`)."""
+    known = [*KINDS, *(k for f in FORMATS for k in f.kinds)]
+    if o["file"] is not None:
+        kind, path = o["kind"], Path(o["file"])
+        if o["format"] and o["format"] != kind:
+            raise CommandError(f"--format {o['format']} contredit le type {kind}", returncode=2)
+    else:
+        path, kind = Path(o["kind"]), o["format"]
+        if kind is None:
+            kind = _detect(path)
+    if kind not in known:
+        raise CommandError(f"type d'import inconnu: {kind} ({', '.join(known)})", returncode=2)
+    return kind, path
+
+
+def _detect(path: Path) -> str:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8192)
+    except IsADirectoryError:
+        head = b""
+    except OSError as exc:
+        raise CommandError(f"{path}: {exc.strerror or exc}", returncode=2)
+    for fmt in FORMATS:
+        kind = fmt.detect(path, head)
+        if kind is not None:
+            return kind
+    kinds = ", ".join([*KINDS, *(k for f in FORMATS for k in f.kinds)])
+    raise CommandError(f"{path}: type de fichier non reconnu ; précisez-le : relance import KIND {path} ({kinds})",
+                       returncode=2)
 
 
 def _summary(result) -> str:
