@@ -140,7 +140,11 @@ def parse_xml(data: bytes, filename: str) -> etree._ElementTree:
         raise EInvoiceError(filename, f"XML invalide ou tronqué ({message})", line, f"colonne {exc.position[1]}")
     if root is None:
         raise EInvoiceError(filename, "XML vide")
-    return root.getroottree()
+    tree = root.getroottree()
+    if tree.docinfo.internalDTD is not None or tree.docinfo.doctype:
+        # A DOCTYPE after a long prologue: not expanded (resolve_entities=False), refused all the same.
+        raise EInvoiceError(filename, "DTD ou entités interdites dans une facture électronique", 1, "<!DOCTYPE>")
+    return tree
 
 
 def element_path(node) -> str:
