@@ -18,6 +18,7 @@ from weasyprint import HTML
 from relance.channels.delivery import deliver_pending
 from relance.cli import main
 from relance.ledger.importers.documents import attach_documents, candidate_numbers
+from relance.ledger.invoice_pdf import render_invoice_pdfs
 from relance.ledger.models import Invoice
 from tests.channels.email_support import make_reminder, smtpd  # noqa: F401
 
@@ -131,3 +132,17 @@ def test_an_email_reminder_carries_the_imported_pdf(org, smtpd, customer, make_i
     assert attachments["Facture-FA-2026-0012.pdf"] == data
     text = PdfReader(io.BytesIO(attachments["Facture-FA-2026-0012.pdf"])).pages[0].extract_text()
     assert "Facture FA-2026-0012 importée" in text
+
+
+def test_the_demo_invoice_pdfs_are_one_real_page_each(org, make_invoice):
+    invoices = [make_invoice(total="1500.00", number="FA-2026-0012"),
+                make_invoice(total="99.90", number="FA-2026-0013")]
+    pdfs = render_invoice_pdfs(invoices)
+
+    assert len(pdfs) == 2
+    first, second = (PdfReader(io.BytesIO(data)) for data in pdfs)
+    assert len(first.pages) == len(second.pages) == 1
+    text = first.pages[0].extract_text().replace("\u202f", " ").replace("\xa0", " ")
+    assert "Facture FA-2026-0012" in text and "Dupont SARL" in text and "ABC Consulting" in text
+    assert "1 500,00" in text and "31/05/2026" in text and "30/06/2026" in text
+    assert "FA-2026-0013" in second.pages[0].extract_text() and "99,90" in second.pages[0].extract_text()
