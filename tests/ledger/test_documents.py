@@ -146,3 +146,14 @@ def test_the_demo_invoice_pdfs_are_one_real_page_each(org, make_invoice):
     assert "Facture FA-2026-0012" in text and "Dupont SARL" in text and "ABC Consulting" in text
     assert "1 500,00" in text and "31/05/2026" in text and "30/06/2026" in text
     assert "FA-2026-0013" in second.pages[0].extract_text() and "99,90" in second.pages[0].extract_text()
+    assert "Total TTC" in text and "Échéance : 30/06/2026" in text
+
+
+def test_an_english_customer_gets_an_english_invoice(org, customer, make_invoice):
+    customer.language = "en"
+    customer.save()
+    pdf_bytes, = render_invoice_pdfs([make_invoice(total="1500.00", number="FA-2026-0012")])
+
+    text = PdfReader(io.BytesIO(pdf_bytes)).pages[0].extract_text()
+    assert "Invoice FA-2026-0012" in text and "Total incl. tax" in text and "€1,500.00" in text
+    assert "Due date: 30/06/2026" in text
