@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from relance.cli import main
 from relance.ledger.credit_notes import customer_credit
@@ -113,3 +114,17 @@ def test_the_command_imports_credit_notes(org, invoices, tmp_path, capsys):
     assert code == 0
     assert "1 créés, 0 mis à jour, 0 inchangés" in capsys.readouterr().out
     assert Invoice.objects.get(number="FA-1").open_balance == D("1000.00")
+
+
+def test_the_imports_page_imports_credit_notes(client, settings, alice, invoices):
+    settings.RELANCE_IMPORT_BACKGROUND = False
+    client.force_login(alice)
+    data = (HEADER + "AV-1;15/06/2026;C001;200,00;FA-1;EUR\n").encode()
+    response = client.post("/o/abc/imports/", {"kind": "credit-notes", "file": SimpleUploadedFile("avoirs.csv", data)})
+    assert response.status_code == 302
+    assert not CreditNote.objects.exists()  # the dry run wrote nothing
+    assert client.post(response.url, {"action": "import"}).status_code == 302
+
+    assert CreditNote.objects.get().invoice == invoices[0]
+    assert Invoice.objects.get(number="FA-1").open_balance == D("1000.00")
+    assert ImportBatch.objects.get().kind == "credit-notes"

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from weasyprint import HTML
 
 from relance.cli import main
-from relance.ledger.importers.einvoice import detect, import_einvoices
+from relance.ledger.importers.einvoice import detect, import_einvoices, read_file
 from relance.ledger.importers.einvoice_xml import EInvoiceError, read_document
 from relance.ledger.models import (
     Allocation,
@@ -278,8 +279,6 @@ def test_a_bad_amount_names_its_line_and_element(anyone, tmp_path):
 
 
 def test_a_pdf_without_embedded_invoice_is_refused(anyone, tmp_path):
-    from weasyprint import HTML
-
     (tmp_path / "plain.pdf").write_bytes(HTML(string="<p>Facture F1</p>").write_pdf())
     report = import_einvoices(anyone, tmp_path / "plain.pdf")
 
@@ -344,3 +343,20 @@ def test_a_damaged_sample_gives_a_document_or_a_clear_error(start, end, patch):
         assert str(exc).startswith("n.xml") and exc.message
     else:
         assert doc.total >= 0 and doc.amount_due <= doc.total
+
+
+_PDF = (SAMPLES / "Facture_FR_BASICWL.pdf").read_bytes()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(st.integers(8, len(_PDF)), st.binary(max_size=64))
+def test_a_damaged_pdf_gives_a_document_or_a_clear_error(tmp_path, cut, patch):
+    path = tmp_path / "f.pdf"
+    path.write_bytes(_PDF[:cut] + patch)
+    try:
+        doc, _, fmt = read_file(path, None)
+    except EInvoiceError as exc:
+        assert str(exc).startswith("f.pdf") and exc.message
+    else:
+        assert fmt == "facturx" and doc.number == "FA-2017-0010"
