@@ -360,3 +360,21 @@ def test_a_damaged_pdf_gives_a_document_or_a_clear_error(tmp_path, cut, patch):
         assert str(exc).startswith("f.pdf") and exc.message
     else:
         assert fmt == "facturx" and doc.number == "FA-2017-0010"
+
+
+def test_a_dry_run_reports_and_writes_nothing(moulin, tmp_path):
+    shutil.copy(sample("Facture_FR_BASICWL.pdf"), tmp_path / "f.pdf")
+    report = import_einvoices(moulin, tmp_path, dry_run=True)
+
+    assert report.ok and report.count("created") == 1
+    assert nothing_written()
+
+
+def test_an_unknown_currency_is_named(anyone, tmp_path):
+    text = sample("ubl-tc434-example2.xml").read_text(encoding="utf-8")
+    (tmp_path / "x.xml").write_text(text.replace("<cbc:DocumentCurrencyCode>NOK<", "<cbc:DocumentCurrencyCode>N'K<"),
+                                    encoding="utf-8")
+    report = import_einvoices(anyone, tmp_path / "x.xml")
+
+    assert "/Invoice/cbc:DocumentCurrencyCode: devise : devise inconnue" in str(report.errors[0])
+    assert nothing_written()

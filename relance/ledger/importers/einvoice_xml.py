@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from lxml import etree
 from schwifty import IBAN
@@ -20,6 +20,8 @@ from stdnum.fr import siren as fr_siren
 from stdnum.fr import siret as fr_siret
 
 from relance.ledger.contacts import clean_email
+from relance.ledger.importers.fields import parse_currency
+from relance.ledger.importers.result import FieldError
 
 CII_100 = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
 ZUGFERD_1 = "urn:ferd:CrossIndustryDocument:invoice:1p0"
@@ -238,6 +240,17 @@ class _Reader:
             raise self.error(where, f"{label} manquant", place if node is None else "")
         return value, node
 
+    def currency(self, ctx, path: str) -> str:
+        """An ISO 4217 code ('' when absent: the caller says it is missing)."""
+        node = self.node(ctx, path)
+        raw = " ".join((node.text or "").split()) if node is not None else ""
+        if not raw:
+            return ""
+        try:
+            return parse_currency(raw[:40])
+        except FieldError as exc:
+            raise self.error(node, f"devise : {exc}")
+
     def amount(self, ctx, path: str, label: str, required: bool = True) -> Decimal | None:
         node = self.node(ctx, path)
         raw = (node.text or "").strip() if node is not None else ""
@@ -249,7 +262,7 @@ class _Reader:
         if not _AMOUNT.fullmatch(raw):
             raise self.error(node, f"{label} : montant invalide {raw[:40]!r}")
         try:
-            value = Decimal(raw).quantize(CENT)
+            value = Decimal(raw).quantize(CENT, rounding=ROUND_HALF_UP)
         except InvalidOperation:
             raise self.error(node, f"{label} : montant invalide {raw[:40]!r}")
         if abs(value) >= MAX_AMOUNT:
@@ -384,7 +397,7 @@ class _Cii(_Reader):
         summation = self.node(settlement, v["sum"])
         if summation is None:
             raise self.error(settlement, f"élément {v['sum']} manquant")
-        currency = self.text(settlement, "ram:InvoiceCurrencyCode", 3).upper()
+        currency = self.currency(settlement, "ram:InvoiceCurrencyCode")
         total = self.amount(summation, "ram:GrandTotalAmount", "total TTC")
         tax_node = self.node(summation, f"ram:TaxTotalAmount[not(@currencyID) or @currencyID='{currency}']")
         tax = self.amount(summation, f"ram:TaxTotalAmount[not(@currencyID) or @currencyID='{currency}']",
@@ -479,7 +492,7 @@ class _Ubl(_Reader):
         totals = self.node(root, "cac:LegalMonetaryTotal")
         if totals is None:
             raise self.error(root, "élément cac:LegalMonetaryTotal manquant")
-        currency = self.text(root, "cbc:DocumentCurrencyCode", 3).upper()
+        currency = self.currency(root, "cbc:DocumentCurrencyCode")
         if not currency:
             raise self.error(root, "devise manquante", "/" + etree.QName(root).localname + "/cbc:DocumentCurrencyCode")
         total = self.amount(totals, "cbc:TaxInclusiveAmount", "total TTC")
