@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from relance.accounts.models import Organisation
+from relance.dunning.models import ReminderLine
 from relance.ledger.generator import INSOLVENT, LedgerGenerator, write_ledger_csv
 from relance.ledger.importers import import_file
 from relance.ledger.importers.documents import attach_documents
@@ -32,6 +33,7 @@ from relance.ledger.invoice_pdf import write_invoice_pdfs
 from relance.ledger.management.commands.generate import parse_day, positive
 from relance.ledger.models import CreditNote, Customer, Invoice, Payment
 from relance.web.management.commands.serve import busy_message, port_is_free
+from relance.worker import deliver
 
 SLUG = "abc"
 ORGANISATION = {
@@ -181,8 +183,6 @@ class Command(BaseCommand):
         self._invoice_documents(org, today)
         self._done()
         if send:
-            from relance.worker import deliver  # the whole-app command: see tests/test_layers.py
-
             deliver(org)
         return passwords
 
@@ -190,8 +190,6 @@ class Command(BaseCommand):
         """A PDF for each invoice today's reminders carry, attached by `relance import documents`'s own path.
 
         Only those: a PDF for each of the 6,000 invoices would take minutes."""
-        from relance.dunning.models import ReminderLine  # the whole-app command: see tests/test_layers.py
-
         lines = ReminderLine.objects.filter(reminder__organisation=org, reminder__run_date=today, dropped=False)
         invoices = list(Invoice.objects.filter(pk__in=lines.values("invoice_id")).select_related(
             "customer", "organisation").order_by("number"))
