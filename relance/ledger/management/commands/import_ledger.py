@@ -38,7 +38,8 @@ def parse_mapping(items: list[str]) -> dict[str, str]:
 
 
 class Command(BaseCommand):
-    help = "Import customers, invoices or payments from a CSV or XLSX file (French or English headers)."
+    help = ("Import customers, invoices, payments or credit notes from a CSV or XLSX file (French or English "
+            "headers), e-invoices (Factur-X/ZUGFeRD PDF, CII, UBL) or a directory of invoice PDFs.")
 
     def add_arguments(self, parser):
         kinds = ", ".join([*KINDS, *(k for f in FORMATS for k in f.kinds)])
