@@ -368,3 +368,39 @@ class TotalsDate(models.Model):
 
     organisation = models.OneToOneField(Organisation, on_delete=models.CASCADE, primary_key=True, related_name="+")
     as_of = models.DateField()
+# --- e-invoices ---
+class EInvoiceFormat(models.TextChoices):
+    FACTURX = "facturx", "Factur-X / ZUGFeRD (PDF)"
+    CII = "cii", "CII (XML)"
+    UBL = "ubl", "UBL 2.1 (XML)"
+
+
+class EInvoice(models.Model):
+    """What an imported e-invoice file said beyond the ledger's columns (relance.ledger.importers.einvoice)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="einvoices")
+    invoice = models.OneToOneField(Invoice, null=True, blank=True, on_delete=models.CASCADE, related_name="einvoice")
+    credit_note = models.OneToOneField(
+        CreditNote, null=True, blank=True, on_delete=models.CASCADE, related_name="einvoice"
+    )
+    format = models.CharField(max_length=8, choices=EInvoiceFormat.choices)
+    profile = models.CharField(max_length=200, blank=True)
+    type_code = models.CharField(max_length=3)
+    filename = models.CharField(max_length=500)
+    sha256 = models.CharField(max_length=64)
+    payment_terms = models.CharField("conditions de paiement", max_length=500, blank=True)
+    iban = models.CharField("IBAN du bénéficiaire", max_length=34, blank=True)
+    source_import = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="einvoice_one_document",
+                condition=Q(invoice__isnull=False, credit_note__isnull=True)
+                | Q(invoice__isnull=True, credit_note__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.format} {self.filename}"

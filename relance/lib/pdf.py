@@ -59,3 +59,18 @@ def htmls_to_pdf(htmls: Iterable[str], base_url: str | Path | None = None, allow
         raise PdfError("nothing to render")
     pages = [page for document in documents for page in document.pages]
     return documents[0].copy(pages).write_pdf()
+
+
+def html_to_page_pdfs(html: str, base_url: str | Path | None = None, allowed: Iterable[Path] = ()) -> list[bytes]:
+    """Render one HTML document once and write each of its pages as a PDF of its own.
+
+    Many one-page documents (the demo's invoices) for the cost of one layout: fonts and styles
+    are loaded once, not once per document."""
+    from weasyprint import HTML
+
+    roots = _allowed_roots(allowed)
+    if base_url is not None:
+        roots.append(Path(base_url).resolve())
+    base = str(Path(base_url).resolve()) + "/" if base_url is not None else None
+    document = HTML(string=html, base_url=base, url_fetcher=_fetcher(roots)).render()
+    return [document.copy([page]).write_pdf() for page in document.pages]

@@ -128,6 +128,13 @@ def test_it_runs_todays_dunning(demo):
     assert "planned" in demo  # the run's own summary line
 
 
+def test_the_invoices_reminded_today_have_their_pdf_and_no_other(demo):
+    reminded = Invoice.objects.filter(reminder_lines__reminder__run_date=TODAY, organisation__slug="abc").distinct()
+    assert reminded.exists()
+    assert not reminded.filter(document="").exists()
+    assert not Invoice.objects.exclude(pk__in=reminded.values("pk")).exclude(document="").exists()
+
+
 def ledger_counts() -> tuple[int, ...]:
     org = Organisation.objects.get(slug="abc")
     return tuple(m.objects.filter(organisation=org).count() for m in (Customer, Invoice, Payment, Dispute, Reminder))

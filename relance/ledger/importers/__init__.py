@@ -23,6 +23,7 @@ from relance.audit import log as audit_log
 from relance.ledger import totals
 from relance.ledger.importers import fec
 from relance.ledger.importers.columns import plan_of, read_row, resolve
+from relance.ledger.importers.credit_notes import CreditNoteImporter
 from relance.ledger.importers.customers import CustomerImporter
 from relance.ledger.importers.invoices import InvoiceImporter
 from relance.ledger.importers.payments import PaymentImporter
@@ -38,7 +39,8 @@ from relance.lib.db import big_cache, refresh_statistics
 BIG_IMPORT_ROWS = 10_000
 BIG_IMPORT_BYTES = 2_000_000
 
-KINDS = {"customers": CustomerImporter, "invoices": InvoiceImporter, "payments": PaymentImporter}
+KINDS = {"customers": CustomerImporter, "invoices": InvoiceImporter, "payments": PaymentImporter,
+         "credit-notes": CreditNoteImporter}
 # Whole-file formats, each read by its own module: kind -> (detect(path) -> bool, run(org, path,
 # result, dry_run=, options=) -> ids of the invoices whose balance may have changed). `relance import
 # FILE` without a kind takes the first whose detect() says yes. One line per format.
@@ -217,6 +219,9 @@ def _announce(org: Organisation, kind: str, batch_id: int | None) -> None:
         # Only those still owed: a new invoice already paid has no next date to give or to clear.
         ids = Invoice.objects.filter(organisation=org, source_import_id=batch_id, open_balance__gt=0).order_by()
         ids = ids.values_list("pk", flat=True)
+    elif kind == "credit-notes":
+        ids = Allocation.objects.filter(credit_note__source_import_id=batch_id).order_by()
+        ids = ids.values_list("invoice_id", flat=True)
     else:
         ids = Allocation.objects.filter(payment__source_import_id=batch_id).order_by()
         ids = ids.values_list("invoice_id", flat=True)

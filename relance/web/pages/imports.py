@@ -25,6 +25,7 @@ KIND_CHOICES = [
     ("invoices", pgettext_lazy("imports", "Invoices")),
     ("customers", pgettext_lazy("imports", "Customers")),
     ("payments", pgettext_lazy("imports", "Payments")),
+    ("credit-notes", pgettext_lazy("imports", "Credit notes")),
 ]
 KIND_LABELS = dict(KIND_CHOICES)
 # Room for the multipart envelope and the other fields around the file itself.

@@ -25,11 +25,15 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from relance.accounts.models import Organisation
+from relance.dunning.models import ReminderLine
 from relance.ledger.generator import INSOLVENT, LedgerGenerator, write_ledger_csv
 from relance.ledger.importers import import_file
+from relance.ledger.importers.documents import attach_documents
+from relance.ledger.invoice_pdf import write_invoice_pdfs
 from relance.ledger.management.commands.generate import parse_day, positive
 from relance.ledger.models import CreditNote, Customer, Invoice, Payment
 from relance.web.management.commands.serve import busy_message, port_is_free
+from relance.worker import deliver
 
 SLUG = "abc"
 ORGANISATION = {
@@ -53,7 +57,8 @@ DISPUTE_REASONS = [
 RESOLUTIONS = ["Justificatifs envoyés, facture confirmée", "Accord trouvé en réunion", "Bon de commande reçu"]
 # Customers bob collects for: the difficult ones, plus every third of the others.
 BOB_BEHAVIOURS = {"late", "disputer", "partial", INSOLVENT}
-STEPS = ["base", "organisation", "people", "ledger", "customers", "invoices", "payments", "facts", "dunning"]
+STEPS = ["base", "organisation", "people", "ledger", "customers", "invoices", "payments", "facts", "dunning",
+         "documents"]
 
 
 def load_credentials(path: Path) -> dict[str, str]:
@@ -167,15 +172,34 @@ class Command(BaseCommand):
         self.dunning_summary = ""
         out = io.StringIO()
         try:
-            # `relance run` plans the day, then hands the reminders to delivery (unless no_send).
-            extra = {} if send else {"no_send": True}
-            call_command("run_dunning", org=SLUG, date=today.isoformat(), stdout=out, **extra)
+            # `relance run` plans the day; delivery waits for the invoices' PDFs (below).
+            call_command("run_dunning", org=SLUG, date=today.isoformat(), stdout=out, no_send=True)
         except CommandError as exc:
             # The demo is still worth opening without today's reminders.
             self.stderr.write(f"relance demo: les relances du jour ont échoué : {exc}")
         self.dunning_summary = out.getvalue().strip()
         self._done()
+        self._step("Factures PDF des relances du jour")
+        self._invoice_documents(org, today)
+        self._done()
+        if send:
+            deliver(org)
         return passwords
+
+    def _invoice_documents(self, org: Organisation, today: date) -> None:
+        """A PDF for each invoice today's reminders carry, attached by `relance import documents`'s own path.
+
+        Only those: a PDF for each of the 6,000 invoices would take minutes."""
+        lines = ReminderLine.objects.filter(reminder__organisation=org, reminder__run_date=today, dropped=False)
+        invoices = list(Invoice.objects.filter(pk__in=lines.values("invoice_id")).select_related(
+            "customer", "organisation").order_by("number"))
+        if not invoices:
+            return
+        with tempfile.TemporaryDirectory(prefix="relance-demo-pdf-") as folder:
+            write_invoice_pdfs(invoices, Path(folder))
+            report = attach_documents(org, folder)
+        if not report.ok:
+            raise CommandError("\n".join(f"{name}: {message}" for name, message in report.errors))
 
     def _import(self, org: Organisation, kind: str, path: Path, label: str) -> None:
         self._step(f"Import des {label}")

@@ -1,9 +1,10 @@
-"""relance import customers|invoices|payments|statement FILE --org SLUG [--dry-run] [--json] [--map column=field ...]
-relance import fec FILE --org SLUG [--journals VT,VE] [--customer-prefix 411]; relance import FILE --org SLUG
-(or --format fec|camt|ofx|mt940) recognises a whole-file format (FEC, bank statement) by its content.
+"""relance import KIND FILE --org SLUG [--dry-run] [--json] [--map column=field ...]
 
-`statement` (or `payments` given a file that is no table): a bank statement, CAMT.053/054, OFX or
-MT940 (`--format` when the content does not tell).
+KIND: customers, invoices, payments, credit-notes (CSV/XLSX); fec (the legal accounting export,
+`--journals VT,VE`, `--customer-prefix 411`); statement (a bank statement: CAMT.053/054, OFX, MT940;
+`payments` given a file that is no table is one too); facturx, cii, ubl (e-invoices); documents (a
+directory of invoice PDFs). `relance import FILE --org SLUG` (or `--format KIND|camt|ofx|mt940`) finds
+the kind from the file's content.
 
 Exit 0 when imported, 1 when the file is refused (every problem listed as `file:line: field: message`,
 or `file: message` when the file as a whole is: not a regular file, over RELANCE_IMPORT_MAX_BYTES,
@@ -14,13 +15,22 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from relance.accounts.models import Organisation
-from relance.ledger.importers import FORMATS, KINDS, ImportUsageError, detect_kind, import_file
+from relance.ledger.importers import FORMATS, KINDS, ImportUsageError, detect_kind, einvoice_cli, import_file
+from relance.ledger.importers.formats import ImportFormat
 from relance.ledger.importers.statements import FORMATS as STATEMENT_FORMATS
 from relance.ledger.importers.statements import import_statement, is_statement
+
+# Importers of whole documents, asked in this order which kind a file is when none is given.
+DOCUMENT_FORMATS: list[ImportFormat] = [
+    einvoice_cli.EINVOICES,  # facturx, cii, ubl
+    einvoice_cli.DOCUMENTS,  # documents (a directory of invoice PDFs)
+]
+DOCUMENT_KINDS = [k for f in DOCUMENT_FORMATS for k in f.kinds]
 
 
 def parse_mapping(items: list[str]) -> dict[str, str]:
@@ -34,17 +44,19 @@ def parse_mapping(items: list[str]) -> dict[str, str]:
 
 
 class Command(BaseCommand):
-    help = ("Import customers, invoices or payments from a CSV or XLSX file (French or English headers), or a "
-            "whole ledger export (FEC).")
+    help = ("Import customers, invoices, payments or credit notes from a CSV or XLSX file (French or English "
+            "headers), a whole ledger export (FEC), a bank statement, e-invoices (Factur-X/ZUGFeRD PDF, CII, "
+            "UBL) or a directory of invoice PDFs.")
 
     def add_arguments(self, parser):
-        kinds = ", ".join(sorted([*KINDS, *FORMATS, "statement"]))
+        kinds = ", ".join([*KINDS, *FORMATS, "statement", *DOCUMENT_KINDS])
         parser.add_argument("what", metavar="KIND|FILE",
                             help=f"what the file holds ({kinds}), or the file itself: its format is then "
-                                 "recognised from its content (a FEC by its header, a bank statement)")
+                                 "recognised from its content")
         parser.add_argument("file", nargs="?", metavar="FILE",
-                            help="CSV (any of ; , tab separators, UTF-8 or Windows), XLSX, FEC or bank statement")
-        parser.add_argument("--format", choices=sorted([*FORMATS, *STATEMENT_FORMATS]),
+                            help="CSV (any of ; , tab separators, UTF-8 or Windows), XLSX, FEC, bank statement, "
+                                 "e-invoice, or a directory of them")
+        parser.add_argument("--format", choices=sorted([*FORMATS, *STATEMENT_FORMATS, *DOCUMENT_KINDS]),
                             help="the file's format, when no KIND is given (or the bank statement's format)")
         parser.add_argument("--journals", help="FEC: the sales journals' codes, comma-separated (default: the "
                                                "journals whose customer lines are mostly debits)")
@@ -64,6 +76,12 @@ class Command(BaseCommand):
         kind, path = _kind_and_file([o["what"], o["file"]] if o["file"] else [o["what"]], o["format"])
         if kind == "statement" or (kind == "payments" and is_statement(path)):
             return self.import_statement(org, path, o)
+        for fmt in DOCUMENT_FORMATS:
+            if kind in fmt.kinds:
+                if not Path(path).exists():
+                    raise CommandError(f"{path}: fichier ou dossier absent", returncode=2)
+                fmt.run(self, org, kind, Path(path), o)
+                return
         mapping = parse_mapping(o["map"])
         options = {"prefix": o["customer_prefix"].strip() or "411"}
         if o["journals"]:
@@ -105,7 +123,7 @@ class Command(BaseCommand):
 
 def _kind_and_file(what: list[str], fmt: str | None) -> tuple[str, str]:
     """KIND FILE, or FILE alone with --format or a format recognised from the file."""
-    known = sorted([*KINDS, *FORMATS, "statement"])
+    known = [*KINDS, *FORMATS, "statement", *DOCUMENT_KINDS]
     if len(what) == 2:
         if what[0] not in known:
             raise CommandError(f"type d'import inconnu: {what[0]} ({', '.join(known)})", returncode=2)
@@ -114,10 +132,55 @@ def _kind_and_file(what: list[str], fmt: str | None) -> tuple[str, str]:
         raise CommandError(f"fichier à importer manquant après {what[0]}", returncode=2)
     if fmt in STATEMENT_FORMATS:
         return "statement", what[0]
-    kind = fmt or detect_kind(what[0]) or ("statement" if is_statement(what[0]) else None)
+    kind = fmt or detect_kind(what[0]) or ("statement" if is_statement(what[0]) else None) or _detect_document(what[0])
     if kind is None:
         raise CommandError(f"{what[0]}: format non reconnu; précisez le type ({', '.join(known)})", returncode=2)
     return kind, what[0]
+
+
+def _kind_and_path(o: dict) -> tuple[str, Path]:
+    """The kind given (`relance import KIND FILE`, `--format`) or found from the content (`relance import FILE`)."""
+    known = [*KINDS, *(k for f in FORMATS for k in f.kinds)]
+    if o["file"] is not None:
+        kind, path = o["kind"], Path(o["file"])
+        if o["format"] and o["format"] != kind:
+            raise CommandError(f"--format {o['format']} contredit le type {kind}", returncode=2)
+    else:
+        path, kind = Path(o["kind"]), o["format"]
+        if kind is None:
+            kind = _detect(path)
+    if kind not in known:
+        raise CommandError(f"type d'import inconnu: {kind} ({', '.join(known)})", returncode=2)
+    return kind, path
+
+
+def _detect(path: Path) -> str:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8192)
+    except IsADirectoryError:
+        head = b""
+    except OSError as exc:
+        raise CommandError(f"{path}: {exc.strerror or exc}", returncode=2)
+    for fmt in FORMATS:
+        kind = fmt.detect(path, head)
+        if kind is not None:
+            return kind
+    kinds = ", ".join([*KINDS, *(k for f in FORMATS for k in f.kinds)])
+    raise CommandError(f"{path}: type de fichier non reconnu ; précisez-le : relance import KIND {path} ({kinds})",
+                       returncode=2)
+
+
+def _detect_document(name: str) -> str | None:
+    path = Path(name)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8192)
+    except IsADirectoryError:
+        head = b""
+    except OSError as exc:
+        raise CommandError(f"{path}: {exc.strerror or exc}", returncode=2)
+    return next((kind for fmt in DOCUMENT_FORMATS if (kind := fmt.detect(path, head)) is not None), None)
 
 
 def _summary(result) -> str:
