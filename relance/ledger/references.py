@@ -30,10 +30,10 @@ _NUMBER = re.compile(r"([A-Z]*)[^A-Z0-9]{0,3}(\d+)(?:[ \-_/.]{1,3}(\d+))?")
 _RF = re.compile(r"RF\d\d[A-Z0-9 ]{1,26}")
 _NON_ALNUM = re.compile(r"[^A-Z0-9]+")
 # Legal forms dropped from payer names ("ACME SARL" pays as "ACME").
-_LEGAL_FORMS = frozenset(
-    "SARL SAS SASU SA EURL SNC SCI SCP SCOP SELARL EI EIRL GIE LTD LIMITED GMBH AG BV NV SRL SPA INC LLC CO STE "
-    "SOCIETE ETS ETABLISSEMENTS".split()
-)
+_LEGAL_FORMS = frozenset({
+    "SARL", "SAS", "SASU", "SA", "EURL", "SNC", "SCI", "SCP", "SCOP", "SELARL", "EI", "EIRL", "GIE", "LTD",
+    "LIMITED", "GMBH", "AG", "BV", "NV", "SRL", "SPA", "INC", "LLC", "CO", "STE", "SOCIETE", "ETS", "ETABLISSEMENTS",
+})
 
 
 @dataclass(frozen=True)

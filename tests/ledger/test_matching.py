@@ -215,7 +215,7 @@ def test_allocations_never_exceed_a_payment_nor_a_balance(balances, payments, ol
              for n, (amount, text, customer, ref) in enumerate(payments)]
     proposals = match_payments(lines, invoices, options=Options(oldest_first=oldest))
     given_total: dict[int, Decimal] = {}
-    for proposal, bank_line in zip(proposals, lines):
+    for proposal, bank_line in zip(proposals, lines, strict=True):
         assert 0 <= proposal.confidence <= 100
         assert proposal.allocated <= bank_line.amount
         for invoice_id, amount in proposal.allocations:
