@@ -231,7 +231,8 @@ def _by_customer(line: BankLine, index: InvoiceIndex, customer_id: int, known_by
     invoices = index.open_of(customer_id, line.currency)
     if not invoices:
         reason = pgettext("matching", "Known payer without open invoice: kept as the customer's credit.")
-        return Proposal(line.id, customer_id, [], base, "credit", reason, known_by)
+        # Paying with nothing owed is unusual: a person looks before it becomes a credit.
+        return Proposal(line.id, customer_id, [], base - 15, "credit", reason, known_by)
     equal = [i for i in invoices if index.remaining[i.id] == line.amount]
     if equal:
         confidence = base if len(equal) == 1 else CONFIDENCE["ambiguous"]
