@@ -12,6 +12,7 @@ from relance.web.pages import (
     dashboard,
     imports,
     invoices,
+    matching,
     reminders,
     scenarios,
     settings_page,
@@ -20,7 +21,7 @@ from relance.web.pages import (
 )
 
 AREAS = (dashboard, today, customer_page, customers, invoices, reminders, scenarios, templates_page, imports,
-         settings_page)
+         settings_page, matching)
 
 organisation_patterns = [pattern for area in AREAS for pattern in area.urlpatterns]
 

@@ -57,7 +57,7 @@ def test_review_rejects_and_refuses_twice(org, ledger):
 
 def test_a_credit_is_listed_per_customer(org, customer, ledger):
     Payment.objects.create(organisation=org, customer=customer, date=date(2026, 7, 3), amount=Decimal("15.00"))
-    assert f"credit\tC001\tDupont SARL\t15.00" in match("review", "--org", "abc")
+    assert "credit\tC001\tDupont SARL\t15.00" in match("review", "--org", "abc")
 
 
 def test_an_unknown_organisation_is_one_line(db):
