@@ -17,28 +17,39 @@ What a payment pays beyond its invoices stays unallocated: the customer's credit
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.utils.translation import pgettext
+from django.utils.translation import pgettext_lazy
 
 from relance.ledger.references import (
     CUSTOMER_TAG,
     INVOICE_TAG,
     NumberKey,
     compact,
-    invoice_keys,
     normalise_iban,
     normalise_name,
+    number_parts,
     prefixes_agree,
     read_creditor_references,
     text_keys,
 )
 
 ZERO = Decimal("0.00")
+# What the proposals say (English source, translated when a reason is read).
+NOTHING = pgettext_lazy("matching", "Nothing to allocate.")
+NO_MATCH = pgettext_lazy("matching", "No invoice number, reference or known payer found.")
+BY_RF = pgettext_lazy("matching", "Structured reference %(ref)s of invoice %(number)s.")
+BY_NUMBER = pgettext_lazy("matching", "Invoice number %(numbers)s in the remittance text.")
+CREDIT_ONLY = pgettext_lazy("matching", "Known payer without open invoice: kept as the customer's credit.")
+BY_AMOUNT = pgettext_lazy("matching", "Known payer; the amount equals invoice %(number)s.")
+AMBIGUOUS_AMOUNT = pgettext_lazy("matching", "Known payer; %(count)d invoices of this amount, the oldest chosen.")
+BY_COMBINATION = pgettext_lazy("matching", "Known payer; the amount equals invoices %(numbers)s together.")
+NO_FIT = pgettext_lazy("matching", "Known payer; no invoice or combination of this amount.")
+OLDEST_FIRST = pgettext_lazy("matching", "Known payer; allocated to the oldest invoices first.")
+LEFT_AS_CREDIT = pgettext_lazy("matching", "%(amount)s %(currency)s left as the customer's credit.")
 CONFIDENCE = {
     "rf": 98, "compact": 95, "year_seq": 90, "seq_customer": 80, "seq": 70,
     "known_customer": 90, "known_name": 85, "ambiguous": 55, "oldest": 50,
@@ -87,6 +98,22 @@ class Options:
     max_combination_steps: int = 20_000
 
 
+class Reason:
+    """Why a proposal was made, put in words (gettext) when read: matching a million lines translates nothing."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, message, **args):
+        self.parts = [(message, args)]
+
+    def also(self, message, **args) -> Reason:
+        self.parts.append((message, args))
+        return self
+
+    def __str__(self) -> str:
+        return " ".join(str(message) % args if args else str(message) for message, args in self.parts)
+
+
 @dataclass
 class Proposal:
     payment_id: int
@@ -94,7 +121,7 @@ class Proposal:
     allocations: list[tuple[int, Decimal]]
     confidence: int
     rule: str
-    reason: str
+    reason: Reason
     payer_known_by: str = ""  # "iban", "name" or "": how the payer was recognised (learning)
 
     @property
@@ -102,30 +129,56 @@ class Proposal:
         return sum((amount for _, amount in self.allocations), ZERO)
 
 
+class _Remaining(dict):
+    """Remaining balance per invoice id: the invoice's own until a proposal takes from it."""
+
+    def __init__(self, by_id: dict[int, OpenInvoice]):
+        super().__init__()
+        self.by_id = by_id
+
+    def __missing__(self, invoice_id: int) -> Decimal:
+        return self.by_id[invoice_id].balance
+
+
 class InvoiceIndex:
     """The open invoices indexed once (by number key and by customer) with their remaining balances."""
 
     def __init__(self, invoices: Iterable[OpenInvoice]):
         self.by_id: dict[int, OpenInvoice] = {}
-        self.by_key: dict[tuple, list[int]] = defaultdict(list)
         self.prefix: dict[int, str] = {}
-        by_customer: dict[int, list[OpenInvoice]] = defaultdict(list)
+        compacts: dict = {}
+        year_seqs: dict = {}
+        seqs: dict = {}
+        customers: dict[int, list[OpenInvoice]] = {}
+        by_id, prefixes = self.by_id, self.prefix
         for inv in invoices:
-            self.by_id[inv.id] = inv
-            by_customer[inv.customer_id].append(inv)
-            for key in invoice_keys(inv.number):
-                self.by_key[(key.kind, key.value)].append(inv.id)
-                if key.prefix:
-                    self.prefix[inv.id] = key.prefix
-        self.remaining: dict[int, Decimal] = {i: inv.balance for i, inv in self.by_id.items()}
-        self.by_customer = {c: sorted(invs, key=lambda i: (i.due_date, i.number)) for c, invs in by_customer.items()}
+            by_id[inv.id] = inv
+            customers.setdefault(inv.customer_id, []).append(inv)
+            whole, year_seq, seq, prefix = number_parts(inv.number)
+            compacts.setdefault(whole, []).append(inv.id)
+            if year_seq is not None:
+                year_seqs.setdefault(year_seq, []).append(inv.id)
+            if seq is not None:
+                seqs.setdefault(seq, []).append(inv.id)
+            if prefix:
+                prefixes[inv.id] = prefix
+        self.by_kind = {"compact": compacts, "year_seq": year_seqs, "seq": seqs}
+        self.remaining: dict[int, Decimal] = _Remaining(self.by_id)
+        self._customers = customers
+        self._sorted: set[int] = set()
 
     def open_of(self, customer_id: int, currency: str) -> list[OpenInvoice]:
-        return [i for i in self.by_customer.get(customer_id, ()) if i.currency == currency
-                and self.remaining[i.id] > 0]
+        """The customer's invoices with something left, oldest due first (sorted on first use)."""
+        invoices = self._customers.get(customer_id, [])
+        if customer_id not in self._sorted:
+            invoices.sort(key=lambda i: (i.due_date, i.number))
+            self._sorted.add(customer_id)
+        taken = self.remaining  # holds only the invoices a proposal took from (the others are open)
+        return [i for i in invoices if i.currency == currency and (i.id not in taken or taken[i.id] > ZERO)]
 
     def lookup(self, key: NumberKey, line: BankLine) -> list[int]:
-        ids = [i for i in self.by_key.get((key.kind, key.value), ()) if self._usable(i, line)]
+        value = key.value if key.kind == "year_seq" else key.value[0]
+        ids = [i for i in self.by_kind[key.kind].get(value, ()) if self._usable(i, line)]
         if key.kind == "year_seq":
             ids = [i for i in ids if prefixes_agree(key.prefix, self.prefix.get(i, ""))]
         return ids
@@ -155,7 +208,7 @@ def match_payments(
 
 def match_one(line: BankLine, index: InvoiceIndex, payers: KnownPayers, options: Options) -> Proposal:
     if line.amount <= 0:
-        return Proposal(line.id, line.customer_id, [], 0, "none", pgettext("matching", "Nothing to allocate."))
+        return Proposal(line.id, line.customer_id, [], 0, "none", Reason(NOTHING))
     by_reference = _by_creditor_reference(line, index, payers)
     if by_reference is not None:
         return by_reference
@@ -165,7 +218,7 @@ def match_one(line: BankLine, index: InvoiceIndex, payers: KnownPayers, options:
     customer_id, known_by, base = _payer(line, payers)
     if customer_id is None:
         return Proposal(line.id, None, [], 0, "none",
-                        pgettext("matching", "No invoice number, reference or known payer found."))
+                        Reason(NO_MATCH))
     return _by_customer(line, index, customer_id, known_by, base, options)
 
 
@@ -177,8 +230,7 @@ def _by_creditor_reference(line: BankLine, index: InvoiceIndex, payers: KnownPay
         if tag == INVOICE_TAG:
             ids = index.lookup(NumberKey("compact", (value,)), line)
             if len(ids) == 1:
-                reason = pgettext("matching", "Structured reference %(ref)s of invoice %(number)s.") % {
-                    "ref": "RF", "number": index.by_id[ids[0]].number}
+                reason = Reason(BY_RF, ref="RF", number=index.by_id[ids[0]].number)
                 return _allocate(line, index, ids, CONFIDENCE["rf"], "rf", reason)
         elif tag == CUSTOMER_TAG and value in payers.customer_codes:
             customer_id = payers.customer_codes[value]
@@ -207,7 +259,7 @@ def _by_number(line: BankLine, index: InvoiceIndex) -> Proposal | None:
     if not found:
         return None
     numbers = ", ".join(index.by_id[i].number for i in found)
-    reason = pgettext("matching", "Invoice number %(numbers)s in the remittance text.") % {"numbers": numbers}
+    reason = Reason(BY_NUMBER, numbers=numbers)
     return _allocate(line, index, found, confidence, "number", reason)
 
 
@@ -230,17 +282,15 @@ def _by_customer(line: BankLine, index: InvoiceIndex, customer_id: int, known_by
                  options: Options) -> Proposal:
     invoices = index.open_of(customer_id, line.currency)
     if not invoices:
-        reason = pgettext("matching", "Known payer without open invoice: kept as the customer's credit.")
+        reason = Reason(CREDIT_ONLY)
         # Paying with nothing owed is unusual: a person looks before it becomes a credit.
         return Proposal(line.id, customer_id, [], base - 15, "credit", reason, known_by)
     equal = [i for i in invoices if index.remaining[i.id] == line.amount]
     if equal:
         confidence = base if len(equal) == 1 else CONFIDENCE["ambiguous"]
-        reason = pgettext("matching", "Known payer; the amount equals invoice %(number)s.") % {
-            "number": equal[0].number}
+        reason = Reason(BY_AMOUNT, number=equal[0].number)
         if len(equal) > 1:
-            reason = pgettext("matching", "Known payer; %(count)d invoices of this amount, the oldest chosen.") % {
-                "count": len(equal)}
+            reason = Reason(AMBIGUOUS_AMOUNT, count=len(equal))
         return _proposal(line, customer_id, [(equal[0].id, line.amount)], confidence, "amount", reason, known_by)
     subsets = combinations(
         [index.remaining[i.id] for i in invoices[: options.max_combination_invoices]], line.amount,
@@ -249,19 +299,18 @@ def _by_customer(line: BankLine, index: InvoiceIndex, customer_id: int, known_by
     if subsets:
         chosen = [invoices[k] for k in subsets[0]]
         confidence = base - 5 if len(subsets) == 1 else CONFIDENCE["ambiguous"]
-        reason = pgettext("matching", "Known payer; the amount equals invoices %(numbers)s together.") % {
-            "numbers": ", ".join(i.number for i in chosen)}
+        reason = Reason(BY_COMBINATION, numbers=", ".join(i.number for i in chosen))
         allocations = [(i.id, index.remaining[i.id]) for i in chosen]
         return _proposal(line, customer_id, allocations, confidence, "combination", reason, known_by)
     if not options.oldest_first:
-        reason = pgettext("matching", "Known payer; no invoice or combination of this amount.")
+        reason = Reason(NO_FIT)
         return Proposal(line.id, customer_id, [], CONFIDENCE["ambiguous"], "none", reason, known_by)
-    reason = pgettext("matching", "Known payer; allocated to the oldest invoices first.")
+    reason = Reason(OLDEST_FIRST)
     return _allocate(line, index, [i.id for i in invoices], CONFIDENCE["oldest"], "oldest", reason, known_by,
                      customer_id)
 
 
-def _allocate(line: BankLine, index: InvoiceIndex, ids: list[int], confidence: int, rule: str, reason: str,
+def _allocate(line: BankLine, index: InvoiceIndex, ids: list[int], confidence: int, rule: str, reason: Reason,
               known_by: str = "", customer_id: int | None = None) -> Proposal:
     """The payment spread over these invoices in order, each up to its remaining balance; the rest is credit."""
     left = line.amount
@@ -282,12 +331,11 @@ def _allocate(line: BankLine, index: InvoiceIndex, ids: list[int], confidence: i
 
 
 def _proposal(line: BankLine, customer_id: int | None, allocations: list[tuple[int, Decimal]], confidence: int,
-              rule: str, reason: str, known_by: str = "") -> Proposal:
+              rule: str, reason: Reason, known_by: str = "") -> Proposal:
     proposal = Proposal(line.id, customer_id, allocations, confidence, rule, reason, known_by)
     rest = line.amount - proposal.allocated
     if rest > 0 and allocations:
-        proposal.reason += " " + pgettext("matching", "%(amount)s %(currency)s left as the customer's credit.") % {
-            "amount": rest, "currency": line.currency}
+        proposal.reason.also(LEFT_AS_CREDIT, amount=rest, currency=line.currency)
     return proposal
 
 

@@ -143,7 +143,7 @@ def write_proposals(org: Organisation, proposals: list[Proposal], lines: dict[in
         records.append(MatchProposal(
             organisation=org, payment_id=p.payment_id, customer_id=p.customer_id,
             allocations=[{"invoice": i, "amount": str(a)} for i, a in p.allocations], confidence=p.confidence,
-            rule=p.rule, reason=p.reason[:500], payer_known_by=p.payer_known_by,
+            rule=p.rule, reason=str(p.reason)[:500], payer_known_by=p.payer_known_by,
             state=ProposalState.CONFIRMED if apply else ProposalState.PROPOSED, auto=apply,
             decided_by=user if apply else None, decided_at=now if apply else None,
         ))

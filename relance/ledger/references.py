@@ -74,13 +74,39 @@ def _keys(prefix: str, first: str, second: str | None) -> list[NumberKey]:
     return keys
 
 
+def number_parts(number: str) -> tuple[str, tuple[str, int] | None, int | None, str]:
+    """(compact, (year, sequence) or None, sequence or None, letters prefix) of an invoice number: what
+    the index is built from (one regular-expression match per invoice: the index holds a million)."""
+    folded = _fold(number)
+    match = _NUMBER.search(folded)
+    if match is None:
+        return compact(number), None, None, ""
+    prefix, first, second = match.groups()
+    if match.start() == 0 and match.end() == len(folded):
+        whole = prefix + first + (second or "")  # "FA-2026-0012": only separators to drop
+    else:
+        whole = compact(number)
+    year_seq = None
+    if second is not None:
+        if len(first) == 4 and first[:2] in ("19", "20"):
+            year_seq = (first, int(second))
+        seq = int(second)
+    elif len(first) > 4 and first[:2] in ("19", "20"):
+        year_seq = (first[:4], int(first[4:]))
+        seq = int(first[4:])
+    else:
+        seq = int(first)
+    return whole, year_seq, seq, prefix
+
+
 def invoice_keys(number: str) -> list[NumberKey]:
     """The keys an invoice number is indexed under (the first run of letters and digits in it)."""
-    folded = _fold(number)
-    keys = [NumberKey("compact", (compact(number),))]
-    match = _NUMBER.search(folded)
-    if match:
-        keys += _keys(match.group(1), match.group(2), match.group(3))
+    whole, year_seq, seq, prefix = number_parts(number)
+    keys = [NumberKey("compact", (whole,))]
+    if year_seq is not None:
+        keys.append(NumberKey("year_seq", year_seq, prefix))
+    if seq is not None:
+        keys.append(NumberKey("seq", (seq,), prefix))
     return keys
 
 

@@ -53,7 +53,7 @@ def test_confirming_allocates_and_leaves_the_queue(client, bob, queued):
     client.force_login(bob)
     response = client.post(f"{URL}propositions/{queued.pk}/confirmer/", follow=True)
     assert response.redirect_chain[-1][0].endswith("/rapprochement/#queue")
-    assert (_balance("FA-2026-0001"), _balance("FA-2026-0002")) == (Decimal("0.00"), Decimal("250.00"))
+    assert (_balance("FA-2026-0001"), _balance("FA-2026-0002")) == (Decimal("0.00"), Decimal("150.00"))
     assert "acompte juillet" not in response.content.decode()
 
 
