@@ -18,6 +18,7 @@ BENCHMARKS = [
     ("bench.smtp_bench", False),
     ("bench.delivery_bench", True),
     ("bench.pages_bench", True),
+    ("bench.matching_bench", True),
 ]
 PG_URL = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/test")
 
