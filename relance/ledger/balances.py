@@ -21,6 +21,7 @@ from relance.ledger.models import (
     InvoiceStatus,
     Payment,
 )
+from relance.lib.bulk import BulkInsert
 from relance.lib.money import ZERO
 
 # Statuses a person sets; payments do not move an invoice out of them.
@@ -172,15 +173,15 @@ def delete_payment(payment: Payment, user=None) -> None:
 
 
 @transaction.atomic
-def allocate_many(organisation_id: int, rows: Iterable[tuple[int, int, Decimal]], user=None) -> list[Allocation]:
+def allocate_many(organisation_id: int, rows: Iterable[tuple[int, int, Decimal]], user=None) -> int:
     """Apply many (payment id, invoice id, amount) at once, with allocate()'s checks, all or nothing.
 
-    The invoices are locked and read once, the allocations written in one INSERT, the balances
+    The invoices are locked and read once, the allocations written in bulk (lib/bulk.py), the balances
     recomputed by refresh(): the invariant holds as with allocate()."""
     require(user, organisation_id, WRITE)
     rows = list(rows)
     if not rows:
-        return []
+        return 0
     invoice_ids = {invoice_id for _, invoice_id, _ in rows}
     payment_ids = {payment_id for payment_id, _, _ in rows}
     invoices: dict[int, tuple[str, Decimal]] = {}
@@ -215,9 +216,7 @@ def allocate_many(organisation_id: int, rows: Iterable[tuple[int, int, Decimal]]
             raise AllocationError(f"paiement {payment_id}: {amount} dépasse le montant non affecté")
         balance[invoice_id] -= amount
         left[payment_id] -= amount
-    created = Allocation.objects.bulk_create(
-        [Allocation(invoice_id=i, source=AllocationSource.PAYMENT, payment_id=p, amount=a) for p, i, a in rows],
-        batch_size=1000,
-    )
+    BulkInsert(Allocation, ["invoice_id", "source", "payment_id", "amount"]).insert(
+        [(i, AllocationSource.PAYMENT.value, p, a) for p, i, a in rows])
     refresh(invoice_ids)
-    return created
+    return len(rows)

@@ -47,9 +47,11 @@ from relance.ledger.models import (
 )
 from relance.ledger.references import compact, normalise_iban, normalise_name
 from relance.ledger.signals import ledger_changed
-from relance.lib.db import chunks
+from relance.lib.bulk import BulkInsert, update_rows
 from relance.lib.money import ZERO
 
+PROPOSAL_FIELDS = ["organisation_id", "payment_id", "customer_id", "allocations", "confidence", "rule", "reason",
+                   "payer_known_by", "state", "auto", "decided_by_id", "decided_at"]
 PAYABLE = [InvoiceStatus.OPEN, InvoiceStatus.PARTLY_PAID, InvoiceStatus.DISPUTED]
 
 
@@ -137,28 +139,27 @@ def write_proposals(org: Organisation, proposals: list[Proposal], lines: dict[in
                     user=None) -> ReconcileResult:
     now = timezone.now()
     result = ReconcileResult()
-    rows, rows_by_customer, learnt, records = [], {}, [], []
+    rows, new_customers, learnt, records = [], [], [], []
     for p in proposals:
         apply = p.confidence >= threshold and (p.allocations or p.customer_id is not None) and p.confidence > 0
-        records.append(MatchProposal(
-            organisation=org, payment_id=p.payment_id, customer_id=p.customer_id,
-            allocations=[{"invoice": i, "amount": str(a)} for i, a in p.allocations], confidence=p.confidence,
-            rule=p.rule, reason=str(p.reason)[:500], payer_known_by=p.payer_known_by,
-            state=ProposalState.CONFIRMED if apply else ProposalState.PROPOSED, auto=apply,
-            decided_by=user if apply else None, decided_at=now if apply else None,
+        records.append((
+            org.pk, p.payment_id, p.customer_id, [{"invoice": i, "amount": str(a)} for i, a in p.allocations],
+            p.confidence, p.rule, str(p.reason)[:500], p.payer_known_by,
+            (ProposalState.CONFIRMED if apply else ProposalState.PROPOSED).value, bool(apply),
+            getattr(user, "pk", None) if apply else None, now if apply else None,
         ))
         if not apply:
             result.queued += 1
             continue
         result.applied += 1
         rows += [(p.payment_id, i, a) for i, a in p.allocations]
-        rows_by_customer.setdefault(p.customer_id, []).append(p.payment_id)
+        if p.customer_id is not None and lines[p.payment_id].customer_id is None:
+            new_customers.append((p.customer_id, p.payment_id))
         learnt.append((p.customer_id, lines[p.payment_id]))
     balances.allocate_many(org.pk, rows, user=user)
-    for customer_id, ids in rows_by_customer.items():
-        for chunk in chunks(ids):
-            Payment.objects.filter(pk__in=chunk, customer__isnull=True).update(customer_id=customer_id)
-    MatchProposal.objects.bulk_create(records, batch_size=1000)
+    # The payments' customer, where they had none (an overpayment's rest is that customer's credit).
+    update_rows(Payment, ["customer_id"], new_customers)
+    BulkInsert(MatchProposal, PROPOSAL_FIELDS).insert(records)
     learn_payers(org, learnt)
     result.allocated = sum((a for _, _, a in rows), ZERO)
     result.invoice_ids = tuple(sorted({i for _, i, _ in rows}))
