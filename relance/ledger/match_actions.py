@@ -11,9 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import pgettext
 
-from relance.accounts.permissions import WRITE, require
+from relance.accounts.permissions import SETTINGS, WRITE, require
 from relance.ledger import balances
-from relance.ledger.models import Invoice, MatchProposal, Payment, ProposalState
+from relance.ledger.models import Invoice, MatchProposal, MatchSettings, Payment, ProposalState
 from relance.ledger.reconcile import learn_payers
 from relance.ledger.signals import ledger_changed
 
@@ -83,6 +83,22 @@ def assign_payment(payment: Payment, invoice: Invoice, amount: Decimal | None = 
     learn_payers(payment.organisation, [(invoice.customer_id, payment)])
     _announce(payment.organisation, [invoice.pk])
     return proposal
+
+
+@transaction.atomic
+def set_match_settings(org, *, threshold: int | None = None, oldest_first: bool | None = None,
+                       clear_threshold: bool = False, user=None) -> MatchSettings:
+    """The organisation's own threshold (0-101; cleared: the instance's) and oldest-first choice."""
+    require(user, org, SETTINGS)
+    if threshold is not None and not 0 <= threshold <= 101:
+        raise ProposalError(f"seuil {threshold} : attendu de 0 à 101 (101 : jamais d'office)")
+    prefs, _ = MatchSettings.objects.select_for_update().get_or_create(organisation=org)
+    if threshold is not None or clear_threshold:
+        prefs.threshold = threshold
+    if oldest_first is not None:
+        prefs.oldest_first = oldest_first
+    prefs.save()
+    return prefs
 
 
 def _decide(proposal: MatchProposal, state: str, user) -> None:

@@ -119,9 +119,10 @@ def load_known_payers(org: Organisation) -> KnownPayers:
 
 def reconcile(org: Organisation, payment_ids: Iterable[int] | None = None, user=None,
               today: date | None = None) -> ReconcileResult:
-    """Match the organisation's unallocated payments; apply what is sure enough, queue the rest."""
+    """Match the organisation's unallocated payments; apply what is sure enough, queue the rest.
+    With `today`, payments dated after it (a value date to come) wait for a later run."""
     require(user, org, WRITE)
-    lines = load_bank_lines(org, payment_ids)
+    lines = [line for line in load_bank_lines(org, payment_ids) if today is None or line.date <= today]
     if not lines:
         return ReconcileResult()
     index = InvoiceIndex(load_open_invoices(org))

@@ -63,3 +63,13 @@ def test_a_credit_is_listed_per_customer(org, customer, ledger):
 def test_an_unknown_organisation_is_one_line(db):
     with pytest.raises(CommandError, match="--org 'nope': no such organisation"):
         match("run", "--org", "nope")
+
+
+def test_settings_set_the_threshold_and_oldest_first(org, ledger):
+    assert match("settings", "--org", "abc").strip() == "threshold 80, oldest first on"
+    assert match("settings", "--org", "abc", "--threshold", "101", "--oldest-first", "off").strip() == \
+        "threshold 101, oldest first off"
+    assert match("run", "--org", "abc").startswith("0 payment(s) applied")
+    assert match("settings", "--org", "abc", "--threshold", "default").strip() == "threshold 80, oldest first off"
+    with pytest.raises(CommandError, match="--threshold 'x'"):
+        match("settings", "--org", "abc", "--threshold", "x")

@@ -159,3 +159,10 @@ def test_a_reminder_planned_for_an_invoice_paid_by_a_reconciled_payment_is_not_s
     reminder.refresh_from_db()
     assert (stats.sent, reminder.state) == (0, "cancelled")
     assert list(tmp_path.glob("*.eml")) == []
+
+
+def test_a_payment_dated_after_today_waits(org, customer, make_invoice, pay):
+    make_invoice(total="100.00", number="FA-2026-0001")
+    pay("100.00", "FA-2026-0001")  # dated 2026-07-01
+    assert reconcile(org, today=date(2026, 6, 30)).applied == 0
+    assert reconcile(org, today=date(2026, 7, 1)).applied == 1

@@ -1,4 +1,4 @@
-"""relance match run|review --org SLUG: match incoming payments to invoices, review what is unsure."""
+"""relance match run|review|settings --org SLUG: match incoming payments to invoices, review what is unsure."""
 
 from __future__ import annotations
 
@@ -7,10 +7,16 @@ from django.core.management.base import BaseCommand, CommandError
 
 from relance.accounts.models import Organisation
 from relance.ledger.balances import AllocationError
-from relance.ledger.match_actions import ProposalError, assign_payment, confirm_proposal, reject_proposal
+from relance.ledger.match_actions import (
+    ProposalError,
+    assign_payment,
+    confirm_proposal,
+    reject_proposal,
+    set_match_settings,
+)
 from relance.ledger.match_queries import get_proposal, list_review_queue, list_unapplied_cash
 from relance.ledger.models import Invoice, MatchProposal, Payment
-from relance.ledger.reconcile import reconcile, threshold_of
+from relance.ledger.reconcile import options_of, reconcile, threshold_of
 from relance.lib.money import cents, parse_amount
 
 
@@ -30,6 +36,11 @@ class Command(BaseCommand):
         review.add_argument("--invoice", metavar="NUMBER", help="with --assign: the invoice it pays")
         review.add_argument("--amount", help="with --assign: how much (default: all that fits)")
         review.add_argument("--user", default=None, help="who decides (a member of the organisation)")
+        prefs = sub.add_parser("settings", help="the organisation's threshold and oldest-first choice")
+        prefs.add_argument("--org", required=True)
+        prefs.add_argument("--threshold", help="0-101: proposals this sure are applied (default: the instance's)")
+        prefs.add_argument("--oldest-first", choices=["on", "off"],
+                           help="a known payer's odd amount goes to the oldest invoices first (on) or waits (off)")
 
     def create_parser(self, prog_name, subcommand, **kwargs):
         self.parser = super().create_parser(prog_name, subcommand, **kwargs)
@@ -41,9 +52,11 @@ class Command(BaseCommand):
         org = Organisation.objects.filter(slug=o["org"]).first()
         if org is None:
             raise CommandError(f"--org {o['org']!r}: no such organisation; create it with 'relance init'")
-        user = _user(org, o.get("user"))
+        user = _user(org, o.get("user"))  # settings: the CLI operator (the system)
         try:
-            if o["action"] == "run":
+            if o["action"] == "settings":
+                self._settings(org, o)
+            elif o["action"] == "run":
                 result = reconcile(org, user=user)
                 self.stdout.write(f"{result.applied} payment(s) applied ({result.allocated:.2f}), "
                                   f"{result.queued} waiting for review (threshold {threshold_of(org)})")
@@ -59,6 +72,21 @@ class Command(BaseCommand):
                 self._list(org)
         except (ProposalError, AllocationError) as exc:
             raise CommandError(str(exc))
+
+    def _settings(self, org, o):
+        threshold, clear = None, False
+        if o["threshold"] is not None:
+            if o["threshold"] in ("", "default"):
+                clear = True
+            elif not o["threshold"].isdigit():
+                raise CommandError(f"--threshold {o['threshold']!r}: expected a whole number from 0 to 101, or default")
+            else:
+                threshold = int(o["threshold"])
+        oldest = None if o["oldest_first"] is None else o["oldest_first"] == "on"
+        if threshold is not None or clear or oldest is not None:
+            set_match_settings(org, threshold=threshold, oldest_first=oldest, clear_threshold=clear)
+        oldest = "on" if options_of(org).oldest_first else "off"
+        self.stdout.write(f"threshold {threshold_of(org)}, oldest first {oldest}")
 
     def _assign(self, org, o, user):
         payment = Payment.objects.filter(organisation=org, pk=o["assign"]).first()
