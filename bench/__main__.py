@@ -20,6 +20,7 @@ BENCHMARKS = [
     ("bench.pages_bench", True),
     ("bench.statement_bench", False),
     ("bench.audit_bench", True),
+    ("bench.matching_bench", True),
 ]
 PG_URL = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/test")
 

@@ -37,6 +37,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "reminders": ("reminders", "reminders in doubt (state unknown): list the evidence, resolve them"),
     "verify-log": ("verify_log", "recompute an organisation's audit log chain; exit 1 naming the first bad entry"),
     "audit": ("audit", "list an organisation's audit log (for a customer, a kind of event)"),
+    "match": ("match", "match payments to invoices (run); review, confirm, reject or assign them (review)"),
 }
 # Verbs that create the schema themselves (serve and demo migrate first) or need no database.
 NO_SCHEMA_NEEDED = {"init", "migrate", "serve", "demo", "generate"}

@@ -279,3 +279,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
+
+# Payment matching (relance.ledger.reconcile): proposals at or above this confidence (0-100) are applied,
+# the others wait in the review queue. An organisation may set its own (ledger.MatchSettings).
+RELANCE_MATCH_THRESHOLD = env_int("RELANCE_MATCH_THRESHOLD", 80)
+if not 0 <= RELANCE_MATCH_THRESHOLD <= 101:
+    raise ImproperlyConfigured(f"RELANCE_MATCH_THRESHOLD={RELANCE_MATCH_THRESHOLD}: expected 0 to 101 (101: never)")

@@ -45,7 +45,9 @@ using any other name is refused at save time (`relance.channels.templates.valida
                         invoices and their PDFs, how to pay, and the answers "already paid", "I dispute",
                         "I would like a payment plan" (relance.portal)
     collector           {name, phone, email} the customer's collector, else the organisation
-    reference           what to quote on the transfer (customer code and invoice numbers)
+    reference           what to quote on the transfer: the structured creditor reference (ISO 11649, RF…,
+                        relance.ledger.references) of the one invoice, or of the customer for several, which
+                        the EPC QR code carries and payment matching reads back; else customer code and numbers
     step                {code, tone ("friendly"|"firm"|"formal")}
     registered          True for a registered letter
     promise             {date, amount, state} the latest promise to pay on these invoices, or None
@@ -70,6 +72,7 @@ from django.utils import timezone
 from relance.channels.qr_email import epc_qr_png_data_uri
 from relance.channels.salutation import addressee, salutation
 from relance.law.late_payment import fixed_indemnity, late_interest_detail, penalty_rate
+from relance.ledger.references import creditor_reference, customer_creditor_reference
 from relance.lib.money import ZERO, cents
 from relance.lib.qr import EpcError, epc_payload
 
@@ -120,6 +123,13 @@ def collector_dict(org: Organisation, customer: Customer) -> dict:
         return {"name": org.legal_name, "phone": org.phone, "email": org.sender_email}
     name = user.get_full_name() or user.get_username()
     return {"name": name, "phone": org.phone, "email": user.email or org.sender_email}
+
+
+def payment_reference(customer: Customer, invoices: list) -> str:
+    """What a message asks the customer to quote: the RF reference of its invoice (of the customer for
+    several), else the customer code and invoice numbers (a number too long for an RF reference)."""
+    rf = creditor_reference(invoices[0]) if len(invoices) == 1 else customer_creditor_reference(customer)
+    return rf or transfer_reference(customer, [invoice.number for invoice in invoices])
 
 
 def transfer_reference(customer: Customer, numbers: list[str]) -> str:
@@ -223,7 +233,7 @@ def build_customer_context(
     claim = {"principal": overdue_total, "interest": interest, "indemnity": indemnity,
              "total": overdue_total + interest + indemnity}
     amount_to_pay = claim["total"] if step.get("tone") == "formal" else total_due
-    reference = transfer_reference(customer, [line["number"] for line in lines])
+    reference = payment_reference(customer, invoices)
     qr, payload = _epc(org, amount_to_pay, reference, currency)
     if contact is None:
         first = customer.contacts.filter(valid=True, kind="email").order_by("id").first()
@@ -415,12 +425,12 @@ def sample_context(language: str = "fr") -> dict:
         "amount_to_pay": Decimal("1500.00"),
         "iban": "FR1420041010050500013M02606", "bic": "PSSTFRPPPAR",
         "epc_qr_png_data_uri": "data:image/png;base64,iVBORw0KGgo=",
-        "epc_payload": "BCD\n002\n1\nSCT\nPSSTFRPP\nABC Consulting\nFR1420041010050500013M02606\nEUR1500\n\n\n"
-                       "C001 F2026-0042",
+        "epc_payload": "BCD\n002\n1\nSCT\nPSSTFRPP\nABC Consulting\nFR1420041010050500013M02606\nEUR1500\n\n"
+                       "RF12FF20260042",
         "payment_link": "https://pay.example.com/C001",
         "portal_url": "https://relance.example.com/p/eyJvIjoxLCJjIjoxfQ:1vQ9Zk:AbCdEfGhIjKlMnOpQrStUvWxYz0/",
         "collector": {"name": "Bob Martin", "phone": "04 72 00 00 01", "email": "bob@abc-consulting.fr"},
-        "reference": "C001 F2026-0042", "step": {"code": "first", "tone": "friendly"}, "registered": False,
+        "reference": "RF12FF20260042", "step": {"code": "first", "tone": "friendly"}, "registered": False,
         "promise": {"date": date(2026, 7, 15), "amount": Decimal("1500.00"), "state": "open"},
         "plan": {"instalments": [{"position": 1, "due_date": date(2026, 7, 31), "amount": Decimal("750.00")},
                                  {"position": 2, "due_date": date(2026, 8, 31), "amount": Decimal("750.00")}],

@@ -24,6 +24,7 @@ from relance.ledger.models import (
     InvoiceStatus,
     Payment,
 )
+from relance.lib.bulk import BulkInsert
 from relance.lib.money import ZERO
 
 # Statuses a person sets; payments do not move an invoice out of them.
@@ -188,3 +189,51 @@ def set_disputed(invoice: Invoice, disputed: bool) -> None:
             Invoice.objects.filter(pk=invoice.pk).update(status=InvoiceStatus.DISPUTED)
         elif not disputed and invoice.status == InvoiceStatus.DISPUTED:
             Invoice.objects.filter(pk=invoice.pk).update(status=status_for(invoice.total, invoice.open_balance))
+@transaction.atomic
+def allocate_many(organisation_id: int, rows: Iterable[tuple[int, int, Decimal]], user=None) -> int:
+    """Apply many (payment id, invoice id, amount) at once, with allocate()'s checks, all or nothing.
+
+    The invoices are locked and read once, the allocations written in bulk (lib/bulk.py), the balances
+    recomputed by refresh(): the invariant holds as with allocate()."""
+    require(user, organisation_id, WRITE)
+    rows = list(rows)
+    if not rows:
+        return 0
+    invoice_ids = {invoice_id for _, invoice_id, _ in rows}
+    payment_ids = {payment_id for payment_id, _, _ in rows}
+    invoices: dict[int, tuple[str, Decimal]] = {}
+    for start in range(0, len(invoice_ids), 500):
+        chunk = sorted(invoice_ids)[start : start + 500]
+        locked = Invoice.objects.select_for_update().filter(pk__in=chunk, organisation_id=organisation_id)
+        invoices.update({pk: (number, balance) for pk, number, balance in
+                         locked.values_list("pk", "number", "open_balance")})
+    left: dict[int, Decimal] = {}
+    for start in range(0, len(payment_ids), 500):
+        chunk = sorted(payment_ids)[start : start + 500]
+        payments = (Payment.objects.select_for_update().filter(pk__in=chunk, organisation_id=organisation_id)
+                    .values_list("pk", "amount"))
+        left.update(dict(payments))
+        used = (Allocation.objects.filter(payment_id__in=chunk).values("payment_id").order_by()
+                .annotate(s=Sum("amount")).values_list("payment_id", "s"))
+        for payment_id, total in used:
+            left[payment_id] -= total
+    balance = {pk: b for pk, (_, b) in invoices.items()}
+    for payment_id, invoice_id, amount in rows:
+        if invoice_id not in invoices:
+            raise AllocationError(f"facture {invoice_id} : introuvable dans cette organisation")
+        if payment_id not in left:
+            raise AllocationError(f"paiement {payment_id} : introuvable dans cette organisation")
+        if amount <= 0:
+            raise AllocationError("le montant affecté doit être positif")
+        if amount > balance[invoice_id]:
+            raise AllocationError(
+                f"facture {invoices[invoice_id][0]}: {amount} dépasse le solde ouvert {balance[invoice_id]}"
+            )
+        if amount > left[payment_id]:
+            raise AllocationError(f"paiement {payment_id}: {amount} dépasse le montant non affecté")
+        balance[invoice_id] -= amount
+        left[payment_id] -= amount
+    BulkInsert(Allocation, ["invoice_id", "source", "payment_id", "amount"]).insert(
+        [(i, AllocationSource.PAYMENT.value, p, a) for p, i, a in rows])
+    refresh(invoice_ids)
+    return len(rows)

@@ -404,3 +404,69 @@ class EInvoice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.format} {self.filename}"
+# --- payment matching (relance.ledger.reconcile) ---
+
+
+class MatchSettings(models.Model):
+    """An organisation's matching choices (none: the instance's defaults)."""
+
+    organisation = models.OneToOneField(Organisation, on_delete=models.CASCADE, related_name="match_settings")
+    # Below it a proposal waits for a person; null: settings.RELANCE_MATCH_THRESHOLD.
+    threshold = models.PositiveSmallIntegerField(null=True, blank=True)
+    # A known payer's amount that fits no invoice nor combination goes to the oldest invoices first.
+    oldest_first = models.BooleanField(default=True)
+
+
+class ProposalState(models.TextChoices):
+    PROPOSED = "proposed", "proposée"
+    CONFIRMED = "confirmed", "confirmée"
+    REJECTED = "rejected", "rejetée"
+
+
+class MatchProposal(models.Model):
+    """What matching proposes for one payment: applied at once (confirmed, auto) or queued for review."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="match_proposals")
+    payment = models.OneToOneField(Payment, on_delete=models.CASCADE, related_name="match_proposal")
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # [{"invoice": id, "amount": "12.50"}]
+    allocations = models.JSONField(default=list, blank=True)
+    confidence = models.PositiveSmallIntegerField(default=0)
+    rule = models.CharField(max_length=12)
+    reason = models.CharField(max_length=500)
+    # How the payer was recognised ("iban", "name"), so a confirmation teaches it.
+    payer_known_by = models.CharField(max_length=5, blank=True)
+    state = models.CharField(max_length=9, choices=ProposalState.choices, default=ProposalState.PROPOSED)
+    auto = models.BooleanField(default=False)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            # The review queue (web page, `relance match review`).
+            models.Index(fields=["organisation", "state"], name="match_proposal_queue"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payment_id} {self.state} {self.confidence}"
+
+
+class KnownPayer(models.Model):
+    """A payer IBAN or normalised name confirmed once for a customer: matching uses it next time."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="known_payers")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="known_payers")
+    kind = models.CharField(max_length=4, choices=[("iban", "IBAN"), ("name", "nom")])
+    value = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "kind", "value"], name="known_payer_per_org")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.value}"

@@ -13,6 +13,7 @@ from relance.web.pages import (
     dashboard,
     imports,
     invoices,
+    matching,
     reminders,
     scenarios,
     settings_page,
@@ -21,7 +22,7 @@ from relance.web.pages import (
 )
 
 AREAS = (dashboard, today, customer_page, customers, invoices, reminders, scenarios, templates_page, imports,
-         settings_page, audit)
+         settings_page, audit, matching)
 
 organisation_patterns = [pattern for area in AREAS for pattern in area.urlpatterns]
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from relance.channels.context import build_context, build_customer_context, sample_context
 from relance.channels.models import OrganisationChannelSettings
 from relance.ledger.balances import set_external_paid
+from relance.ledger.references import creditor_reference, customer_creditor_reference
 from tests.channels.email_support import make_reminder
 
 TODAY = date(2026, 7, 10)
@@ -40,7 +41,7 @@ def test_it_lists_the_reminders_invoices_at_todays_balance_and_the_other_overdue
     assert context["total_due"] == Decimal("2000.00")
     assert context["grand_total"] == Decimal("2300.00")
     assert context["oldest_due_date"] == date(2026, 6, 20)
-    assert context["reference"] == f"C001 {partly.number} {listed.number}"
+    assert context["reference"] == customer_creditor_reference(customer)  # several invoices: the customer's RF
     assert context["deadline"] == date(2026, 7, 18)
     assert context["step"] == {"code": "first", "tone": "friendly"}
     assert context["contact"] == {"name": "", "value": "compta@dupont.fr"}
@@ -90,7 +91,7 @@ def test_the_payment_link_is_the_organisations_when_it_has_one(org, customer, ma
         organisation=org, payment_link_url="https://pay.example.com/?ref={reference}&amount={amount}")
     inv = make_invoice(total="99.90", number="F 1")
     link = build_customer_context(org, customer, [inv], "fr", today=TODAY)["payment_link"]
-    assert link == "https://pay.example.com/?ref=C001%20F%201&amount=99.90"
+    assert link == f"https://pay.example.com/?ref={creditor_reference(inv)}&amount=99.90"
 
 
 def test_the_collector_is_the_customers_else_the_organisation(org, customer, make_invoice, bob):
@@ -187,3 +188,12 @@ def test_the_interest_is_detailed_per_half_year_and_estimated_rates_are_named(or
     ]
     assert sum(p["amount"] for p in periods) == context["late_interest"]
     assert context["estimated_rates"] == ["2026-07-01/2026-07-10"]
+
+
+def test_the_qr_code_carries_the_invoices_creditor_reference_and_the_amount_asked(org, customer, make_invoice):
+    invoice = make_invoice(total="1500.00", due=date(2026, 6, 30))
+    context = build_context(make_reminder(org, customer, [invoice]), today=TODAY)
+    payload = context["epc_payload"].split("\n")
+    assert context["reference"] == creditor_reference(invoice) and context["reference"].startswith("RF")
+    assert payload[9] == context["reference"] and len(payload) == 10  # structured, no free text
+    assert payload[7] == f"EUR{context['amount_to_pay']:.2f}".rstrip("0").rstrip(".")

@@ -67,7 +67,7 @@ def test_every_shipped_template_is_valid_and_renders(code, language):
 def test_the_reminders_carry_what_the_customer_needs_to_pay():
     for code in ("friendly_reminder", "first_reminder", "firm_reminder", "broken_promise"):
         text = t.render(code, "fr", sample_context("fr"), "text")
-        assert "FR14 2004 1010 0505 0001 3M02 606" in text and "C001 F2026-0042" in text
+        assert "FR14 2004 1010 0505 0001 3M02 606" in text and "RF12FF20260042" in text
         assert "https://pay.example.com/C001" in text
         assert "ne pas tenir compte" in text
         assert "Bob Martin" in text

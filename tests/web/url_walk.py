@@ -36,6 +36,7 @@ MODEL_WORDS = {
     "member": "membership", "membership": "membership", "user": "member_user",
     "request": "portal_request", "portal_request": "portal_request", "visit": "portal_visit",
     "run": "dunning_run",
+    "proposal": "match_proposal",
 }
 # A bare <pk>/<id> whose URL name does not start with its model's word: name -> model word.
 PK_MODEL_BY_URL_NAME: dict[str, str] = {
@@ -198,7 +199,7 @@ def build_world(org, customer, member, author) -> dict:
         Task,
     )
     from relance.ledger import import_jobs
-    from relance.ledger.models import Allocation, Contact, CreditNote, ImportBatch, Invoice, Payment
+    from relance.ledger.models import Allocation, Contact, CreditNote, ImportBatch, Invoice, MatchProposal, Payment
     from relance.portal.models import PortalRequest, PortalVisit
 
     install_default_scenarios(org)
@@ -218,6 +219,9 @@ def build_world(org, customer, member, author) -> dict:
     payment = Payment.objects.create(organisation=org, customer=customer, date=due, amount=Decimal("200.00"),
                                      reference="VIR F-ISO-1")
     allocation = Allocation.objects.create(invoice=invoice, source="payment", payment=payment, amount=Decimal("200.00"))
+    # A payment matching could not place: its proposal waits in the review queue.
+    waiting = Payment.objects.create(organisation=org, date=due, amount=Decimal("42.00"), reference="virement")
+    proposal = MatchProposal.objects.create(organisation=org, payment=waiting, rule="none", reason="?")
     credit_note = CreditNote.objects.create(organisation=org, customer=customer, number="AV-ISO-1", date=due,
                                             total=Decimal("50.00"), invoice=invoice)
     # The invoice's document, sent with the reminder: the attachment page finds it by its SHA-256.
@@ -287,6 +291,7 @@ def build_world(org, customer, member, author) -> dict:
         "pending_reminder": pending, "letter_reminder": letter, "fix_task": fix_task, "import_job": job,
         "invitation_uid": urlsafe_base64_encode(force_bytes(invited.pk)),
         "invitation_token": default_token_generator.make_token(invited), "customer_action": "note",
+        "match_proposal": proposal,
     }
 
 
