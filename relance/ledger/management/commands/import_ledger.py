@@ -24,6 +24,8 @@ from relance.ledger.importers import FORMATS, KINDS, ImportUsageError, detect_ki
 from relance.ledger.importers.formats import ImportFormat
 from relance.ledger.importers.statements import FORMATS as STATEMENT_FORMATS
 from relance.ledger.importers.statements import import_statement, is_statement
+from relance.ledger.models import Payment
+from relance.ledger.reconcile import reconcile
 
 # Importers of whole documents, asked in this order which kind a file is when none is given.
 DOCUMENT_FORMATS: list[ImportFormat] = [
@@ -110,10 +112,22 @@ class Command(BaseCommand):
             result = import_statement(org, path, fmt=fmt, dry_run=o["dry_run"])
         except ImportUsageError as exc:
             raise CommandError(str(exc), returncode=2)
+        matched = None
+        if result.ok and not o["dry_run"] and result.batch_id:
+            # The new credits are matched to invoices at once: what is sure is applied, the rest queued.
+            new = Payment.objects.filter(organisation=org, source_import_id=result.batch_id)
+            matched = reconcile(org, payment_ids=list(new.values_list("pk", flat=True)))
         if o["json"]:
-            self.stdout.write(json.dumps({**result.counts(), "errors": result.errors}, ensure_ascii=False))
+            counts = {**result.counts(), "errors": result.errors}
+            if matched is not None:
+                counts["matched"] = {"applied": matched.applied, "queued": matched.queued,
+                                     "allocated": str(matched.allocated)}
+            self.stdout.write(json.dumps(counts, ensure_ascii=False))
         elif result.ok:
             self.stdout.write(result.summary())
+            if matched is not None:
+                self.stdout.write(f"rapprochement : {matched.applied} paiements affectés ({matched.allocated} €), "
+                                  f"{matched.queued} à vérifier (relance match review --org {org.slug})")
         else:
             for line in result.errors:
                 self.stderr.write(line)
