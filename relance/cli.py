@@ -35,6 +35,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "letters": ("letters", "print batch of the day's letters; record registered-mail numbers"),
     "org": ("org", "list the organisations, show one's settings and transports"),
     "reminders": ("reminders", "reminders in doubt (state unknown): list the evidence, resolve them"),
+    "aged-balance": ("aged_balance", "the aged balance per customer on a date: json, csv, xlsx or pdf"),
+    "kpi": ("kpi", "collection KPIs over a period: DSO, payment delay, CEI, promises, reminders that work"),
 }
 # Verbs that create the schema themselves (serve and demo migrate first) or need no database.
 NO_SCHEMA_NEEDED = {"init", "migrate", "serve", "demo", "generate"}

@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "relance.web",
     "relance.portal",
     "axes",
+    "relance.reports",
 ]
 
 MIDDLEWARE = [
