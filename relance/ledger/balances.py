@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Case, DecimalField, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import Case, DecimalField, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
 from relance.accounts.permissions import WRITE, require
@@ -21,7 +21,7 @@ from relance.ledger.models import (
     InvoiceStatus,
     Payment,
 )
-from relance.lib.money import ZERO
+from relance.lib.money import ZERO, MoneySum
 
 # Statuses a person sets; payments do not move an invoice out of them.
 STICKY = {InvoiceStatus.WRITTEN_OFF, InvoiceStatus.CANCELLED, InvoiceStatus.DISPUTED}
@@ -55,7 +55,7 @@ def refresh(invoice_ids: Iterable[int]) -> None:
     allocated = (
         Allocation.objects.filter(invoice=OuterRef("pk"))
         .values("invoice")
-        .annotate(s=Sum("amount"))
+        .annotate(s=MoneySum("amount"))
         .values("s")
     )
     money = DecimalField(max_digits=14, decimal_places=2)
@@ -75,12 +75,12 @@ def refresh(invoice_ids: Iterable[int]) -> None:
 
 
 def payment_unallocated(payment: Payment) -> Decimal:
-    used = payment.allocations.aggregate(s=Sum("amount"))["s"] or ZERO
+    used = payment.allocations.aggregate(s=MoneySum("amount"))["s"] or ZERO
     return payment.amount - used
 
 
 def credit_note_unallocated(note: CreditNote) -> Decimal:
-    used = note.allocations.aggregate(s=Sum("amount"))["s"] or ZERO
+    used = note.allocations.aggregate(s=MoneySum("amount"))["s"] or ZERO
     return note.total - used
 
 

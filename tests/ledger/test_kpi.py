@@ -50,9 +50,11 @@ def ledger(org, customer, make_invoice):
         payment = balances.record_payment(
             Payment(organisation=org, customer=invoice.customer, date=day, amount=D(amount)))
         balances.allocate(invoice, D(amount), payment=payment)
-    for key, day, state in (("A", date(2026, 11, 8), PromiseState.KEPT), ("E", date(2026, 11, 12), PromiseState.BROKEN),
-                            ("F", date(2026, 11, 13), PromiseState.CANCELLED), ("B", date(2026, 11, 30), PromiseState.OPEN),
-                            ("C", date(2026, 12, 1), PromiseState.KEPT)):
+    for key, day, state in (("A", date(2026, 11, 8), PromiseState.KEPT),
+                            ("E", date(2026, 11, 12), PromiseState.BROKEN),
+                            ("F", date(2026, 11, 13), PromiseState.CANCELLED),
+                            ("B", date(2026, 11, 30), PromiseState.OPEN),
+                            ("C", date(2026, 12, 1), PromiseState.KEPT)):  # outside the period
         Promise.objects.create(organisation=org, invoice=inv[key], promised_date=day, state=state)
 
     def remind(cust, channel, step, run_date, sent_on, keys, state=ReminderState.SENT):

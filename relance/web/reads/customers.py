@@ -23,7 +23,6 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Sum,
     Value,
 )
 from django.db.models.expressions import RawSQL
@@ -32,6 +31,7 @@ from django.db.models.functions import Coalesce
 from relance.accounts.models import Membership, Organisation, Role
 from relance.dunning.models import Scenario
 from relance.ledger.models import MONEY, Contact, ContactKind, Customer, Invoice, InvoiceStatus, RiskSegment
+from relance.lib.money import MoneySum, db_cents
 
 ACTIVE_STATUSES = [InvoiceStatus.OPEN, InvoiceStatus.PARTLY_PAID, InvoiceStatus.DISPUTED]
 STATUSES = ("paused", "insolvency", "disputed", "clear")
@@ -80,10 +80,6 @@ class Figures:
     overdue: Decimal = Decimal("0.00")
     days_late: int | None = None
     disputed: int = 0
-
-
-def _money(value) -> Decimal:
-    return Decimal(str(value or 0)).quantize(CENT)
 
 
 def _search(qs: QuerySet, text: str) -> QuerySet:
@@ -146,7 +142,7 @@ def sort_customers(qs: QuerySet, sort: str, today: date) -> QuerySet:
         qs = qs.annotate(overdue_invoices=FilteredRelation("invoices", condition=Q(
             invoices__status__in=ACTIVE_STATUSES, invoices__due_date__lt=today, invoices__open_balance__gt=0)))
         if field == "overdue":
-            qs = qs.annotate(sort_key=Coalesce(Sum("overdue_invoices__open_balance"), Value(Decimal("0")),
+            qs = qs.annotate(sort_key=Coalesce(MoneySum("overdue_invoices__open_balance"), Value(Decimal("0")),
                                                output_field=DecimalField(**MONEY)))
             order = [F("sort_key").desc() if descending else F("sort_key").asc()]
         else:
@@ -176,7 +172,7 @@ def page_figures(org: Organisation, customer_ids: list[int], today: date) -> dic
         Invoice.objects.filter(organisation=org, customer_id__in=customer_ids, status__in=ACTIVE_STATUSES,
                                open_balance__gt=0)
         .order_by().values("customer_id")
-        .annotate(total_due=Sum("open_balance"), overdue=Sum("open_balance", filter=Q(due_date__lt=today)),
+        .annotate(total_due=MoneySum("open_balance"), overdue=MoneySum("open_balance", filter=Q(due_date__lt=today)),
                   oldest=Min("due_date", filter=Q(due_date__lt=today)),
                   disputed=Count("pk", filter=Q(status=InvoiceStatus.DISPUTED)))
     )
@@ -184,7 +180,7 @@ def page_figures(org: Organisation, customer_ids: list[int], today: date) -> dic
     for row in rows:
         oldest = row["oldest"]
         figures[row["customer_id"]] = Figures(
-            total_due=_money(row["total_due"]), overdue=_money(row["overdue"]),
+            total_due=db_cents(row["total_due"]), overdue=db_cents(row["overdue"]),
             days_late=(today - oldest).days if oldest else None, disputed=row["disputed"],
         )
     return figures

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Min, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Min, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
 from relance.accounts.models import Organisation
 from relance.dunning.models import Channel, Dispute, Promise, PromiseState, Reminder, ReminderState
 from relance.ledger.models import Customer, Invoice, InvoiceStatus, Payment
 from relance.ledger.queries import get_aged_balance, list_open_invoices
+from relance.lib.money import MoneySum, db_cents
 
 CENT = Decimal("0.01")
 DSO_DAYS = 90
@@ -31,11 +32,6 @@ DASHBOARD_BUCKETS = [
     ("d91_120", 91, 120),
     ("d120_plus", 121, None),
 ]
-
-
-def cents(value) -> Decimal:
-    """A sum from the database as exact cents (SQLite may hand back a float-ish value, or None)."""
-    return Decimal(str(value or 0)).quantize(CENT)
 
 
 @dataclass(frozen=True)
@@ -86,7 +82,7 @@ def _sales_in(org_ref, today: date, days: int):
 
 def get_sales(org: Organisation, today: date, days: int = DSO_DAYS) -> Decimal:
     """Invoiced (all taxes included) over the last `days` days, today included; cancelled invoices aside."""
-    return cents(_sales_in(org, today, days).aggregate(sales=Sum("total"))["sales"])
+    return db_cents(_sales_in(org, today, days).aggregate(sales=MoneySum("total"))["sales"])
 
 
 def _scalar(queryset, expression):
@@ -104,20 +100,20 @@ def get_counters(org: Organisation, today: date) -> dict:
                              promised_date__gte=today - timedelta(days=BROKEN_PROMISES_DAYS))
     disputes = Dispute.objects.filter(organisation=org_ref, is_open=True)
     row = Organisation.objects.filter(pk=org.pk).values("pk").annotate(
-        sales=_scalar(_sales_in(org_ref, today, DSO_DAYS), Sum("total")),
+        sales=_scalar(_sales_in(org_ref, today, DSO_DAYS), MoneySum("total")),
         due_count=_scalar(due, Count("id")),
-        due_amount=_scalar(due, Sum(_promised_amount())),
+        due_amount=_scalar(due, MoneySum(_promised_amount())),
         broken_count=_scalar(broken, Count("id")),
-        broken_amount=_scalar(broken, Sum(_promised_amount())),
+        broken_amount=_scalar(broken, MoneySum(_promised_amount())),
         dispute_count=_scalar(disputes, Count("id")),
-        dispute_amount=_scalar(disputes, Sum("invoice__open_balance")),
+        dispute_amount=_scalar(disputes, MoneySum("invoice__open_balance")),
     ).get()
     return {
-        "sales": cents(row["sales"]),
-        "promises": {"due_count": row["due_count"] or 0, "due_amount": cents(row["due_amount"]),
-                     "broken_count": row["broken_count"] or 0, "broken_amount": cents(row["broken_amount"]),
+        "sales": db_cents(row["sales"]),
+        "promises": {"due_count": row["due_count"] or 0, "due_amount": db_cents(row["due_amount"]),
+                     "broken_count": row["broken_count"] or 0, "broken_amount": db_cents(row["broken_amount"]),
                      "broken_days": BROKEN_PROMISES_DAYS},
-        "disputes": {"count": row["dispute_count"] or 0, "amount": cents(row["dispute_amount"])},
+        "disputes": {"count": row["dispute_count"] or 0, "amount": db_cents(row["dispute_amount"])},
     }
 
 
@@ -140,10 +136,10 @@ def list_collected_by_month(org: Organisation, today: date, months: int = MONTHS
     date column, where SQLite would call a Python function for every row to truncate it."""
     this_month = today.replace(day=1)
     starts = [_month_back(this_month, n) for n in range(months - 1, -2, -1)]  # one more: the end
-    sums = {f"m{i}": Sum("amount", filter=Q(date__gte=start, date__lt=end))
+    sums = {f"m{i}": MoneySum("amount", filter=Q(date__gte=start, date__lt=end))
             for i, (start, end) in enumerate(zip(starts, starts[1:], strict=False))}
     row = Payment.objects.filter(organisation=org, date__gte=starts[0], date__lt=starts[-1]).aggregate(**sums)
-    return [(start, cents(row[f"m{i}"])) for i, start in enumerate(starts[:-1])]
+    return [(start, db_cents(row[f"m{i}"])) for i, start in enumerate(starts[:-1])]
 
 
 @dataclass(frozen=True)
@@ -174,12 +170,12 @@ def list_todays_reminders(org: Organisation, today: date) -> list[ChannelLoad]:
                       approved=Count("id", filter=planned & Q(approved_by__isnull=False)),
                       awaiting=Count("id", filter=Q(state=ReminderState.AWAITING_APPROVAL)),
                       sent=Count("id", filter=Q(state=ReminderState.SENT)),
-                      amount=Sum("total_due", filter=pending))
+                      amount=MoneySum("total_due", filter=pending))
             .order_by("channel"))
     order = {value: i for i, value in enumerate(Channel.values)}
     loads = [
         ChannelLoad(r["channel"], _channel_label(r["channel"]), r["planned"], r["approved"], r["awaiting"],
-                    r["sent"], cents(r["amount"]))
+                    r["sent"], db_cents(r["amount"]))
         for r in rows
     ]
     return sorted(loads, key=lambda load: order.get(load.channel, len(order)))
@@ -206,7 +202,7 @@ def list_promises_to_follow(org: Organisation, today: date, limit: int = PROMISE
             .values("id", "state", "promised_date", "promised", "invoice_id", "invoice__number",
                     "invoice__currency", "invoice__customer_id", "invoice__customer__name")
             .order_by("-promised_date", "invoice__number")[:limit])
-    return [{**r, "promised": cents(r["promised"]), "broken": r["state"] == PromiseState.BROKEN} for r in rows]
+    return [{**r, "promised": db_cents(r["promised"]), "broken": r["state"] == PromiseState.BROKEN} for r in rows]
 
 
 def list_top_overdue_customers(org: Organisation, today: date, limit: int = TOP_CUSTOMERS) -> list[dict]:
@@ -217,11 +213,11 @@ def list_top_overdue_customers(org: Organisation, today: date, limit: int = TOP_
     name = Customer.objects.filter(pk=OuterRef("customer_id")).order_by().values("name")[:1]
     rows = (list_open_invoices(org).filter(due_date__lt=today)
             .values("customer_id")
-            .annotate(overdue=Sum("open_balance"), invoices=Count("id"), oldest=Min("due_date"))
+            .annotate(overdue=MoneySum("open_balance"), invoices=Count("id"), oldest=Min("due_date"))
             .annotate(name=Subquery(name))
             .order_by("-overdue", "customer_id")[:limit])
     return [
-        {"pk": r["customer_id"], "name": r["name"], "overdue": cents(r["overdue"]),
+        {"pk": r["customer_id"], "name": r["name"], "overdue": db_cents(r["overdue"]),
          "invoices": r["invoices"], "oldest_due": r["oldest"], "days_late": (today - r["oldest"]).days}
         for r in rows
     ]
