@@ -7,8 +7,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -19,6 +19,7 @@ from openpyxl.styles import Font
 
 from relance.lib.pdf import html_to_pdf
 from relance.reports.aged import BUCKETS, AgedBalance, as_json, money_text
+from relance.reports.kpi import WINDOWS, Kpis
 from relance.web.templatetags.relance_format import money, percent
 
 FORMATS = ("json", "csv", "xlsx", "pdf")
@@ -30,7 +31,7 @@ CONTENT_TYPES = {
 }
 EURO_FORMAT = '#,##0.00 "€";-#,##0.00 "€"'
 MONEY_FORMAT = "#,##0.00"
-PERCENT_FORMAT = "0.0%"
+NUMBER_FORMATS = {"percent": "0.0%", "days": "0.0"}
 
 
 @dataclass
@@ -42,8 +43,8 @@ class Table:
     rows: list[list]
     total: list | None = None
     currency: str = "EUR"
-    # Column indexes holding shares (0.25 = 25 %) rather than money.
-    percent_columns: Sequence[int] = ()
+    # Decimal columns that are not money: index -> "percent" (0.25 = 25 %) or "days".
+    formats: dict[int, str] = field(default_factory=dict)
 
 
 def bucket_label(low: int | None, high: int | None) -> str:
@@ -64,12 +65,45 @@ def aged_table(aged: AgedBalance) -> Table:
     return Table(title, headers, rows, total, aged.currency)
 
 
-def _plain(value) -> str:
+def _plain(value, kind: str | None = None) -> str:
     if isinstance(value, Decimal):
-        return money_text(value)
+        return str(value) if kind else money_text(value)
     if isinstance(value, date):
         return value.isoformat()
     return "" if value is None else str(value)
+
+
+def kpi_tables(k: Kpis) -> tuple[Table, Table]:
+    """The period's figures (one row) and the reminders that work (a row per step and channel)."""
+    period = {"start": k.start.isoformat(), "end": k.end.isoformat()}
+    p = k.promises
+    figures = Table(
+        pgettext("reports", "KPIs %(start)s to %(end)s") % period,
+        [pgettext("reports", "From"), pgettext("reports", "To"), pgettext("reports", "Sales"),
+         pgettext("reports", "Receivables at the start"), pgettext("reports", "Receivables at the end"),
+         pgettext("reports", "Not due at the end"), pgettext("reports", "DSO, simple method (days)"),
+         pgettext("reports", "DSO, count-back method (days)"),
+         pgettext("reports", "Average payment delay (days after due date)"),
+         pgettext("reports", "Collection effectiveness index (%)"), pgettext("reports", "Overdue share"),
+         pgettext("reports", "Promises kept"), pgettext("reports", "Promises broken"),
+         pgettext("reports", "Share of promises kept")],
+        [[k.start, k.end, k.sales, k.receivables_start, k.receivables_end, k.current_end, k.dso_simple,
+          k.dso_count_back, k.payment_delay, k.cei, k.overdue_share, p["kept"], p["broken"], p["share_kept"]]],
+        currency=k.currency, formats={6: "days", 7: "days", 8: "days", 9: "days", 10: "percent", 13: "percent"},
+    )
+    headers = [pgettext("reports", "Scenario"), pgettext("reports", "Step"), pgettext("reports", "Channel"),
+               pgettext("reports", "Invoices reminded")]
+    formats = {}
+    for window in WINDOWS:
+        formats[len(headers) + 2] = "percent"
+        headers += [pgettext("reports", "Counted for %(days)s days") % {"days": window},
+                    pgettext("reports", "Paid within %(days)s days") % {"days": window},
+                    pgettext("reports", "Share paid within %(days)s days") % {"days": window}]
+    rows = [[r.scenario, r.step, r.channel, r.invoices,
+             *[v for w in WINDOWS for v in (r.due[w], r.paid[w], r.share(w))]] for r in k.reminders]
+    reminders = Table(pgettext("reports", "Reminders that work"), headers, rows, currency=k.currency,
+                      formats=formats)
+    return figures, reminders
 
 
 def to_csv(table: Table) -> bytes:
@@ -78,15 +112,24 @@ def to_csv(table: Table) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(table.headers)
     for row in table.rows + ([table.total] if table.total else []):
-        writer.writerow([_plain(v) for v in row])
+        writer.writerow([_plain(v, table.formats.get(i)) for i, v in enumerate(row)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def to_xlsx(table: Table) -> bytes:
-    """One sheet; amounts are numbers with a currency format, shares with a percent format."""
+def to_xlsx(*tables: Table) -> bytes:
+    """One sheet per table; amounts are numbers with a currency format, shares with a percent format."""
     book = Workbook()
-    sheet = book.active
-    sheet.title = table.title[:31].replace("/", "-")
+    book.remove(book.active)
+    for table in tables:
+        _sheet(book, table)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _sheet(book: Workbook, table: Table) -> None:
+    # Sheet names: 31 characters at most, no / \\ ? * [ ] :
+    sheet = book.create_sheet(re.sub(r"[/\\?*\[\]:]", "-", table.title)[:31])
     money_format = EURO_FORMAT if table.currency == "EUR" else MONEY_FORMAT
     sheet.append(table.headers)
     for cell in sheet[1]:
@@ -96,23 +139,22 @@ def to_xlsx(table: Table) -> bytes:
         sheet.append(row)
         for index, cell in enumerate(sheet[sheet.max_row]):
             if isinstance(row[index], Decimal):
-                cell.number_format = PERCENT_FORMAT if index in table.percent_columns else money_format
+                cell.number_format = NUMBER_FORMATS.get(table.formats.get(index, ""), money_format)
     if table.total:
         for cell in sheet[sheet.max_row]:
             cell.font = Font(bold=True)
     for index, header in enumerate(table.headers, start=1):
         width = max([len(header)] + [len(_plain(r[index - 1])) for r in table.rows[:200]])
         sheet.column_dimensions[sheet.cell(1, index).column_letter].width = min(max(width + 2, 10), 50)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def _shown(table: Table, row: list) -> list[dict]:
     cells = []
     for index, value in enumerate(row):
         if isinstance(value, Decimal):
-            text = percent(value, 1) if index in table.percent_columns else money(value, table.currency)
+            kind = table.formats.get(index)
+            text = percent(value, 1) if kind == "percent" else str(value) if kind == "days" else money(
+                value, table.currency)
             cells.append({"text": text, "num": True})
         else:
             cells.append({"text": _plain(value), "num": isinstance(value, int)})

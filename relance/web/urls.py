@@ -13,6 +13,7 @@ from relance.web.pages import (
     imports,
     invoices,
     reminders,
+    reports,
     scenarios,
     settings_page,
     templates_page,
@@ -20,7 +21,7 @@ from relance.web.pages import (
 )
 
 AREAS = (dashboard, today, customer_page, customers, invoices, reminders, scenarios, templates_page, imports,
-         settings_page)
+         settings_page, reports)
 
 organisation_patterns = [pattern for area in AREAS for pattern in area.urlpatterns]
 
