@@ -3,12 +3,13 @@
 An invoice counts from its issue date; what settled it counts from the settlement's own date: a
 payment's date, a credit note's date. A settlement made in the source ledger before the import
 ("réglé hors Relance", an allocation without a payment) has no date of its own: it counts from the
-day the invoice was imported into Relance. Cancelled and written-off invoices are left out (their
+day Relance recorded it, that is the invoice's import (or the re-import that changed it), in the
+organisation's time zone. Cancelled and written-off invoices are left out (their
 status carries no date; today's receivables leave them out too).
 
-Two aggregate queries whatever the size of the ledger: the invoices' totals and the allocations'
-amounts, each summed per customer and bucket in SQL. A customer's balance in a bucket is the first
-minus the second (an invoice's allocations never exceed its total, relance.ledger.balances).
+Two aggregate queries whatever the size of the ledger, each summed per customer and bucket in SQL:
+the open balances of today's open invoices, and the allocations made after the date (added back).
+Then the names of the customers owing something.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from zoneinfo import ZoneInfo
 from django.db.models import Q
 
 from relance.accounts.models import Organisation
-from relance.ledger.models import Allocation, AllocationSource, Invoice, InvoiceStatus
+from relance.ledger.models import Allocation, AllocationSource, Customer, Invoice, InvoiceStatus
+from relance.lib.db import chunks
 from relance.lib.money import ZERO, MoneySum, db_cents
 
 # Days past due on the report's date: (key, lowest, highest), None for an open end. "Not due"
@@ -87,41 +89,47 @@ def end_of_day(org: Organisation, day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time.min, tzinfo=ZoneInfo(org.time_zone))
 
 
-def settled_by(org: Organisation, as_of: date, prefix: str = "") -> Q:
-    """Allocations (reached through `prefix`) already made on `as_of`, each dated as the module says."""
-    return (
-        Q(**{f"{prefix}source": AllocationSource.PAYMENT, f"{prefix}payment__date__lte": as_of})
-        | Q(**{f"{prefix}source": AllocationSource.CREDIT_NOTE, f"{prefix}credit_note__date__lte": as_of})
-        | Q(**{f"{prefix}source": AllocationSource.EXTERNAL,
-               f"{prefix}invoice__created_at__lt": end_of_day(org, as_of)})
-    )
+def _sums(queryset, group: str, amount: str, conditions: dict[str, Q]):
+    return (queryset.order_by().values(group)
+            .annotate(**{f"b{i}": MoneySum(amount, filter=conditions[key]) for i, key in enumerate(BUCKET_KEYS)}))
+
+
+def _added_back(org: Organisation, as_of: date):
+    """Allocations made after `as_of`, summed per customer and bucket: one UNION ALL of a part per kind
+    of allocation, each joining only its own dated table (an OR over all three would join every
+    payment of the ledger before filtering)."""
+    allocations = (Allocation.objects.filter(invoice__organisation=org, invoice__issue_date__lte=as_of)
+                   .exclude(invoice__status__in=LEFT_OUT))
+    conditions = bucket_filters(as_of, "invoice__")
+    parts = [
+        allocations.filter(source=AllocationSource.PAYMENT, payment__date__gt=as_of),
+        allocations.filter(source=AllocationSource.CREDIT_NOTE, credit_note__date__gt=as_of),
+        allocations.filter(source=AllocationSource.EXTERNAL, created_at__gte=end_of_day(org, as_of)),
+    ]
+    first, *rest = [_sums(part, "invoice__customer_id", "amount", conditions) for part in parts]
+    return first.union(*rest, all=True)
 
 
 def get_aged_balance(org: Organisation, as_of: date) -> AgedBalance:
-    """Each customer's open balance on `as_of` by days past due, customers owing nothing left out."""
-    invoices = (Invoice.objects.filter(organisation=org, issue_date__lte=as_of)
+    """Each customer's open balance on `as_of` by days past due, customers owing nothing left out.
+
+    An invoice's balance on `as_of` is its open balance today (total − every allocation, kept by
+    relance.ledger.balances) plus what was allocated to it after `as_of`: the first sum reads only
+    the invoices open today, the second only the allocations made since."""
+    invoices = (Invoice.objects.filter(organisation=org, issue_date__lte=as_of, open_balance__gt=0)
                 .exclude(status__in=LEFT_OUT))
-    on_invoice = bucket_filters(as_of)
-    invoiced = (invoices.order_by().values("customer_id", "customer__external_id", "customer__name")
-                .annotate(**{f"b{i}": MoneySum("total", filter=on_invoice[key])
-                             for i, key in enumerate(BUCKET_KEYS)}))
-    on_allocation = bucket_filters(as_of, "invoice__")
-    settled = (Allocation.objects
-               .filter(invoice__organisation=org, invoice__issue_date__lte=as_of)
-               .exclude(invoice__status__in=LEFT_OUT)
-               .filter(settled_by(org, as_of))
-               .order_by().values("invoice__customer_id")
-               .annotate(**{f"b{i}": MoneySum("amount", filter=on_allocation[key])
-                            for i, key in enumerate(BUCKET_KEYS)}))
-    deducted = {row["invoice__customer_id"]: row for row in settled}
+    owed: dict[int, list[Decimal]] = {}
+    for rows, group in ((_sums(invoices, "customer_id", "open_balance", bucket_filters(as_of)), "customer_id"),
+                        (_added_back(org, as_of), "invoice__customer_id")):
+        for row in rows:
+            amounts = owed.setdefault(row[group], [ZERO] * len(BUCKET_KEYS))
+            for i in range(len(BUCKET_KEYS)):
+                amounts[i] += db_cents(row[f"b{i}"])
+    owed = {pk: amounts for pk, amounts in owed.items() if any(amounts)}
     customers = []
-    for row in invoiced:
-        less = deducted.get(row["customer_id"], {})
-        age = CustomerAge(row["customer_id"], row["customer__external_id"], row["customer__name"])
-        for i, key in enumerate(BUCKET_KEYS):
-            age.buckets[key] = db_cents(row[f"b{i}"]) - db_cents(less.get(f"b{i}"))
-        if any(age.buckets.values()):
-            customers.append(age)
+    for ids in chunks(sorted(owed)):
+        for pk, external_id, name in Customer.objects.filter(pk__in=ids).values_list("pk", "external_id", "name"):
+            customers.append(CustomerAge(pk, external_id, name, dict(zip(BUCKET_KEYS, owed[pk], strict=True))))
     customers.sort(key=lambda c: (c.name.casefold(), c.external_id))
     return AgedBalance(as_of=as_of, currency=org.currency, customers=customers)
 

@@ -4,6 +4,7 @@ on a ledger checked by hand:
 - F1 Dupont 1,000.00 issued 1 Sept 2026, due 1 Oct; 400.00 paid 15 Nov, 600.00 paid 2 Dec.
 - F2 Dupont   500.00 issued 20 Nov, due 20 Dec; a credit note of 200.00 dated 25 Nov.
 - F3 Martin   300.00 issued 1 June, due 1 July; 100.00 "réglé hors Relance", imported 10 Nov.
+  (A payment after the date, then: F1 paid 600.00 on 2 Dec counts back into 30 Nov.)
 - F4 Martin   250.00 issued 10 Dec, due 9 Jan 2027.
 - F5 Martin   999.00 cancelled: nowhere.
 """
@@ -24,7 +25,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from relance.ledger import balances
-from relance.ledger.models import CreditNote, Customer, Invoice, Payment
+from relance.ledger.models import Allocation, CreditNote, Customer, Invoice, Payment
 from relance.ledger.queries import get_aged_balance as todays_aged_balance
 from relance.reports.aged import as_json, get_aged_balance
 
@@ -49,8 +50,10 @@ def ledger(org, other_org, customer, make_invoice):
                                          total=D("200.00"), invoice=f2)
         balances.allocate(f2, D("200.00"), credit_note=note)
         balances.set_external_paid(f3, D("100.00"))
-    # F3 (and its outside settlement) came in with the import of 10 November, late in the evening in Paris.
-    Invoice.objects.filter(pk=f3.pk).update(created_at=datetime(2026, 11, 10, 23, 30, tzinfo=PARIS))
+    # F3 and its outside settlement came in with the import of 10 November, late in the evening in Paris.
+    imported = datetime(2026, 11, 10, 23, 30, tzinfo=PARIS)
+    Invoice.objects.filter(pk=f3.pk).update(created_at=imported)
+    Allocation.objects.filter(invoice=f3).update(created_at=imported)
     # Another organisation's invoice counts nowhere here.
     stranger = Customer.objects.create(organisation=other_org, external_id="C001", name="Autre")
     Invoice.objects.create(organisation=other_org, customer=stranger, number="Z1", issue_date=date(2026, 6, 1),
