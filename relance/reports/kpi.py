@@ -47,7 +47,7 @@ from relance.accounts.models import Organisation
 from relance.dunning.models import Promise, PromiseState, ReminderLine, ReminderState
 from relance.ledger.models import Allocation, AllocationSource, Invoice, InvoiceStatus
 from relance.lib.money import MoneySum, db_cents
-from relance.reports.aged import get_aged_balance
+from relance.reports.aged import AgedBalance, get_aged_balance
 
 COUNT_BACK_MONTHS = 24
 WINDOWS = (7, 14)
@@ -220,12 +220,15 @@ def cei(opening: Decimal, sales: Decimal, closing: Decimal, current: Decimal) ->
     return ((opening + sales - closing) / collectable * 100).quantize(TENTH, rounding=ROUND_HALF_UP)
 
 
-def get_kpis(org: Organisation, start: date, end: date, today: date) -> Kpis:
-    """Every KPI of the period (a dozen queries, none reading the ledger row by row in Python)."""
+def get_kpis(org: Organisation, start: date, end: date, today: date, closing: AgedBalance | None = None) -> Kpis:
+    """Every KPI of the period (a dozen queries, none reading the ledger row by row in Python).
+
+    `closing`: the aged balance on `end` when the caller has it already (the reports page)."""
     if end < start:
         raise ValueError("the period ends before it starts")
     opening = get_aged_balance(org, start - timedelta(days=1)).total
-    closing = get_aged_balance(org, end)
+    if closing is None or closing.as_of != end:
+        closing = get_aged_balance(org, end)
     sales = get_sales(org, start, end)
     days = (end - start).days + 1
     current = closing.buckets["not_due"]

@@ -38,7 +38,7 @@ def reports(request):
     today = org_today(org)
     query = _query(request)
     aged = reads.get_aged(org, query.as_of)
-    kpis = reads.get_period_kpis(org, query, today)
+    kpis = reads.get_period_kpis(org, query, today, aged)
     totals = aged.buckets
     buckets = [{"key": key, "label": bucket_label(low, high), "amount": totals[key],
                 "share": (totals[key] / aged.total) if aged.total else None} for key, low, high in BUCKETS]

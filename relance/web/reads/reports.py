@@ -63,5 +63,7 @@ def list_largest(aged: AgedBalance, limit: int = CUSTOMERS_SHOWN) -> list[Custom
     return sorted(aged.customers, key=lambda c: (-c.total, c.name.casefold()))[:limit]
 
 
-def get_period_kpis(org: Organisation, query: ReportQuery, today: date) -> Kpis:
-    return get_kpis(org, query.start, query.end, today)
+def get_period_kpis(org: Organisation, query: ReportQuery, today: date, aged: AgedBalance | None = None) -> Kpis:
+    """The KPIs of the period; `aged` (the page's aged balance) spares reading it again when the period
+    ends on its date, as it does by default."""
+    return get_kpis(org, query.start, query.end, today, closing=aged)
