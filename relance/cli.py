@@ -38,6 +38,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "verify-log": ("verify_log", "recompute an organisation's audit log chain; exit 1 naming the first bad entry"),
     "audit": ("audit", "list an organisation's audit log (for a customer, a kind of event)"),
     "match": ("match", "match payments to invoices (run); review, confirm, reject or assign them (review)"),
+    "aged-balance": ("aged_balance", "the aged balance per customer on a date: json, csv, xlsx or pdf"),
+    "kpi": ("kpi", "collection KPIs over a period: DSO, payment delay, CEI, promises, reminders that work"),
 }
 # Verbs that create the schema themselves (serve and demo migrate first) or need no database.
 NO_SCHEMA_NEEDED = {"init", "migrate", "serve", "demo", "generate"}

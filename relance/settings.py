@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "relance.portal",
     "relance.audit",
     "axes",
+    "relance.reports",
 ]
 
 MIDDLEWARE = [

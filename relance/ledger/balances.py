@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Case, DecimalField, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import Case, DecimalField, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Round
 
 from relance.accounts.permissions import WRITE, require
@@ -25,7 +25,7 @@ from relance.ledger.models import (
     Payment,
 )
 from relance.lib.bulk import BulkInsert
-from relance.lib.money import ZERO
+from relance.lib.money import ZERO, MoneySum
 
 # Statuses a person sets; payments do not move an invoice out of them.
 STICKY = {InvoiceStatus.WRITTEN_OFF, InvoiceStatus.CANCELLED, InvoiceStatus.DISPUTED}
@@ -59,7 +59,7 @@ def refresh(invoice_ids: Iterable[int]) -> None:
     allocated = (
         Allocation.objects.filter(invoice=OuterRef("pk"))
         .values("invoice")
-        .annotate(s=Sum("amount"))
+        .annotate(s=MoneySum("amount"))
         .values("s")
     )
     money = DecimalField(max_digits=14, decimal_places=2)
@@ -82,12 +82,12 @@ def refresh(invoice_ids: Iterable[int]) -> None:
 
 
 def payment_unallocated(payment: Payment) -> Decimal:
-    used = payment.allocations.aggregate(s=Sum("amount"))["s"] or ZERO
+    used = payment.allocations.aggregate(s=MoneySum("amount"))["s"] or ZERO
     return payment.amount - used
 
 
 def credit_note_unallocated(note: CreditNote) -> Decimal:
-    used = note.allocations.aggregate(s=Sum("amount"))["s"] or ZERO
+    used = note.allocations.aggregate(s=MoneySum("amount"))["s"] or ZERO
     return note.total - used
 
 
@@ -214,7 +214,7 @@ def allocate_many(organisation_id: int, rows: Iterable[tuple[int, int, Decimal]]
                     .values_list("pk", "amount"))
         left.update(dict(payments))
         used = (Allocation.objects.filter(payment_id__in=chunk).values("payment_id").order_by()
-                .annotate(s=Sum("amount")).values_list("payment_id", "s"))
+                .annotate(s=MoneySum("amount")).values_list("payment_id", "s"))
         for payment_id, total in used:
             left[payment_id] -= total
     balance = {pk: b for pk, (_, b) in invoices.items()}

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q
 
 from relance.accounts.models import Organisation
 from relance.ledger.models import Invoice, InvoiceStatus
+from relance.lib.money import MoneySum, db_cents
 
 OPEN_STATUSES = [InvoiceStatus.OPEN, InvoiceStatus.PARTLY_PAID, InvoiceStatus.DISPUTED]
 
@@ -40,11 +41,7 @@ def get_aged_balance(org: Organisation, today: date, buckets=AGE_BUCKETS) -> dic
             cond &= Q(due_date__lte=today - timedelta(days=low))
         if high is not None:
             cond &= Q(due_date__gt=today - timedelta(days=high + 1))
-        aggregates[label] = Sum("open_balance", filter=cond)
+        aggregates[label] = MoneySum("open_balance", filter=cond)
         aggregates[f"{label}_count"] = Count("id", filter=cond)
-    row = list_open_invoices(org).aggregate(total=Sum("open_balance"), count=Count("id"), **aggregates)
-    # On SQLite a sum of decimals may come back with float noise: back to cents, exactly.
-    return {
-        k: (v if k == "count" or k.endswith("_count") else Decimal(str(v or 0)).quantize(Decimal("0.01")))
-        for k, v in row.items()
-    }
+    row = list_open_invoices(org).aggregate(total=MoneySum("open_balance"), count=Count("id"), **aggregates)
+    return {k: (v if k == "count" or k.endswith("_count") else db_cents(v)) for k, v in row.items()}

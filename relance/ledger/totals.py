@@ -26,14 +26,14 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, Min, Q
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
 from relance.ledger.models import Customer, DayTotals, Invoice, InvoiceStatus, TotalsDate
 from relance.ledger.queries import OPEN_STATUSES
-from relance.lib.money import ZERO
+from relance.lib.money import ZERO, MoneySum
 
 CHUNK = 500
 # Moving the overdue figures further than this recomputes every customer (one grouped query).
@@ -164,8 +164,8 @@ def _write_customer_figures(customers, invoices, as_of: date) -> None:
     customers.update(**ZEROS)
     overdue = Q(due_date__lt=as_of)
     grouped = (invoices.filter(status__in=OPEN_STATUSES, open_balance__gt=0).order_by().values("customer_id")
-               .annotate(open_amount=Sum("open_balance"), open_count=Count("id"),
-                         overdue_amount=Sum("open_balance", filter=overdue),
+               .annotate(open_amount=MoneySum("open_balance"), open_count=Count("id"),
+                         overdue_amount=MoneySum("open_balance", filter=overdue),
                          overdue_count=Count("id", filter=overdue), overdue_since=Min("due_date", filter=overdue),
                          disputed_count=Count("id", filter=Q(status=InvoiceStatus.DISPUTED))))
     sql, params = grouped.query.sql_with_params()
@@ -195,9 +195,9 @@ def rebuild(org, as_of: date | None = None) -> None:
     invoices = Invoice.objects.filter(organisation_id=org_id).order_by()
     days: dict[date, list] = defaultdict(lambda: [ZERO, 0, ZERO])
     for row in (invoices.filter(status__in=OPEN_STATUSES, open_balance__gt=0).values("due_date")
-                .annotate(amount=Sum("open_balance"), count=Count("id"))):
+                .annotate(amount=MoneySum("open_balance"), count=Count("id"))):
         days[row["due_date"]][:2] = [row["amount"], row["count"]]
-    for row in invoices.exclude(status=InvoiceStatus.CANCELLED).values("issue_date").annotate(amount=Sum("total")):
+    for row in invoices.exclude(status=InvoiceStatus.CANCELLED).values("issue_date").annotate(amount=MoneySum("total")):
         days[row["issue_date"]][2] = row["amount"]
     DayTotals.objects.filter(organisation_id=org_id).delete()
     DayTotals.objects.bulk_create(

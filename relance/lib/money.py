@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.db.models import DecimalField, Func, IntegerField, Sum
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
@@ -12,6 +14,42 @@ ZERO = Decimal("0.00")
 def cents(value: Decimal | int | str) -> Decimal:
     """Round to the cent, half up (the rule for invoices in euros)."""
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def db_cents(value) -> Decimal:
+    """A money sum read from the database as exact cents: None (no rows) is 0.00.
+
+    Goes through str(): a float-ish value from SQLite (28575334.5500002) is rounded on its decimal
+    digits, not on its binary ones."""
+    if value is None:
+        return ZERO
+    return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+class MoneySum(Sum):
+    """SUM of a money column or expression, exact to the cent on every database.
+
+    PostgreSQL adds numerics exactly. SQLite keeps decimals as binary floats and adds them as floats:
+    the sum of 200,000 invoices comes back as 28575334.5500002. Here SQLite adds whole cents instead
+    (64-bit integers, exact), and divides once: the result is the float nearest to the exact sum, which
+    db_cents() (or this aggregate's own converter, when it is not wrapped in another expression) turns
+    back into exact cents. Every sum of money in Relance goes through it."""
+
+    def __init__(self, expression, **extra):
+        extra.setdefault("output_field", DecimalField(max_digits=20, decimal_places=2))
+        super().__init__(expression, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        clone = self.copy()
+        source, *rest = clone.get_source_expressions()
+        whole_cents = Func(source, template="CAST(ROUND((%(expressions)s) * 100) AS INTEGER)",
+                           output_field=IntegerField())
+        clone.set_source_expressions([whole_cents, *rest])
+        sql, params = clone.as_sql(compiler, connection, **extra_context)
+        return f"({sql} / 100.0)", params
+
+    def convert_value(self, value, expression, connection):
+        return None if value is None else db_cents(value)
 
 
 _SPACES = re.compile(r"[\s\u00a0\u202f']")

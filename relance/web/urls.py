@@ -15,6 +15,7 @@ from relance.web.pages import (
     invoices,
     matching,
     reminders,
+    reports,
     scenarios,
     settings_page,
     templates_page,
@@ -22,7 +23,7 @@ from relance.web.pages import (
 )
 
 AREAS = (dashboard, today, customer_page, customers, invoices, reminders, scenarios, templates_page, imports,
-         settings_page, audit, matching)
+         settings_page, audit, matching, reports)
 
 organisation_patterns = [pattern for area in AREAS for pattern in area.urlpatterns]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import connections, router
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.utils import timezone
 
 from relance.accounts.models import Organisation
@@ -16,7 +16,7 @@ from relance.ledger.importers.keys import KeyMap
 from relance.ledger.importers.result import ImportResult
 from relance.ledger.models import Allocation, AllocationSource, Customer, ImportBatch, Invoice
 from relance.lib.bulk import BulkInsert, update_rows
-from relance.lib.money import ZERO
+from relance.lib.money import ZERO, MoneySum
 
 COLUMNS = [
     Column("number", "Numéro de facture", ("Invoice number", "N° facture", "N° de facture", "Numéro", "Facture",
@@ -162,7 +162,7 @@ class InvoiceImporter:
         found = {}
         fields = ("id", "number", "customer_id", "issue_date", "due_date", "currency", "amount_excl_tax", "tax",
                   "total", "open_balance", "external_id")
-        external = Sum("allocations__amount", filter=Q(allocations__source=AllocationSource.EXTERNAL))
+        external = MoneySum("allocations__amount", filter=Q(allocations__source=AllocationSource.EXTERNAL))
         for start in range(0, len(numbers), 900):
             # No ORDER BY: with the model's ordering SQLite walks the due-date index instead of the number one.
             query = Invoice.objects.filter(organisation=self.org, number__in=numbers[start:start + 900]).order_by()

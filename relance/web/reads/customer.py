@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery
 
 from relance.dunning import labels, rules
 from relance.dunning.models import (
@@ -25,17 +25,12 @@ from relance.dunning.snapshot_invoices import ACTIVE_STATUSES
 from relance.dunning.state import Config, InvoiceState
 from relance.dunning.state import PromiseState as PromiseSpec
 from relance.ledger.models import Customer, Invoice
-from relance.lib.money import CENT
+from relance.lib.money import MoneySum, db_cents
 
 OPEN_SHOWN = 200  # open invoices listed on the customer page (the figures count them all)
 PAID_PER_PAGE = 20
 LATENESS_SAMPLE = 200  # paid invoices the average lateness is computed on (the latest ones)
 _OPEN = Q(status__in=ACTIVE_STATUSES, open_balance__gt=0)
-
-
-def money(value) -> Decimal:
-    """A database sum as Decimal to the cent (SQLite may give a float-ish value; None is zero)."""
-    return Decimal(str(value or 0)).quantize(CENT)
 
 
 def get_customer(org, pk: int) -> Customer:
@@ -57,12 +52,12 @@ def get_figures(customer: Customer, today: date) -> Figures:
     """What the customer owes and how late it pays: two aggregate queries."""
     overdue = _OPEN & Q(due_date__lt=today)
     sums = Invoice.objects.filter(customer=customer).aggregate(
-        total_due=Sum("open_balance", filter=_OPEN), overdue=Sum("open_balance", filter=overdue),
+        total_due=MoneySum("open_balance", filter=_OPEN), overdue=MoneySum("open_balance", filter=overdue),
         open_count=Count("pk", filter=_OPEN), overdue_count=Count("pk", filter=overdue),
     )
     late = [(paid_on - due).days for due, paid_on in _paid_dates(customer) if paid_on is not None]
     avg = (Decimal(sum(late)) / len(late)).quantize(Decimal("0.1")) if late else None
-    return Figures(money(sums["total_due"]), money(sums["overdue"]), sums["open_count"], sums["overdue_count"],
+    return Figures(db_cents(sums["total_due"]), db_cents(sums["overdue"]), sums["open_count"], sums["overdue_count"],
                    avg, len(late))
 
 
@@ -111,7 +106,7 @@ def _state(row: dict) -> InvoiceState:
         promise = PromiseSpec(row["promise_id"], _as_date(row["promise_date"]))
     return InvoiceState(
         id=row["pk"], customer_id=row["customer_id"], number=row["number"], issue_date=row["issue_date"],
-        due_date=row["due_date"], balance=money(row["open_balance"]), status=row["status"],
+        due_date=row["due_date"], balance=db_cents(row["open_balance"]), status=row["status"],
         last_step=row["schedule__last_step"] or "", last_date=row["schedule__last_date"],
         next_date=row["schedule__next_date"], disputed=bool(row["disputed"]), promise=promise,
         in_plan=bool(row["in_plan"]),
@@ -137,7 +132,7 @@ class Statuses:
         formal = inv.last_step in self.formal_steps or bool(row["awaiting_formal"])
         status = labels.invoice_page_status(inv, self.customer, self.today, self.policy, formal)
         row.update(
-            balance=inv.balance, total=money(row["total"]), status_key=status,
+            balance=inv.balance, total=db_cents(row["total"]), status_key=status,
             status_label=labels.page_status_label(status), status_badge=labels.PAGE_STATUS_BADGES[status],
             days_late=max((self.today - inv.due_date).days, 0) if inv.balance > 0 else 0,
             next_step=None, next_step_name="", next_date=inv.next_date, last_step=inv.last_step,

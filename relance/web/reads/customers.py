@@ -32,6 +32,7 @@ from relance.ledger.models import (
     InvoiceStatus,
     RiskSegment,
 )
+from relance.lib.money import db_cents
 
 ACTIVE_STATUSES = [InvoiceStatus.OPEN, InvoiceStatus.PARTLY_PAID, InvoiceStatus.DISPUTED]
 STATUSES = ("paused", "insolvency", "disputed", "clear")
@@ -80,10 +81,6 @@ class Figures:
     overdue: Decimal = Decimal("0.00")
     days_late: int | None = None
     disputed: int = 0
-
-
-def _money(value) -> Decimal:
-    return Decimal(str(value or 0)).quantize(CENT)
 
 
 def _search(qs: QuerySet, text: str) -> QuerySet:
@@ -170,7 +167,7 @@ def page_figures(org: Organisation, customer_ids: list[int], today: date) -> dic
     for row in rows:
         since = row["overdue_since"]
         figures[row["pk"]] = Figures(
-            total_due=_money(row["open_amount"]), overdue=_money(row["overdue_amount"]),
+            total_due=db_cents(row["open_amount"]), overdue=db_cents(row["overdue_amount"]),
             days_late=(today - since).days if since else None, disputed=row["disputed_count"],
         )
     return figures

@@ -14,6 +14,7 @@ from relance.accounts.models import Organisation
 from relance.dunning.models import Channel, Dispute, Promise, PromiseState, Reminder, ReminderState
 from relance.ledger import totals
 from relance.ledger.models import Customer, DayTotals, Payment
+from relance.lib.money import MoneySum, db_cents
 
 CENT = Decimal("0.01")
 DSO_DAYS = 90
@@ -31,11 +32,6 @@ DASHBOARD_BUCKETS = [
     ("d91_120", 91, 120),
     ("d120_plus", 121, None),
 ]
-
-
-def cents(value) -> Decimal:
-    """A sum from the database as exact cents (SQLite may hand back a float-ish value, or None)."""
-    return Decimal(str(value or 0)).quantize(CENT)
 
 
 @dataclass(frozen=True)
@@ -78,14 +74,14 @@ def get_dashboard_aged_balance(org: Organisation, today: date) -> AgedBalance:
             cond &= Q(day__lte=today - timedelta(days=low))
         if high is not None:
             cond &= Q(day__gt=today - timedelta(days=high + 1))
-        aggregates[key] = Sum("due_open_amount", filter=cond)
+        aggregates[key] = MoneySum("due_open_amount", filter=cond)
         aggregates[f"{key}_count"] = Sum("due_open_count", filter=cond)
     row = DayTotals.objects.filter(organisation=org, due_open_count__gt=0).aggregate(
-        total=Sum("due_open_amount"), count=Sum("due_open_count"), **aggregates)
-    total = cents(row["total"])
+        total=MoneySum("due_open_amount"), count=Sum("due_open_count"), **aggregates)
+    total = db_cents(row["total"])
     buckets = []
     for key, low, high in DASHBOARD_BUCKETS:
-        amount = cents(row[key])
+        amount = db_cents(row[key])
         buckets.append(Bucket(key, low, high, amount, row[f"{key}_count"] or 0, (amount / total) if total else None))
     return AgedBalance(total=total, count=row["count"] or 0, buckets=buckets)
 
@@ -97,7 +93,7 @@ def _sales_in(org_ref, today: date, days: int):
 def get_sales(org: Organisation, today: date, days: int = DSO_DAYS) -> Decimal:
     """Invoiced (all taxes included) over the last `days` days, today included; cancelled invoices aside."""
     totals.bring_to(org, today)
-    return cents(_sales_in(org, today, days).aggregate(sales=Sum("invoiced_amount"))["sales"])
+    return db_cents(_sales_in(org, today, days).aggregate(sales=MoneySum("invoiced_amount"))["sales"])
 
 
 def _scalar(queryset, expression):
@@ -116,20 +112,20 @@ def get_counters(org: Organisation, today: date) -> dict:
                              promised_date__gte=today - timedelta(days=BROKEN_PROMISES_DAYS))
     disputes = Dispute.objects.filter(organisation=org_ref, is_open=True)
     row = Organisation.objects.filter(pk=org.pk).values("pk").annotate(
-        sales=_scalar(_sales_in(org_ref, today, DSO_DAYS), Sum("invoiced_amount")),
+        sales=_scalar(_sales_in(org_ref, today, DSO_DAYS), MoneySum("invoiced_amount")),
         due_count=_scalar(due, Count("id")),
-        due_amount=_scalar(due, Sum(_promised_amount())),
+        due_amount=_scalar(due, MoneySum(_promised_amount())),
         broken_count=_scalar(broken, Count("id")),
-        broken_amount=_scalar(broken, Sum(_promised_amount())),
+        broken_amount=_scalar(broken, MoneySum(_promised_amount())),
         dispute_count=_scalar(disputes, Count("id")),
-        dispute_amount=_scalar(disputes, Sum("invoice__open_balance")),
+        dispute_amount=_scalar(disputes, MoneySum("invoice__open_balance")),
     ).get()
     return {
-        "sales": cents(row["sales"]),
-        "promises": {"due_count": row["due_count"] or 0, "due_amount": cents(row["due_amount"]),
-                     "broken_count": row["broken_count"] or 0, "broken_amount": cents(row["broken_amount"]),
+        "sales": db_cents(row["sales"]),
+        "promises": {"due_count": row["due_count"] or 0, "due_amount": db_cents(row["due_amount"]),
+                     "broken_count": row["broken_count"] or 0, "broken_amount": db_cents(row["broken_amount"]),
                      "broken_days": BROKEN_PROMISES_DAYS},
-        "disputes": {"count": row["dispute_count"] or 0, "amount": cents(row["dispute_amount"])},
+        "disputes": {"count": row["dispute_count"] or 0, "amount": db_cents(row["dispute_amount"])},
     }
 
 
@@ -152,10 +148,10 @@ def list_collected_by_month(org: Organisation, today: date, months: int = MONTHS
     date column, where SQLite would call a Python function for every row to truncate it."""
     this_month = today.replace(day=1)
     starts = [_month_back(this_month, n) for n in range(months - 1, -2, -1)]  # one more: the end
-    sums = {f"m{i}": Sum("amount", filter=Q(date__gte=start, date__lt=end))
+    sums = {f"m{i}": MoneySum("amount", filter=Q(date__gte=start, date__lt=end))
             for i, (start, end) in enumerate(zip(starts, starts[1:], strict=False))}
     row = Payment.objects.filter(organisation=org, date__gte=starts[0], date__lt=starts[-1]).aggregate(**sums)
-    return [(start, cents(row[f"m{i}"])) for i, start in enumerate(starts[:-1])]
+    return [(start, db_cents(row[f"m{i}"])) for i, start in enumerate(starts[:-1])]
 
 
 @dataclass(frozen=True)
@@ -186,12 +182,12 @@ def list_todays_reminders(org: Organisation, today: date) -> list[ChannelLoad]:
                       approved=Count("id", filter=planned & Q(approved_by__isnull=False)),
                       awaiting=Count("id", filter=Q(state=ReminderState.AWAITING_APPROVAL)),
                       sent=Count("id", filter=Q(state=ReminderState.SENT)),
-                      amount=Sum("total_due", filter=pending))
+                      amount=MoneySum("total_due", filter=pending))
             .order_by("channel"))
     order = {value: i for i, value in enumerate(Channel.values)}
     loads = [
         ChannelLoad(r["channel"], _channel_label(r["channel"]), r["planned"], r["approved"], r["awaiting"],
-                    r["sent"], cents(r["amount"]))
+                    r["sent"], db_cents(r["amount"]))
         for r in rows
     ]
     return sorted(loads, key=lambda load: order.get(load.channel, len(order)))
@@ -218,7 +214,7 @@ def list_promises_to_follow(org: Organisation, today: date, limit: int = PROMISE
             .values("id", "state", "promised_date", "promised", "invoice_id", "invoice__number",
                     "invoice__currency", "invoice__customer_id", "invoice__customer__name")
             .order_by("-promised_date", "invoice__number")[:limit])
-    return [{**r, "promised": cents(r["promised"]), "broken": r["state"] == PromiseState.BROKEN} for r in rows]
+    return [{**r, "promised": db_cents(r["promised"]), "broken": r["state"] == PromiseState.BROKEN} for r in rows]
 
 
 def list_top_overdue_customers(org: Organisation, today: date, limit: int = TOP_CUSTOMERS) -> list[dict]:
@@ -229,7 +225,7 @@ def list_top_overdue_customers(org: Organisation, today: date, limit: int = TOP_
             .values("pk", "name", "overdue_amount", "overdue_count", "overdue_since")
             .order_by("-overdue_amount", "name", "pk")[:limit])
     return [
-        {"pk": r["pk"], "name": r["name"], "overdue": cents(r["overdue_amount"]),
+        {"pk": r["pk"], "name": r["name"], "overdue": db_cents(r["overdue_amount"]),
          "invoices": r["overdue_count"], "oldest_due": r["overdue_since"],
          "days_late": (today - r["overdue_since"]).days}
         for r in rows

@@ -10,12 +10,13 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Prefetch, Sum
+from django.db.models import Count, Prefetch
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from relance.dunning.models import Dispute, Note, PaymentPlan, Promise, Reminder, ReminderLine, Task
 from relance.ledger.models import Allocation, Customer, Invoice, Payment
+from relance.lib.money import MoneySum
 from relance.portal.models import PortalRequest, PortalVisit
 
 PAGE = 30  # events shown at first; "more" adds as many
@@ -159,7 +160,7 @@ class Timeline:
 
     def _plans(self, n: int) -> list[Event]:
         qs = self._scope(PaymentPlan.objects.all(), "customer", "invoices").annotate(
-            count=Count("instalments", distinct=True), total=Sum("instalments__amount"))
+            count=Count("instalments", distinct=True), total=MoneySum("instalments__amount"))
         out = []
         for p in qs.order_by("-created_at", "-pk")[:n]:
             title = _("Payment plan: {n} instalment(s)").format(n=p.count)

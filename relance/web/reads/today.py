@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.paginator import Page, Paginator
-from django.db.models import DecimalField, F, Q, Sum, Window
+from django.db.models import DecimalField, F, Q, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils.functional import cached_property
 
@@ -20,6 +20,7 @@ from relance.channels.delivery import _due  # the sender's own "due now" conditi
 from relance.channels.registry import get_channel
 from relance.dunning.models import Reminder, ReminderState, Task, TaskKind
 from relance.ledger.models import MONEY, Contact
+from relance.lib.money import MoneySum
 
 PAGE_SIZE = 20
 CALLS_PAGE_SIZE = 10
@@ -150,7 +151,7 @@ class Call:
 def list_calls(org: Organisation, today: date, page=1) -> Page:
     """Open call tasks due today or before, the largest amount at risk first (the open balances of
     the task's invoices), each as a Call with the phones, the invoices and the last reminders sent."""
-    at_risk = Coalesce(Sum("invoices__open_balance", filter=Q(invoices__open_balance__gt=0)), Decimal(0),
+    at_risk = Coalesce(MoneySum("invoices__open_balance", filter=Q(invoices__open_balance__gt=0)), Decimal(0),
                        output_field=MONEY_FIELD)
     open_calls = Task.objects.filter(organisation=org, kind=TaskKind.CALL, state=Task.State.OPEN,
                                      due_date__lte=today)
