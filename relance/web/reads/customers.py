@@ -38,7 +38,6 @@ ACTIVE_STATUSES = [InvoiceStatus.OPEN, InvoiceStatus.PARTLY_PAID, InvoiceStatus.
 STATUSES = ("paused", "insolvency", "disputed", "clear")
 SORTS = ("name", "-name", "-overdue", "overdue", "-late", "late")
 NONE = "none"  # the filter value for "no scenario / no collector of its own"
-CENT = Decimal("0.01")
 LIST_FIELDS = (
     "pk", "name", "external_id", "siren", "tags", "risk_segment", "risk_segment_override", "paused_until",
     "pause_reason", "in_insolvency", "scenario__name", "collector__username", "collector__first_name",

@@ -16,7 +16,6 @@ from relance.ledger import totals
 from relance.ledger.models import Customer, DayTotals, Payment
 from relance.lib.money import MoneySum, db_cents
 
-CENT = Decimal("0.01")
 DSO_DAYS = 90
 BROKEN_PROMISES_DAYS = 30
 TOP_CUSTOMERS = 10
