@@ -35,9 +35,11 @@ VERBS: dict[str, tuple[str, str]] = {
     "letters": ("letters", "print batch of the day's letters; record registered-mail numbers"),
     "org": ("org", "list the organisations, show one's settings and transports"),
     "reminders": ("reminders", "reminders in doubt (state unknown): list the evidence, resolve them"),
+    "interest": ("interest", "late-payment interest of an invoice: periods, rates, indemnity, total claimed"),
+    "rates": ("rates", "ECB and legal interest rate tables: check, update --file F"),
 }
 # Verbs that create the schema themselves (serve and demo migrate first) or need no database.
-NO_SCHEMA_NEEDED = {"init", "migrate", "serve", "demo", "generate"}
+NO_SCHEMA_NEEDED = {"init", "migrate", "serve", "demo", "generate", "rates"}
 MISSING_SCHEMA = {
     "fr": "relance : pas de base de données Relance à {where} : lancez `relance migrate` ou `make demo`, "
           "ou définissez RELANCE_DATA_DIR",

@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "relance.channels",
     "relance.web",
     "relance.portal",
+    "relance.law",
     "axes",
 ]
 

@@ -37,6 +37,13 @@ class Organisation(models.Model):
     # Transports: empty means the instance default (EMAIL_URL / SMS_URL).
     email_url = models.CharField(max_length=500, blank=True)
     sms_url = models.CharField(max_length=500, blank=True)
+    # Late-payment rate of the terms of sale (L441-10 II): empty mode = the law's ECB + 10 points.
+    late_rate_mode = models.CharField(
+        "taux des pénalités (CGV)", max_length=14, blank=True,
+        choices=[("", "légal (BCE + 10 points)"), ("percent", "taux annuel en %"),
+                 ("legal_multiple", "multiple du taux d'intérêt légal")],
+    )
+    late_rate_value = models.DecimalField("valeur du taux (CGV)", max_digits=6, decimal_places=3, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -100,6 +100,13 @@ class Customer(models.Model):
     in_insolvency = models.BooleanField("procédure collective", default=False)
     insolvency_date = models.DateField("date du jugement d'ouverture", null=True, blank=True)
     insolvency_kind = models.CharField("type de procédure", max_length=12, choices=InsolvencyKind.choices, blank=True)
+    # Late-payment rate agreed with this customer; empty mode = the organisation's terms of sale.
+    late_rate_mode = models.CharField(
+        "taux des pénalités", max_length=14, blank=True,
+        choices=[("", "celui des CGV de l'organisation"), ("percent", "taux annuel en %"),
+                 ("legal_multiple", "multiple du taux d'intérêt légal")],
+    )
+    late_rate_value = models.DecimalField("valeur du taux", max_digits=6, decimal_places=3, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
