@@ -28,7 +28,8 @@ class Command(BaseCommand):
         check = sub.add_parser("check", help="warn when a rate of the current or next half-year is missing")
         check.add_argument("--date", default=None, help="check as of this day (YYYY-MM-DD), default today")
         update = sub.add_parser("update", help="replace the ECB or legal-rate table by a validated CSV")
-        update.add_argument("--file", required=True, help="ecb_rates.csv or taux_legal.csv format (see relance/law/data)")
+        update.add_argument("--file", required=True,
+                            help="ecb_rates.csv or taux_legal.csv format (see relance/law/data)")
 
     def handle(self, *args, **o):
         if o["action"] == "update":
@@ -44,7 +45,8 @@ class Command(BaseCommand):
         self.stdout.write(f"taux légal : {legal} (vérifié jusqu'au {table.legal_checked_until})")
         missing = missing_half_years(table, today)
         for item in missing:
-            self.stderr.write(f"attention : taux manquant pour {item} ; ajoutez-le avec 'relance rates update --file F'")
+            self.stderr.write(f"attention : taux manquant pour {item} ; "
+                              "ajoutez-le avec 'relance rates update --file F'")
         if missing:
             sys.exit(1)
         self.stdout.write(f"les taux du semestre en cours ({semester_start(today)}) et du suivant sont connus")
