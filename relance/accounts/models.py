@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from relance.accounts import validators
+from relance.law.late_payment import contract_terms_problem
 
 
 class Organisation(models.Model):
@@ -70,6 +71,9 @@ class Organisation(models.Model):
                     errors[field] = exc.messages
         if self.siren and self.siret and not self.siret.startswith(self.siren):
             errors.setdefault("siret", []).append("le SIRET ne commence pas par le SIREN")
+        problem = contract_terms_problem(self.late_rate_mode, self.late_rate_value)
+        if problem:
+            errors.setdefault("late_rate_value", []).append(problem)
         if errors:
             raise ValidationError(errors)
 

@@ -104,6 +104,22 @@ class ContractRate:
         return f"{multiple} fois le taux d'intérêt légal"
 
 
+CONTRACT_MODES = ("percent", "legal_multiple")
+
+
+def contract_terms_problem(mode: str, value: Decimal | None) -> str | None:
+    """Why a (mode, value) pair of terms of sale cannot be a contract rate, None when it can ("" = the law's)."""
+    if not mode:
+        return None if value is None else "une valeur de taux sans type de taux (% ou multiple du taux légal)"
+    if mode not in CONTRACT_MODES:
+        return f"type de taux inconnu {mode!r} ; attendu : {', '.join(CONTRACT_MODES)}"
+    if value is None:
+        return "valeur du taux manquante"
+    if not Decimal(0) < value <= Decimal(100):
+        return f"valeur du taux hors limites (entre 0 et 100) : {value}"
+    return None
+
+
 def as_contract_rate(value: Decimal | ContractRate | None) -> ContractRate | None:
     """A bare Decimal is a percent (the older callers' form)."""
     if value is None or isinstance(value, ContractRate):

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from relance.accounts.models import Organisation
+from relance.law.late_payment import contract_terms_problem
 from relance.ledger.contacts import clean_email
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -109,6 +110,11 @@ class Customer(models.Model):
     late_rate_value = models.DecimalField("valeur du taux", max_digits=6, decimal_places=3, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    def clean(self) -> None:
+        problem = contract_terms_problem(self.late_rate_mode, self.late_rate_value)
+        if problem:
+            raise ValidationError({"late_rate_value": [problem]})
 
     class Meta:
         constraints = [
