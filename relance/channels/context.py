@@ -34,7 +34,8 @@ using any other name is refused at save time (`relance.channels.templates.valida
                         (one of them None; the law's 3x legal-rate floor applies), None when the law's rate does
     estimated_rates     periods ("YYYY-MM-DD/YYYY-MM-DD") whose rate is not in the tables yet (carried
                         forward): print such a rate as an estimate, never as fact
-    penalty_rate        the yearly late-payment rate in percent that applies today (filter `percent`)
+    penalty_rate        the yearly late-payment rate in percent that applies today, the contract's when
+                        `interest_terms` set one (filter `percent`)
     indemnity           fixed recovery indemnity, 40 EUR per overdue invoice (not for consumers)
     claim               {principal, interest, indemnity, total} what a formal notice claims (the overdue
                         invoices, interest to date, indemnity)
@@ -157,7 +158,7 @@ def list_previous_contacts(customer: Customer, today: date, exclude_id: int | No
 def interest_detail(invoices: list[Invoice], today: date) -> tuple[Decimal, list[dict]]:
     """Interest to date on the overdue invoices, and its periods (invoice, half-year, open balance)."""
     # Imported here: the ledger read module needs the models, and this module is imported before the apps load.
-    from relance.ledger.interest import get_invoice_claim
+    from relance.dunning.interest import get_invoice_claim
 
     total = ZERO
     periods = []

@@ -1,5 +1,8 @@
 """Reads for the late-payment law: the dated reductions of an invoice, its terms, its claim. Read-only.
 
+The consumer's formal-notice date is dunning's to know: callers get the claim through
+relance.dunning.interest.get_invoice_claim, which passes it here.
+
 An allocation's date is the date of what it allocates: the payment's date, the credit note's
 date. An "external" allocation (settled in the source ledger before import, no row to point
 to) is dated on the day the invoice was imported (its import batch, else its creation): the
@@ -16,7 +19,6 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from relance.accounts.models import Organisation
-from relance.dunning.models import Reminder, ReminderState, Tone
 from relance.law.late_payment import (
     CONSUMER,
     ContractRate,
@@ -87,19 +89,13 @@ def get_contract_rate(customer: Customer) -> ContractRate | None:
     return _contract(customer.organisation.late_rate_mode, customer.organisation.late_rate_value)
 
 
-def get_notice_date(invoice: Invoice) -> date | None:
-    """The day the first formal notice including this invoice was sent (consumers: interest runs from it)."""
-    sent = (Reminder.objects.filter(lines__invoice=invoice, tone=Tone.FORMAL, state=ReminderState.SENT,
-                                    sent_at__isnull=False).order_by("sent_at").values_list("sent_at", flat=True)
-            .first())
-    return _local_day(sent, invoice.organisation) if sent else None
+def compute_invoice_claim(invoice: Invoice, as_of: date, notice_date: date | None = None) -> InvoiceClaim:
+    """Interest on the open balance of each day up to `as_of`, the fixed indemnity, and their sum.
 
-
-def get_invoice_claim(invoice: Invoice, as_of: date) -> InvoiceClaim:
-    """Interest on the open balance of each day up to `as_of`, the fixed indemnity, and their sum."""
+    `notice_date`: the formal notice's day, from which a consumer owes interest (None: no notice)."""
     customer = invoice.customer
     kind = customer.kind
-    notice = get_notice_date(invoice) if kind == CONSUMER else None
+    notice = notice_date if kind == CONSUMER else None
     reductions = list_reductions(invoice)
     # D441-5: the indemnity is owed once a payment is late, i.e. something was still open after the due date.
     open_at_due = invoice.total - sum((r.amount for r in reductions if r.day <= invoice.due_date), Decimal(0))

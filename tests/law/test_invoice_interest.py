@@ -11,10 +11,11 @@ import pytest
 from relance.channels.context import build_context
 from relance.channels.letter.layout import legal_sentence
 from relance.channels.templates import render_message
+from relance.dunning.interest import get_invoice_claim, get_notice_date
 from relance.law.late_payment import ContractRate, Reduction
 from relance.ledger import balances
 from relance.ledger.importers import import_file
-from relance.ledger.interest import get_contract_rate, get_invoice_claim, get_notice_date, list_reductions
+from relance.ledger.interest import get_contract_rate, list_reductions
 from relance.ledger.models import CreditNote, ImportBatch, Invoice, Payment
 from tests.channels.email_support import make_reminder
 from tests.ledger.data import write_csv

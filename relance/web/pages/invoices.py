@@ -10,8 +10,8 @@ from django.shortcuts import render
 from django.urls import path, reverse
 
 from relance.dunning import queries
+from relance.dunning.interest import get_invoice_claim
 from relance.dunning.models import Dispute, Promise
-from relance.ledger.interest import get_invoice_claim
 from relance.ledger.models import Invoice
 from relance.web.orgs import org_view
 from relance.web.pages import customer_forms as f

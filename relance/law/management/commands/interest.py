@@ -7,8 +7,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from relance.channels.context import local_today
+from relance.dunning.interest import get_invoice_claim
 from relance.dunning.management.commands._common import get_org, parse_date
-from relance.ledger.interest import get_invoice_claim
 from relance.ledger.models import Invoice
 
 
