@@ -170,3 +170,27 @@ def test_a_payment_term_beyond_the_law_is_imported_with_a_warning(org, tmp_path)
     assert [(w.line, w.field) for w in result.warnings] == [(3, "Date d'échéance")]
     assert "L441-10" in result.warnings[0].message and "2026-03-17" in result.warnings[0].message
     assert result.as_dict()["warnings"][0]["line"] == 3
+
+
+def test_the_letter_pdf_cites_the_terms_of_sale_and_each_balance(org, customer, make_invoice):
+    from tests.channels.test_texts_are_true import formal_letter, letter
+
+    customer.address_line1, customer.postcode, customer.city = "3 rue Lafayette", "75009", "Paris"
+    customer.save()
+    org.late_rate_mode, org.late_rate_value = "percent", D("12.5")
+    org.save()
+    customer.refresh_from_db()
+    # 10000.00 due 2025-06-15, 4000.00 paid 2025-07-05, letter of 2025-07-15, 12.5 % (floor 3 x 3.71 = 11.13 % in
+    # 2025-H1, 3 x 2.76 = 8.28 % in 2025-H2: 12.5 % applies throughout):
+    #   16/06-30/06: 15 d on 10000.00: 10000 x 12.5 % x 15 / 365 = 51.36986301 -> 51.37
+    #   01/07-05/07:  5 d on 10000.00:                            17.12328767 -> 17.12
+    #   06/07-15/07: 10 d on  6000.00:  6000 x 12.5 % x 10 / 365 = 20.54794521 -> 20.55
+    #   total 89.04109589 -> 89.04, the last period 89.04 - 51.37 - 17.12 = 20.55
+    inv = make_invoice(total="10000.00", due=date(2025, 6, 15), issue=date(2025, 5, 15))
+    pay(org, customer, inv, "4000.00", date(2025, 7, 5))
+    inv.refresh_from_db()
+    text, context = letter(formal_letter(org, customer, [inv], run_date=date(2025, 7, 15)), today=date(2025, 7, 15))
+    assert context["late_interest"] == D("89.04")
+    assert "au taux prévu par nos conditions générales de vente : 12,50 %" in text
+    assert "du 06/07/2025 au 15/07/2025, 10 jours sur 6 000,00 € au taux de 12,50 % : 20,55 €" in text
+    assert "majoré de 10 points" not in text
