@@ -66,3 +66,20 @@ def test_new_organisations_get_the_public_rule_right_after_the_consumer_one(org)
     install_default_scenarios(org)
     rules = list(ScenarioRule.objects.filter(organisation=org).order_by("position").values_list("condition", flat=True))
     assert rules[rules.index("consumer") + 1] == "public"
+
+
+def test_the_customer_page_sets_the_rate_agreed_with_the_customer(client, bob, customer):
+    client.force_login(bob)
+    page = client.get(f"/o/abc/clients/{customer.pk}/").content.decode()
+    assert 'id="do-contract-rate"' in page
+    url = f"/o/abc/clients/{customer.pk}/contract-rate/"
+    assert client.post(url, {"rate-mode": "percent", "rate-value": "12,5"}).status_code == 302
+    customer.refresh_from_db()
+    assert (customer.late_rate_mode, customer.late_rate_value) == ("percent", D("12.5"))
+    response = client.post(url, {"rate-mode": "percent", "rate-value": ""}, follow=True)
+    assert "valeur du taux manquante" in response.content.decode()
+    customer.refresh_from_db()
+    assert customer.late_rate_value == D("12.5")
+    client.post(url, {"rate-mode": "", "rate-value": "7"})
+    customer.refresh_from_db()
+    assert (customer.late_rate_mode, customer.late_rate_value) == ("", None)
