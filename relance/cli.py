@@ -40,9 +40,11 @@ VERBS: dict[str, tuple[str, str]] = {
     "match": ("match", "match payments to invoices (run); review, confirm, reject or assign them (review)"),
     "aged-balance": ("aged_balance", "the aged balance per customer on a date: json, csv, xlsx or pdf"),
     "kpi": ("kpi", "collection KPIs over a period: DSO, payment delay, CEI, promises, reminders that work"),
+    "interest": ("interest", "late-payment interest of an invoice: periods, rates, indemnity, total claimed"),
+    "rates": ("rates", "ECB and legal interest rate tables: check, update --file F"),
 }
 # Verbs that create the schema themselves (serve and demo migrate first) or need no database.
-NO_SCHEMA_NEEDED = {"init", "migrate", "serve", "demo", "generate"}
+NO_SCHEMA_NEEDED = {"init", "migrate", "serve", "demo", "generate", "rates"}
 MISSING_SCHEMA = {
     "fr": "relance : pas de base de données Relance à {where} : lancez `relance migrate` ou `make demo`, "
           "ou définissez RELANCE_DATA_DIR",

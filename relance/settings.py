@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "relance.web",
     "relance.portal",
     "relance.audit",
+    "relance.law",
     "axes",
     "relance.reports",
 ]

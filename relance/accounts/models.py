@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from relance.accounts import validators
+from relance.law.late_payment import contract_terms_problem
 
 
 class Organisation(models.Model):
@@ -37,6 +38,13 @@ class Organisation(models.Model):
     # Transports: empty means the instance default (EMAIL_URL / SMS_URL).
     email_url = models.CharField(max_length=500, blank=True)
     sms_url = models.CharField(max_length=500, blank=True)
+    # Late-payment rate of the terms of sale (L441-10 II): empty mode = the law's ECB + 10 points.
+    late_rate_mode = models.CharField(
+        "taux des pénalités (CGV)", max_length=14, blank=True,
+        choices=[("", "légal (BCE + 10 points)"), ("percent", "taux annuel en %"),
+                 ("legal_multiple", "multiple du taux d'intérêt légal")],
+    )
+    late_rate_value = models.DecimalField("valeur du taux (CGV)", max_digits=6, decimal_places=3, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -63,6 +71,9 @@ class Organisation(models.Model):
                     errors[field] = exc.messages
         if self.siren and self.siret and not self.siret.startswith(self.siren):
             errors.setdefault("siret", []).append("le SIRET ne commence pas par le SIREN")
+        problem = contract_terms_problem(self.late_rate_mode, self.late_rate_value)
+        if problem:
+            errors.setdefault("late_rate_value", []).append(problem)
         if errors:
             raise ValidationError(errors)
 

@@ -27,11 +27,15 @@ using any other name is refused at save time (`relance.channels.templates.valida
     oldest_due_date     earliest due date among `invoices` (None when empty)
     currency            "EUR" unless the invoices say otherwise
     late_interest       late-payment interest to date on the overdue invoices (relance.law)
-    interest_periods    how it was computed: [{number, start, end, days, rate, amount, estimated}], one row
-                        per invoice and half-year (each half-year may have its own rate)
+    interest_periods    how it was computed: [{number, start, end, days, base, rate, amount, estimated}], one
+                        row per invoice, half-year and open balance (interest runs on the balance of each day:
+                        a payment or credit note lowers `base` from the day after its date)
+    interest_terms      the terms of sale's rate when they set one for this customer: {percent, legal_multiple}
+                        (one of them None; the law's 3x legal-rate floor applies), None when the law's rate does
     estimated_rates     periods ("YYYY-MM-DD/YYYY-MM-DD") whose rate is not in the tables yet (carried
                         forward): print such a rate as an estimate, never as fact
-    penalty_rate        the yearly late-payment rate in percent that applies today (filter `percent`)
+    penalty_rate        the yearly late-payment rate in percent that applies today, the contract's when
+                        `interest_terms` set one (filter `percent`)
     indemnity           fixed recovery indemnity, 40 EUR per overdue invoice (not for consumers)
     claim               {principal, interest, indemnity, total} what a formal notice claims (the overdue
                         invoices, interest to date, indemnity)
@@ -71,7 +75,7 @@ from django.utils import timezone
 
 from relance.channels.qr_email import epc_qr_png_data_uri
 from relance.channels.salutation import addressee, salutation
-from relance.law.late_payment import fixed_indemnity, late_interest_detail, penalty_rate
+from relance.law.late_payment import ContractRate, fixed_indemnity, penalty_rate
 from relance.ledger.references import creditor_reference, customer_creditor_reference
 from relance.lib.money import ZERO, cents
 from relance.lib.qr import EpcError, epc_payload
@@ -161,16 +165,37 @@ def list_previous_contacts(customer: Customer, today: date, exclude_id: int | No
     return [day for day in days if day <= today]
 
 
-def interest_detail(lines: list[dict], today: date, kind: str) -> tuple[Decimal, list[dict]]:
-    """Interest to date on the overdue lines, and its periods (one row per invoice and half-year)."""
+def interest_detail(invoices: list[Invoice], today: date) -> tuple[Decimal, list[dict]]:
+    """Interest to date on the overdue invoices, and its periods (invoice, half-year, open balance)."""
+    # Imported here: the ledger read module needs the models, and this module is imported before the apps load.
+    from relance.dunning.interest import get_invoice_claim
+
     total = ZERO
     periods = []
-    for line in lines:
-        detail = late_interest_detail(line["balance"], line["due_date"], today, kind)
+    for invoice in invoices:
+        detail = get_invoice_claim(invoice, today).interest
         total += detail.amount
-        periods += [{"number": line["number"], "start": p.start, "end": p.end, "days": p.days, "rate": p.rate,
-                     "amount": p.amount, "estimated": p.estimated} for p in detail.periods]
+        periods += [{"number": invoice.number, "start": p.start, "end": p.end, "days": p.days, "base": p.base,
+                     "rate": p.rate, "amount": p.amount, "estimated": p.estimated} for p in detail.periods]
     return cents(total), periods
+
+
+def contract_rate(customer: Customer) -> ContractRate | None:
+    """The terms-of-sale rate that applies to this customer (businesses only), None for the law's."""
+    from relance.ledger.interest import get_contract_rate  # as in interest_detail
+
+    return get_contract_rate(customer) if customer.kind == "business" else None
+
+
+def terms_dict(rate: ContractRate | None, language: str) -> dict | None:
+    """`interest_terms`: the percent as a Decimal, the multiple as written ("3", "2,5" in French)."""
+    if rate is None:
+        return None
+    multiple = None
+    if rate.legal_multiple is not None:
+        multiple = format(rate.legal_multiple.quantize(Decimal("0.001")).normalize(), "f")
+        multiple = multiple.replace(".", ",") if language == "fr" else multiple
+    return {"percent": rate.percent, "legal_multiple": multiple}
 
 
 def local_today(org: Organisation) -> date:
@@ -228,7 +253,9 @@ def build_customer_context(
     overdue_total = sum((line["balance"] for line in overdue), ZERO)
     others_total = sum((o["balance"] for o in others), ZERO)
     currency = lines[0]["currency"] if lines else org.currency
-    interest, periods = interest_detail(overdue, today, customer.kind)
+    terms = contract_rate(customer)
+    overdue_numbers = {line["number"] for line in overdue}
+    interest, periods = interest_detail([i for i in invoices if i.number in overdue_numbers], today)
     indemnity = cents(fixed_indemnity(customer.kind, len(overdue)))
     claim = {"principal": overdue_total, "interest": interest, "indemnity": indemnity,
              "total": overdue_total + interest + indemnity}
@@ -266,9 +293,10 @@ def build_customer_context(
         "currency": currency,
         "late_interest": interest,
         "interest_periods": periods,
+        "interest_terms": terms_dict(terms, language),
         "estimated_rates": sorted({f"{p['start']}/{p['end']}" for p in periods if p["estimated"]}),
         "indemnity": indemnity,
-        "penalty_rate": penalty_rate(today, customer.kind),
+        "penalty_rate": penalty_rate(today, customer.kind, contract_rate=terms),
         "claim": claim,
         "amount_to_pay": amount_to_pay,
         "iban": org.iban,
@@ -417,7 +445,9 @@ def sample_context(language: str = "fr") -> dict:
         "oldest_due_date": date(2026, 6, 30), "currency": "EUR",
         "late_interest": Decimal("4.99"),
         "interest_periods": [{"number": "F2026-0042", "start": date(2026, 7, 1), "end": today, "days": 10,
-                              "rate": Decimal("12.15"), "amount": Decimal("4.99"), "estimated": True}],
+                              "base": Decimal("1500.00"), "rate": Decimal("12.15"), "amount": Decimal("4.99"),
+                              "estimated": True}],
+        "interest_terms": {"percent": Decimal("12.00"), "legal_multiple": None},
         "estimated_rates": ["2026-07-01/2026-07-10"],
         "indemnity": Decimal("40.00"), "penalty_rate": Decimal("12.15"),
         "claim": {"principal": Decimal("1500.00"), "interest": Decimal("4.99"), "indemnity": Decimal("40.00"),

@@ -50,6 +50,7 @@ from relance.dunning.run import DunningError, RunResult, forecast, plan_today
 from relance.dunning.scoring import score
 from relance.dunning.snapshot_invoices import ACTIVE_STATUSES, load_invoices_by_id
 from relance.dunning.state import Advance, DayPlan
+from relance.law.late_payment import contract_terms_problem
 from relance.ledger import balances
 from relance.ledger.balances import allocate, record_payment
 from relance.ledger.models import Contact, Customer, InsolvencyKind, Invoice, Payment
@@ -970,3 +971,18 @@ def close_task(task: Task, user, note: str = "") -> Task:
         locked.state, locked.done_at, locked.outcome, locked.outcome_data
     )
     return task
+
+
+# --- law ---
+
+
+def set_contract_rate(customer: Customer, mode: str, value: Decimal | None, user=None) -> Customer:
+    """The late-payment rate agreed with this customer ("" mode: the organisation's terms of sale)."""
+    require(user, customer.organisation_id, WRITE)
+    value = None if not mode else value
+    problem = contract_terms_problem(mode, value)
+    if problem:
+        raise DunningError(f"client {customer.external_id} : {problem}")
+    Customer.objects.filter(pk=customer.pk).update(late_rate_mode=mode, late_rate_value=value)
+    customer.late_rate_mode, customer.late_rate_value = mode, value
+    return customer

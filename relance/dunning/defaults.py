@@ -69,12 +69,26 @@ SCENARIOS: dict[str, tuple[str, list[_S]]] = {
              "formal", {"needs_approval": True, "registered": True}),
         ],
     ),
+    # Public buyers (Code de la commande publique): 30-day term (R2192-10), interest at ECB + 8 points and
+    # the 40 EUR indemnity owed without a reminder (R2192-31, D2192-35); no SMS to an administration.
+    "public": (
+        "Acheteur public",
+        [
+            ("first", "Relance au service facturier (Chorus Pro)", 5, "email", "first_reminder", "friendly", {}),
+            ("call", "Appel au service ordonnateur", 15, "call", "call_script", "firm", {}),
+            ("firm", "Relance ferme : intérêts moratoires et indemnité", 21, "email", "firm_reminder", "firm",
+             {"min_gap_days": 3}),
+            ("formal-notice", "Mise en demeure (LRAR)", 45, "letter", "formal_notice", "formal",
+             {"needs_approval": True, "registered": True}),
+        ],
+    ),
 }
 
 # First match wins; the explicit per-customer scenario is checked before these.
 RULES = [
     ("strategic", "", "strategic"),
     ("consumer", "", "consumer"),
+    ("public", "", "public"),
     ("small_amount", "", "small_amount"),
     ("segment", "high", "high_risk"),
     ("always", "", "standard"),

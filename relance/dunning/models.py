@@ -77,6 +77,7 @@ class ScenarioRule(models.Model):
     class Condition(models.TextChoices):
         STRATEGIC = "strategic", "client stratégique"
         CONSUMER = "consumer", "particulier"
+        PUBLIC = "public", "acheteur public"
         SMALL_AMOUNT = "small_amount", "total dû sous le seuil"
         SEGMENT = "segment", "segment de risque"
         ALWAYS = "always", "sinon"

@@ -85,6 +85,8 @@ def _matches(condition: str, value: str, customer: CustomerState, total_due: Dec
         return customer.strategic
     if condition == "consumer":
         return customer.kind == "consumer"
+    if condition == "public":
+        return customer.kind == "public"
     if condition == "small_amount":
         threshold = Decimal(value) if value else policy.small_amount_threshold
         return total_due < threshold

@@ -146,10 +146,85 @@ def parse_rate_table(ecb_text: str, legal_text: str, ecb_name: str = "ecb_rates.
     return RateTable(tuple(ecb), tuple(legal), ecb_checked, legal_checked)
 
 
+ECB_FILE, LEGAL_FILE = "ecb_rates.csv", "taux_legal.csv"
+# Where `relance rates update` writes newer tables (RELANCE_DATA_DIR/rates): set by the app at start.
+_updates_dir: list[Path] = []
+
+
+def set_updates_dir(path: Path) -> None:
+    """Tables found in `path` (written by `relance rates update`) replace the shipped ones."""
+    _updates_dir[:] = [Path(path)]
+    default_rate_table.cache_clear()
+
+
+def table_paths() -> tuple[Path, Path]:
+    """The two files in use: each updated one when present, else the shipped one."""
+    def pick(name: str) -> Path:
+        for folder in _updates_dir:
+            if (folder / name).is_file():
+                return folder / name
+        return DATA_DIR / name
+    return pick(ECB_FILE), pick(LEGAL_FILE)
+
+
 @cache
 def default_rate_table() -> RateTable:
-    """The shipped tables (relance/law/data), read once per process."""
-    ecb = DATA_DIR / "ecb_rates.csv"
-    legal = DATA_DIR / "taux_legal.csv"
+    """The tables in use (see table_paths), read once per process."""
+    ecb, legal = table_paths()
     return parse_rate_table(ecb.read_text(encoding="utf-8"), legal.read_text(encoding="utf-8"),
                             str(ecb), str(legal))
+
+
+def table_kind(text: str) -> str:
+    """ECB_FILE or LEGAL_FILE, told by the header line of a rate file."""
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        header = [h.strip() for h in line.split(",")]
+        if header[:1] == ["effective_date"]:
+            return ECB_FILE
+        if header[:1] == ["semester_start"]:
+            return LEGAL_FILE
+        raise RateTableError(f"header {line!r}: expected 'effective_date,rate,source' (ECB) or "
+                             "'semester_start,consumer_creditor,other_cases,source' (taux légal)")
+    raise RateTableError("no header line")
+
+
+def check_update(text: str, name: str) -> tuple[str, RateTable]:
+    """Validate a new ECB or legal-rate file against the table in use; returns its kind and the new table.
+
+    The new file must parse, keep every row of the table in use (same date, same rates) and not
+    move checked_until back: an update adds rates, it never rewrites history silently."""
+    kind = table_kind(text)
+    current = default_rate_table()
+    ecb_path, legal_path = table_paths()
+    if kind == ECB_FILE:
+        new = parse_rate_table(text, legal_path.read_text(encoding="utf-8"), name, str(legal_path))
+        old_rows = {d: r for d, r, _ in current.ecb}
+        new_rows = {d: r for d, r, _ in new.ecb}
+        old_checked, new_checked = current.ecb_checked_until, new.ecb_checked_until
+    else:
+        new = parse_rate_table(ecb_path.read_text(encoding="utf-8"), text, str(ecb_path), name)
+        old_rows = {r.start: (r.consumer_creditor, r.other_cases) for r in current.legal}
+        new_rows = {r.start: (r.consumer_creditor, r.other_cases) for r in new.legal}
+        old_checked, new_checked = current.legal_checked_until, new.legal_checked_until
+    for day, rate in old_rows.items():
+        if new_rows.get(day) != rate:
+            raise RateTableError(f"{name}: the row of {day} is missing or differs from the table in use")
+    if new_checked < old_checked:
+        raise RateTableError(f"{name}: checked_until {new_checked} is before the table in use ({old_checked})")
+    return kind, new
+
+
+def missing_half_years(table: RateTable, today: date) -> list[str]:
+    """The current and next half-years whose ECB or legal rate the table does not know."""
+    current = semester_start(today)
+    following = date(current.year, 7, 1) if current.month == 1 else date(current.year + 1, 1, 1)
+    out = []
+    for start in (current, following):
+        label = f"{start.year}-H{1 if start.month == 1 else 2}"
+        if not table.ecb_known(start):
+            out.append(f"{label}: taux BCE")
+        if not table.legal_known(start):
+            out.append(f"{label}: taux de l'intérêt légal")
+    return out

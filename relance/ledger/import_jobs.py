@@ -253,6 +253,7 @@ def run(job: Job, org: Organisation, dry_run: bool) -> Job:
         "dry_run": dry_run, "ok": result.ok, "created": result.created, "updated": result.updated,
         "unchanged": result.unchanged, "extra": dict(result.extra), "batch_id": result.batch_id,
         "error_count": result.error_count, "errors": [p.as_dict() for p in ordered[:KEPT_ERRORS]],
+        "warnings": [p.as_dict() for p in sorted(result.warnings, key=lambda p: (p.line, p.field))[:KEPT_ERRORS]],
     }
     _write_rejects(job, ordered, result.more_errors)
     job.done = job.total = max(job.total, 1)

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from relance.accounts.models import Organisation
+from relance.law.late_payment import contract_terms_problem
 from relance.ledger.contacts import clean_email
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -101,6 +102,13 @@ class Customer(models.Model):
     in_insolvency = models.BooleanField("procédure collective", default=False)
     insolvency_date = models.DateField("date du jugement d'ouverture", null=True, blank=True)
     insolvency_kind = models.CharField("type de procédure", max_length=12, choices=InsolvencyKind.choices, blank=True)
+    # Late-payment rate agreed with this customer; empty mode = the organisation's terms of sale.
+    late_rate_mode = models.CharField(
+        "taux des pénalités", max_length=14, blank=True,
+        choices=[("", "celui des CGV de l'organisation"), ("percent", "taux annuel en %"),
+                 ("legal_multiple", "multiple du taux d'intérêt légal")],
+    )
+    late_rate_value = models.DecimalField("valeur du taux", max_digits=6, decimal_places=3, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Running totals of the open invoices (relance.ledger.totals keeps them; nothing else writes them),
@@ -112,6 +120,11 @@ class Customer(models.Model):
     overdue_count = models.IntegerField(default=0, db_default=0, editable=False)
     overdue_since = models.DateField(null=True, blank=True, editable=False)  # the oldest overdue due date
     disputed_count = models.IntegerField(default=0, db_default=0, editable=False)
+
+    def clean(self) -> None:
+        problem = contract_terms_problem(self.late_rate_mode, self.late_rate_value)
+        if problem:
+            raise ValidationError({"late_rate_value": [problem]})
 
     class Meta:
         constraints = [

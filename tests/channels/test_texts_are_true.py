@@ -173,13 +173,15 @@ def test_interest_over_two_half_years_prints_each_period_with_its_rate(org, addr
     reminder = formal_letter(org, addressed, [inv], run_date=today)
     text, context = letter(reminder, today=today)
     assert context["late_interest"] == Decimal("103.97")
-    first = f"facture n° {inv.number}, du 16/06/2025 au 30/06/2025, 15 jours au taux de 13,15 % : 54,04 €"
-    second = f"facture n° {inv.number}, du 01/07/2025 au 15/07/2025, 15 jours au taux de 12,15 % : 49,93 €"
+    first = (f"facture n° {inv.number}, du 16/06/2025 au 30/06/2025, 15 jours sur 10 000,00 € au taux de 13,15 % : "
+             "54,04 €")
+    second = (f"facture n° {inv.number}, du 01/07/2025 au 15/07/2025, 15 jours sur 10 000,00 € au taux de 12,15 % : "
+              "49,93 €")
     assert first in text and second in text
     email, _ = message(make_reminder(org, addressed, [inv], template="formal_notice", step="fm", tone="formal",
                                      run_date=today), today=today)
-    assert "du 16/06/2025 au 30/06/2025, 15 jours au taux de 13,15 % : 54,04 €" in email.text
-    assert "du 01/07/2025 au 15/07/2025, 15 jours au taux de 12,15 % : 49,93 €" in flat(email.html)
+    assert "du 16/06/2025 au 30/06/2025, 15 jours sur 10 000,00 € au taux de 13,15 % : 54,04 €" in email.text
+    assert "du 01/07/2025 au 15/07/2025, 15 jours sur 10 000,00 € au taux de 12,15 % : 49,93 €" in flat(email.html)
 
 
 def test_a_rate_past_the_end_of_the_table_is_printed_as_an_estimate(org, addressed, make_invoice):

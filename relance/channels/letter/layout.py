@@ -49,8 +49,10 @@ def labels() -> dict[str, str]:
     }
 
 
-def legal_sentence(kind: str) -> str:
-    """The legal basis of interest and indemnity for the customer's kind, in the active language."""
+def legal_sentence(kind: str, terms: dict | None = None, language: str = "fr") -> str:
+    """The legal basis of interest and indemnity for the customer's kind, in the active language.
+
+    `terms`: the context's `interest_terms` (the terms of sale's rate of a business), None for the law's."""
     if kind == "consumer":
         return _("Under article 1231-6 of the French Civil Code, this sum bears interest at the legal rate from "
                  "the date of this formal notice.")
@@ -58,6 +60,15 @@ def legal_sentence(kind: str) -> str:
         return _("Under articles L2192-13 and R2192-31 to R2192-36 of the French Public Procurement Code, this sum "
                  "automatically bears late-payment interest at the European Central Bank rate plus 8 points, and "
                  "the fixed recovery indemnity of €40 per invoice is due (art. D2192-35).")
+    if terms:
+        if terms.get("percent") is not None:
+            rate = format_percent(terms["percent"], language)
+        else:
+            rate = pgettext("law", "%(multiple)s times the legal interest rate") % {"multiple": terms["legal_multiple"]}
+        return pgettext("law", "Under article L441-10 of the French Commercial Code, this sum is automatically "
+                        "increased by late-payment interest at the rate set by our terms of sale: %(rate)s (and at "
+                        "least three times the legal interest rate), and by the fixed recovery indemnity of €40 per "
+                        "invoice (art. D441-5).") % {"rate": rate}
     return _("Under article L441-10 of the French Commercial Code and our terms of sale, this sum is automatically "
              "increased by late-payment interest at the European Central Bank rate plus 10 points, and by the fixed "
              "recovery indemnity of €40 per invoice (art. D441-5).")
@@ -127,10 +138,16 @@ def interest_lines(context: dict, language: str) -> list[str]:
     with translation.override(language):
         t = labels()
         for p in context.get("interest_periods") or []:
-            line = t["period"] % {
+            values = {
                 "number": p["number"], "start": format_day(p["start"], language), "end": format_day(p["end"], language),
                 "days": format_days(p["days"], language), "rate": format_percent(p["rate"], language, html=True),
             }
+            if p.get("base") is not None:
+                values["base"] = format_money(p["base"], currency, language, html=True)
+                line = pgettext("law", "Invoice %(number)s, from %(start)s to %(end)s, %(days)s on %(base)s at "
+                                "%(rate)s") % values
+            else:
+                line = t["period"] % values
             if p["estimated"]:
                 line += f" ({t['estimated']})"
             amount = format_money(p["amount"], currency, language, html=True)
@@ -181,7 +198,8 @@ def letter_html(context: dict, *, subject: str, body_text: str = "", formal: boo
             "place_date": place_and_date(org.get("city") or "", context["today"], language),
             "logo": logo,
             "qr": qr,
-            "legal_sentence": legal_sentence(customer.get("kind", "business")),
+            "legal_sentence": legal_sentence(customer.get("kind", "business"), context.get("interest_terms"),
+                                             language),
             "interest_lines": interest_lines(context, language),
             "claim": claim,
             "amount_to_pay": context.get("amount_to_pay", claim["total"] if formal else total_due),

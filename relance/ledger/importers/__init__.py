@@ -161,6 +161,7 @@ def _import_table(org, kind, importer_class, table: Table, result: ImportResult,
             result.errors.sort(key=lambda p: p.line)  # chunks report cell problems before the others
             result.created = result.updated = result.unchanged = 0
             result.extra.clear()
+            result.warnings.clear()
         if result.ok and not dry_run:
             batch.created, batch.updated, batch.unchanged = result.created, result.updated, result.unchanged
             batch.finished_at = timezone.now()
@@ -204,6 +205,7 @@ def _refuse(result: ImportResult, line: int, message: str) -> None:
     result.add_error(line, "(ligne)" if line else "", message)
     result.created = result.updated = result.unchanged = 0
     result.extra.clear()
+    result.warnings.clear()
     result.batch_id = None
 
 

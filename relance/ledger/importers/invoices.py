@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from relance.accounts.models import Organisation
+from relance.law.payment_terms import terms_warning
 from relance.ledger import balances, totals
 from relance.ledger.importers.columns import Column, Slot, header_of
 from relance.ledger.importers.fields import MAX_AMOUNT, parse_currency, parse_date, parse_money, text_parser
@@ -131,6 +132,10 @@ class InvoiceImporter:
                     result.add_error(line, self.label[field], message)
             else:
                 good.append((line, values))
+                issue, due = values.get("issue_date"), values.get("due_date")
+                warning = terms_warning(issue, due) if issue and due else None
+                if warning:
+                    result.add_warning(line, self.label["due_date"], warning)
         if self.lookup_existing:
             self._flush()
             existing = self._existing([v["number"] for _, v in good])

@@ -53,6 +53,8 @@ class ImportResult:
     batch_id: int | None = None
     # Side effects worth telling a person, e.g. {"customers_created": 3}; not part of the JSON.
     extra: dict[str, int] = field(default_factory=dict)
+    # Lines imported but worth a look (e.g. a payment term beyond the legal maximum): never refuse a file.
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -68,16 +70,23 @@ class ImportResult:
         else:
             self.more_errors += 1
 
+    def add_warning(self, line: int, field_name: str, message: str) -> None:
+        if len(self.warnings) < MAX_KEPT_ERRORS:
+            self.warnings.append(Problem(line, field_name, message))
+
     def as_dict(self) -> dict:
-        return {
+        out = {
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
             "errors": [p.as_dict() for p in sorted(self.errors, key=_order)],
         }
+        if self.warnings:  # only when there are some: the summary of a clean file keeps its four keys
+            out["warnings"] = [p.as_dict() for p in sorted(self.warnings, key=_order)]
+        return out
 
     def as_json(self) -> str:
-        """The machine-readable summary: {"created", "updated", "unchanged", "errors": [...]}."""
+        """The machine-readable summary: {"created", "updated", "unchanged", "errors": [...]} (+ "warnings")."""
         return json.dumps(self.as_dict(), ensure_ascii=False)
 
     def error_lines(self, limit: int = 50) -> list[str]:
@@ -88,6 +97,15 @@ class ImportResult:
         rest = self.error_count - min(limit, len(ordered))
         if rest > 0:
             lines.append(f"... et {rest} autres problèmes / and {rest} more problems")
+        return lines
+
+
+    def warning_lines(self, limit: int = 50) -> list[str]:
+        """`file:line: field: attention : message` for the first `limit` warnings."""
+        ordered = sorted(self.warnings, key=_order)
+        lines = [f"{self.filename}:{p.line}: {p.field}: attention : {p.message}" for p in ordered[:limit]]
+        if len(ordered) > limit:
+            lines.append(f"... et {len(ordered) - limit} autres avertissements")
         return lines
 
 

@@ -83,6 +83,18 @@ class PauseForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=300)
 
 
+class ContractRateForm(forms.Form):
+    """The late-payment rate agreed with this customer (empty: the organisation's terms of sale)."""
+
+    mode = forms.ChoiceField(label=pgettext_lazy("law", "Late-payment rate"), required=False, choices=[
+        ("", pgettext_lazy("law", "The organisation's terms of sale")),
+        ("percent", pgettext_lazy("law", "Yearly rate in percent")),
+        ("legal_multiple", pgettext_lazy("law", "Times the legal interest rate")),
+    ])
+    value = forms.DecimalField(label=pgettext_lazy("law", "Value"), required=False, max_digits=6, decimal_places=3,
+                               localize=True)
+
+
 class NoteForm(forms.Form):
     text = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
     invoice = forms.ChoiceField(label=_("About the invoice"), required=False)

@@ -70,6 +70,8 @@ def customer(request, pk):
     }
     if request.can["write"]:
         context["forms"] = _forms(open_rows, context["disputed_rows"])
+        context["forms"]["contract_rate"] = f.ContractRateForm(
+            prefix="rate", initial={"mode": cust.late_rate_mode, "value": cust.late_rate_value})
     return render(request, "web/customer/page.html", context)
 
 
@@ -205,6 +207,12 @@ def do_pause(request, customer):
     return _("Reminders paused until {day}.").format(day=data["until"].strftime("%d/%m/%Y"))
 
 
+def do_contract_rate(request, customer):
+    data = _bound(f.ContractRateForm, request, "rate", customer)
+    actions.set_contract_rate(customer, data["mode"], data["value"], user=request.user)
+    return _("Late-payment rate saved.")
+
+
 def do_resume(request, customer):
     actions.resume_customer(customer, user=request.user)
     return _("Reminders resumed.")
@@ -262,6 +270,7 @@ BUTTONS = {
     "close-dispute": do_close_dispute, "plan": do_plan, "pause": do_pause, "resume": do_resume,
     "send-next": do_send_next, "statement": do_statement, "note": do_note, "add-contact": do_add_contact,
     "update-contact": do_update_contact, "remove-contact": do_remove_contact,
+    "contract-rate": do_contract_rate,
 }
 
 

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.urls import path, reverse
 
 from relance.dunning import queries
+from relance.dunning.interest import get_invoice_claim
 from relance.dunning.models import Dispute, Promise
 from relance.ledger.models import Invoice
 from relance.web.orgs import org_view
@@ -39,6 +40,7 @@ def invoice(request, pk):
         "open_promise": Promise.objects.filter(invoice=inv, state="open").first(),
         "open_dispute": Dispute.objects.filter(invoice=inv, is_open=True).first(),
         "document_name": os.path.basename(inv.document.name) if inv.document else "",
+        "claim": get_invoice_claim(inv, today),
     }
     if request.can["write"]:
         choice = [{"pk": inv.pk, "number": inv.number}]

@@ -31,9 +31,10 @@ from relance.web.reads import settings as reads
 
 ORGANISATION_FIELDS = ["legal_name", "siren", "siret", "vat_number", "address_line1", "address_line2", "postcode",
                        "city", "country", "sender_email", "phone"]
-LOCALIZED = {"min_reminder_amount", "small_amount_threshold"}  # typed and shown as 25,00
+LOCALIZED = {"min_reminder_amount", "small_amount_threshold", "late_rate_value"}  # typed and shown as 25,00
 BANK_FIELDS = ["iban", "bic"]
-TERMS_FIELDS = ["min_reminder_amount", "small_amount_threshold", "run_hour", "currency", "time_zone", "language"]
+TERMS_FIELDS = ["min_reminder_amount", "small_amount_threshold", "run_hour", "currency", "time_zone", "language",
+                "late_rate_mode", "late_rate_value"]
 CHANNEL_FIELDS = ["sender_name", "payment_link_url", "notice_days", "attach_statement", "read_receipt",
                   "bcc_organisation", "bcc_address"]
 
@@ -50,6 +51,8 @@ LABELS = {
     "run_hour": pgettext_lazy("settings", "Hour of the daily run (0-23)"),
     "currency": pgettext_lazy("settings", "Currency"),
     "time_zone": pgettext_lazy("settings", "Time zone"), "language": pgettext_lazy("settings", "Language"),
+    "late_rate_mode": pgettext_lazy("law", "Late-payment rate of the terms of sale"),
+    "late_rate_value": pgettext_lazy("law", "Rate (percent, or times the legal interest rate)"),
 }
 
 

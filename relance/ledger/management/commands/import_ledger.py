@@ -98,6 +98,8 @@ class Command(BaseCommand):
             self.stdout.write(result.as_json())
         elif result.ok:
             self.stdout.write(_summary(result))
+            for line in result.warning_lines(50):
+                self.stderr.write(line)
         else:
             for line in result.error_lines(50):
                 self.stderr.write(line)
