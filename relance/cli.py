@@ -35,6 +35,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "letters": ("letters", "print batch of the day's letters; record registered-mail numbers"),
     "org": ("org", "list the organisations, show one's settings and transports"),
     "reminders": ("reminders", "reminders in doubt (state unknown): list the evidence, resolve them"),
+    "dossier": ("dossier", "a customer's evidence dossier (ZIP: summary PDF, documents, SHA-256 manifest)"),
 }
 # Verbs that create the schema themselves (serve and demo migrate first) or need no database.
 NO_SCHEMA_NEEDED = {"init", "migrate", "serve", "demo", "generate"}
