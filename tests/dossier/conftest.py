@@ -10,6 +10,7 @@ import pytest
 from django.core.files.base import ContentFile
 
 from tests.channels.email_support import authenticator, make_reminder, smtpd  # noqa: F401
+from tests.dunning.conftest import make_customer, scenarios  # noqa: F401
 
 DAY = date(2026, 9, 15)
 
