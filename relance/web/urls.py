@@ -10,6 +10,7 @@ from relance.web.pages import (
     customer_page,
     customers,
     dashboard,
+    escalations,
     imports,
     invoices,
     reminders,
@@ -20,7 +21,7 @@ from relance.web.pages import (
 )
 
 AREAS = (dashboard, today, customer_page, customers, invoices, reminders, scenarios, templates_page, imports,
-         settings_page)
+         settings_page, escalations)
 
 organisation_patterns = [pattern for area in AREAS for pattern in area.urlpatterns]
 

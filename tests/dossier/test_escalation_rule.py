@@ -12,8 +12,8 @@ from relance.channels.escalation import KINDS
 from relance.dunning.defaults import SCENARIOS
 from relance.dunning.planner import plan_day
 from relance.dunning.rules import invoice_next
-from tests.dunning.factories import CONFIG, DUE, POLICY, customer, d, invoice
 from tests.channels.email_support import make_reminder
+from tests.dunning.factories import CONFIG, DUE, POLICY, customer, d, invoice
 
 NOTICE_DAY = d("2026-07-30")
 ESCALATION_DAY = d("2026-08-14")  # due date + 45 days, a Friday
