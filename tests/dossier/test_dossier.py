@@ -8,6 +8,7 @@ import io
 import json
 import zipfile
 
+import pytest
 from pypdf import PdfReader
 
 from relance.channels.context import build_customer_context
@@ -101,6 +102,8 @@ def relance(*args: str) -> int:
         return exc.code
 
 
+# The command closes the database connections when it ends, as from a shell: outside a wrapping transaction.
+@pytest.mark.django_db(transaction=True)
 def test_the_command_writes_the_zip(org, customer, history, tmp_path, capsys):
     out = tmp_path / "d.zip"
     assert relance("--org", "abc", "--customer", "C001", "--out", str(out), "--date", "2026-09-15") == 0
