@@ -75,14 +75,18 @@ def portal_held(org: Organisation, only: list[int] | None = None) -> set[int]:
     return set(_only(rows, "invoice_id", only).values_list("invoice_id", flat=True))
 
 
-def refused_notices(org: Organisation, only: list[int] | None = None) -> set[int]:
-    """Invoices of a formal notice a person refused at approval (relance.dunning.actions.skip_reminder:
-    cancelled with its approver, its lines kept; the re-check before a send cancels by dropping lines).
-    Rare: read whole for the organisation."""
-    rows = ReminderLine.objects.filter(
-        reminder__organisation=org, reminder__state=ReminderState.CANCELLED, reminder__tone="formal",
-        reminder__approved_by__isnull=False, dropped=False,
+def refused_notice_lines():
+    """The lines of the formal notices a person refused at approval (relance.dunning.actions.skip_reminder:
+    cancelled with its approver, its lines kept; the re-check before a send cancels by dropping lines)."""
+    return ReminderLine.objects.filter(
+        reminder__state=ReminderState.CANCELLED, reminder__tone="formal", reminder__approved_by__isnull=False,
+        dropped=False,
     )
+
+
+def refused_notices(org: Organisation, only: list[int] | None = None) -> set[int]:
+    """Invoices of a refused formal notice (refused_notice_lines). Rare: read whole for the organisation."""
+    rows = refused_notice_lines().filter(reminder__organisation=org)
     return set(_only(rows, "invoice_id", only).values_list("invoice_id", flat=True))
 
 
