@@ -17,6 +17,7 @@ CHANNELS: dict[str, str] = {
     "sms": "relance.channels.sms.channel.SmsChannel",
     "letter": "relance.channels.letter.channel.LetterChannel",
     "call": "relance.channels.phone.channel.CallChannel",
+    "escalation": "relance.channels.escalation.channel.EscalationChannel",
 }
 
 # URL scheme -> backend class, per family. Every family ships file/console and a real one.

@@ -53,7 +53,7 @@ from relance.dunning.state import Advance, DayPlan
 from relance.law.late_payment import contract_terms_problem
 from relance.ledger import balances
 from relance.ledger.balances import allocate, record_payment
-from relance.ledger.models import Contact, Customer, InsolvencyKind, Invoice, Payment
+from relance.ledger.models import Contact, Customer, InsolvencyKind, Invoice, InvoiceStatus, Payment
 from relance.lib.db import big_cache, chunks, paused_gc
 
 __all__ = [
@@ -986,3 +986,40 @@ def set_contract_rate(customer: Customer, mode: str, value: Decimal | None, user
     Customer.objects.filter(pk=customer.pk).update(late_rate_mode=mode, late_rate_value=value)
     customer.late_rate_mode, customer.late_rate_value = mode, value
     return customer
+
+
+# --- dossier / escalation ---
+# The write-off proposal of an escalation step (relance.channels.escalation): the owner's one click.
+from relance.accounts.permissions import SETTINGS  # noqa: E402 - this block's own imports, kept with it
+
+WRITE_OFF_KIND = "write_off"
+
+
+@transaction.atomic
+def write_off_invoices(task: Task, user) -> list[Invoice]:
+    """Write off the invoices of a write-off proposal (owners only): status written_off (their open
+    balance stays: the amount lost), the task done, a note on the timeline, no more reminders."""
+    require(user, task.organisation_id, SETTINGS)
+    locked = Task.objects.select_for_update().select_related("customer", "organisation").get(pk=task.pk)
+    if locked.kind != TaskKind.ESCALATION or (locked.outcome_data or {}).get("escalation") != WRITE_OFF_KIND:
+        raise DunningError(f"tâche {task.pk} : pas une proposition de passage en perte")
+    if locked.state != Task.State.OPEN:
+        raise DunningError(f"tâche {task.pk} : déjà {locked.get_state_display()}")
+    invoices = list(locked.invoices.filter(open_balance__gt=0, status__in=ACTIVE_STATUSES).order_by("number"))
+    ids = [inv.pk for inv in invoices]
+    balances.write_off(ids)
+    total = sum((inv.open_balance for inv in invoices), Decimal("0"))
+    name = getattr(user, "username", "") or "?"
+    locked.state, locked.done_at, locked.outcome = Task.State.DONE, timezone.now(), "written_off"
+    locked.outcome_data = {**(locked.outcome_data or {}), "closed_by": name,
+                           "written_off": [inv.number for inv in invoices], "written_off_total": str(total)}
+    locked.save(update_fields=["state", "done_at", "outcome", "outcome_data"])
+    task.state, task.done_at, task.outcome, task.outcome_data = (
+        locked.state, locked.done_at, locked.outcome, locked.outcome_data)
+    Note.objects.create(organisation=locked.organisation, customer=locked.customer, author=user,
+                        text=f"Passage en perte par {name} : " + ", ".join(inv.number for inv in invoices)
+                        + f" ({total} {invoices[0].currency if invoices else ''})".rstrip())
+    refresh_next_dates(locked.organisation, ids)
+    for inv in invoices:
+        inv.status = InvoiceStatus.WRITTEN_OFF  # as balances.write_off wrote it
+    return invoices

@@ -24,8 +24,8 @@ SCENARIOS: dict[str, tuple[str, list[_S]]] = {
             ("sms", "SMS bref", 18, "sms", "sms_reminder", "firm", {"min_gap_days": 3}),
             ("formal-notice", "Mise en demeure (LRAR)", 30, "letter", "formal_notice", "formal",
              {"needs_approval": True, "registered": True}),
-            ("escalation", "Escalade : injonction, procédure simplifiée, agence ou perte", 45, "task",
-             "escalation", "formal", {}),
+            ("escalation", "Escalade : requête en injonction de payer", 45, "escalation",
+             "order_for_payment", "formal", {}),
         ],
     ),
     "high_risk": (
@@ -39,7 +39,8 @@ SCENARIOS: dict[str, tuple[str, list[_S]]] = {
             ("sms", "SMS", 8, "sms", "sms_reminder", "firm", {"min_gap_days": 3}),
             ("formal-notice", "Mise en demeure (LRAR)", 12, "letter", "formal_notice", "formal",
              {"needs_approval": True, "registered": True, "min_gap_days": 4}),
-            ("escalation", "Escalade", 20, "task", "escalation", "formal", {}),
+            ("escalation", "Escalade : dossier pour l'agence de recouvrement", 20, "escalation",
+             "collection_agency", "formal", {}),
         ],
     ),
     "strategic": (
@@ -49,6 +50,8 @@ SCENARIOS: dict[str, tuple[str, list[_S]]] = {
             ("personal", "E-mail personnel du chargé de compte", 3, "email", "first_reminder", "friendly", {}),
             ("call", "Appel", 10, "call", "call_script", "firm", {}),
             ("formal", "Courrier formel", 20, "letter", "formal_notice", "formal", {"needs_approval": True}),
+            # A strategic account is not taken to court by the engine: the owner decides on the loss.
+            ("escalation", "Escalade : proposition de passage en perte", 45, "escalation", "write_off", "formal", {}),
         ],
     ),
     "small_amount": (
@@ -57,6 +60,8 @@ SCENARIOS: dict[str, tuple[str, list[_S]]] = {
             ("first", "Relance unique", 7, "email", "first_reminder", "friendly", {}),
             ("formal-notice", "Mise en demeure", 21, "letter", "formal_notice", "formal",
              {"registered": True, "needs_approval": True}),
+            ("escalation", "Escalade : procédure simplifiée de recouvrement des petites créances", 45, "escalation",
+             "small_claims", "formal", {}),
         ],
     ),
     "consumer": (
@@ -67,6 +72,8 @@ SCENARIOS: dict[str, tuple[str, list[_S]]] = {
             ("sms", "SMS", 15, "sms", "sms_reminder", "firm", {}),
             ("formal-notice", "Mise en demeure (sans indemnité forfaitaire)", 30, "letter", "formal_notice",
              "formal", {"needs_approval": True, "registered": True}),
+            ("escalation", "Escalade : procédure simplifiée de recouvrement des petites créances", 60, "escalation",
+             "small_claims", "formal", {}),
         ],
     ),
     # Public buyers (Code de la commande publique): 30-day term (R2192-10), interest at ECB + 8 points and

@@ -17,6 +17,7 @@ class Channel(models.TextChoices):
     LETTER = "letter", "courrier"
     CALL = "call", "appel"
     TASK = "task", "tâche"
+    ESCALATION = "escalation", "escalade"
 
 
 class Tone(models.TextChoices):
@@ -51,7 +52,8 @@ class Step(models.Model):
     name = models.CharField(max_length=200)
     offset_days = models.SmallIntegerField()
     anchor = models.CharField(max_length=5, choices=Anchor.choices, default=Anchor.DUE)
-    channel = models.CharField(max_length=6, choices=Channel.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    # For an escalation step, its kind (relance.channels.escalation.KINDS).
     template = models.CharField(max_length=60, help_text="code du modèle de message (par langue)")
     tone = models.CharField(max_length=8, choices=Tone.choices, default=Tone.FRIENDLY)
     needs_approval = models.BooleanField(default=False)
@@ -112,7 +114,7 @@ class Reminder(models.Model):
     )
     # Indexed by one_reminder_per_customer_channel_day, which leads with it.
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="reminders", db_index=False)
-    channel = models.CharField(max_length=6, choices=Channel.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
     run_date = models.DateField()
     scenario_code = models.CharField(max_length=40)
     step_code = models.CharField(max_length=40, help_text="the most advanced step of its lines")

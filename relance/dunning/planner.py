@@ -26,6 +26,7 @@ from relance.dunning.rules import (
     template_for,
 )
 from relance.dunning.state import (
+    ESCALATION,
     TONE_RANK,
     Advance,
     Config,
@@ -116,7 +117,8 @@ def _invoice_next(
     if memo is None:
         return invoice_next(inv, scenario, today, config.policy)
     # The scenario by identity: it lives in `config` for the whole call.
-    key = (id(scenario), inv.due_date, inv.issue_date, inv.last_step, inv.last_date, inv.call_outcome_on)
+    key = (id(scenario), inv.due_date, inv.issue_date, inv.last_step, inv.last_date, inv.call_outcome_on,
+           inv.notice_refused)
     try:
         return memo[key]
     except KeyError:
@@ -291,7 +293,8 @@ def _resolve_customer(
         if wanted == "task":
             escalations.append(item)
             continue
-        channel = _channel_for(wanted, customer.channels)
+        # An escalation needs no contact of the customer: it always goes on its own channel.
+        channel = wanted if wanted == ESCALATION else _channel_for(wanted, customer.channels)
         if channel != wanted:
             fixes.setdefault(wanted, []).append(item.line.invoice_id)
         if item.step.with_call_task:

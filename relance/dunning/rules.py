@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from relance.dunning.state import (
     CLOSED_STATUSES,
+    ESCALATION,
     Config,
     CustomerState,
     InvoiceState,
@@ -155,9 +156,19 @@ def next_step(
 def invoice_next(
     inv: InvoiceState, scenario: ScenarioSpec, today: date, policy: Policy
 ) -> tuple[StepSpec, date] | None:
-    return next_step(
+    found = next_step(
         scenario, inv.due_date, inv.issue_date, inv.last_step, inv.last_date, today, policy, inv.call_outcome_on
     )
+    if found is not None and escalation_barred(inv, found[0]):
+        return None  # the scenario ends here for this invoice
+    return found
+
+
+def escalation_barred(inv: InvoiceState, step: StepSpec) -> bool:
+    """A formal notice refused at approval (skipped) stops the escalation of its invoices: no court
+    request, agency file or write-off rests on a notice that was never sent. The one place of this rule
+    (the planner and the invoice status both read invoice_next)."""
+    return step.channel == ESCALATION and inv.notice_refused
 
 
 def excluded(inv: InvoiceState, policy: Policy) -> str:

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from relance.accounts.permissions import SETTINGS, require
+from relance.channels.escalation import KINDS as ESCALATION_KINDS
 from relance.channels.template_actions import channel_of
 from relance.channels.templates import list_shipped_codes
 from relance.dunning.models import Anchor, Channel, Reminder, Scenario, ScenarioRule, Step, Tone
@@ -65,6 +66,9 @@ def check_step(values: dict, others: list[Step]) -> None:
         errors.setdefault("template", []).append(
             f"le modèle « {template} » est écrit pour un {Channel(written_for).label}, pas pour un "
             f"{Channel(channel).label if channel in Channel.values else channel}")
+    if channel == Channel.ESCALATION and template not in ESCALATION_KINDS:
+        errors.setdefault("template", []).append(
+            f"type d'escalade inconnu « {template} » ; attendu : {', '.join(ESCALATION_KINDS)}")
     if values.get("registered") and channel != Channel.LETTER:
         errors.setdefault("registered", []).append("seul un courrier peut partir en recommandé")
     options = values.get("options") or {}

@@ -19,6 +19,8 @@ from relance.dunning.models import (
     PaymentPlan,
     Promise,
     PromiseState,
+    ReminderLine,
+    ReminderState,
     Task,
     TaskKind,
 )
@@ -70,6 +72,21 @@ def portal_held(org: Organisation, only: list[int] | None = None) -> set[int]:
     held until a collector handles it. Read through the `portal_request_queue` index."""
     through = PortalRequest.invoices.through
     rows = through.objects.filter(portalrequest__organisation=org, portalrequest__state=PortalRequest.State.OPEN)
+    return set(_only(rows, "invoice_id", only).values_list("invoice_id", flat=True))
+
+
+def refused_notice_lines():
+    """The lines of the formal notices a person refused at approval (relance.dunning.actions.skip_reminder:
+    cancelled with its approver, its lines kept; the re-check before a send cancels by dropping lines)."""
+    return ReminderLine.objects.filter(
+        reminder__state=ReminderState.CANCELLED, reminder__tone="formal", reminder__approved_by__isnull=False,
+        dropped=False,
+    )
+
+
+def refused_notices(org: Organisation, only: list[int] | None = None) -> set[int]:
+    """Invoices of a refused formal notice (refused_notice_lines). Rare: read whole for the organisation."""
+    rows = refused_notice_lines().filter(reminder__organisation=org)
     return set(_only(rows, "invoice_id", only).values_list("invoice_id", flat=True))
 
 
@@ -188,6 +205,7 @@ def _states(
     disputes = open_disputes(org, only)
     planned = planned_invoices(org, only)
     portal = portal_held(org, only)
+    refused = refused_notices(org, only)
     after_call = [r[0] for r in rows if r[7] in call_steps]
     outcomes = call_outcomes(org, after_call) if after_call else {}
     return [
@@ -195,6 +213,7 @@ def _states(
         InvoiceState(
             iid, cid, number, issued, due, balance, status, last_step, last_date, next_date,
             iid in disputes, promises.get(iid), iid in planned, outcomes.get(iid), iid in portal,
+            iid in refused,
         )
         for iid, cid, number, issued, due, balance, status, last_step, last_date, next_date in rows
     ]

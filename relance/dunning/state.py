@@ -12,6 +12,9 @@ from decimal import Decimal
 
 # Channels that carry a message to the customer (a "task" step only creates work for a person).
 MESSAGE_CHANNELS = ("email", "sms", "letter", "call")
+# The step that produces what comes after the formal notice (court request, agency file, write-off):
+# it needs no contact of the customer (relance.channels.escalation).
+ESCALATION = "escalation"
 ALL_CHANNELS = frozenset(MESSAGE_CHANNELS)
 TONE_RANK = {"friendly": 0, "firm": 1, "formal": 2}
 
@@ -143,6 +146,8 @@ class InvoiceState:
     # The customer answered on the portal (paid, disputes, asks for a plan) about this invoice and no
     # collector has handled the answer yet (relance.portal).
     portal_request: bool = False
+    # A formal notice naming this invoice was refused at approval (skipped by a person): no escalation.
+    notice_refused: bool = False
 
 
 @dataclass(frozen=True, slots=True)

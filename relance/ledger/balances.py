@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Case, DecimalField, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Round
+from django.utils import timezone
 
 from relance.accounts.permissions import WRITE, require
 from relance.audit import log as audit_log
@@ -237,3 +238,11 @@ def allocate_many(organisation_id: int, rows: Iterable[tuple[int, int, Decimal]]
         [(i, AllocationSource.PAYMENT.value, p, a) for p, i, a in rows])
     refresh(invoice_ids)
     return len(rows)
+
+
+def write_off(invoice_ids: Iterable[int]) -> None:
+    """Mark these invoices written off: their open balance stays (the amount lost), they leave the
+    receivables (and the running totals) and no reminder follows."""
+    ids = list(invoice_ids)
+    with totals.tracking(ids):
+        Invoice.objects.filter(pk__in=ids).update(status=InvoiceStatus.WRITTEN_OFF, updated_at=timezone.now())

@@ -11,6 +11,7 @@ from relance.web.pages import (
     customer_page,
     customers,
     dashboard,
+    escalations,
     imports,
     invoices,
     matching,
@@ -23,7 +24,7 @@ from relance.web.pages import (
 )
 
 AREAS = (dashboard, today, customer_page, customers, invoices, reminders, scenarios, templates_page, imports,
-         settings_page, audit, matching, reports)
+         settings_page, audit, matching, reports, escalations)
 
 organisation_patterns = [pattern for area in AREAS for pattern in area.urlpatterns]
 

@@ -35,9 +35,8 @@ def test_a_full_standard_scenario_moves_one_step_at_a_time_on_business_days():
         ("2026-07-17", "firm", "email"),
         ("2026-07-20", "sms", "sms"),
         ("2026-07-30", "formal-notice", "letter"),
+        ("2026-08-14", "escalation", "escalation"),
     ]
-    escalations = [(p.day.isoformat(), t.kind) for p in days for t in p.tasks if t.kind == "escalation"]
-    assert escalations == [("2026-08-14", "escalation")]
 
 
 @pytest.mark.parametrize(
@@ -257,11 +256,12 @@ def test_high_risk_firm_email_comes_with_a_call_task():
     assert [(t.kind, t.message_channel) for t in plan.tasks] == [("call", "email")]
 
 
-def test_the_escalation_step_is_a_task_not_a_message():
+def test_the_escalation_step_is_a_message_of_its_own_channel_whose_delivery_makes_the_documents():
     inv = invoice(last_step="formal-notice", last_date=d("2026-07-30"))
     plan = plan_day(CONFIG, customers(customer()), [inv], d("2026-08-14"))
-    assert plan.messages == []
-    assert [(t.kind, t.invoice_ids) for t in plan.tasks] == [("escalation", (1,))]
+    assert [(m.channel, m.template, [line.invoice_id for line in m.lines]) for m in plan.messages] == [
+        ("escalation", "order_for_payment", [1])]
+    assert plan.tasks == []  # the escalation channel's backend opens the task, with the documents
     assert plan.advances[0].last_step == "escalation" and plan.advances[0].next_date is None
 
 

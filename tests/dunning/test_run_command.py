@@ -93,12 +93,16 @@ def test_the_run_follows_an_invoice_through_its_scenario(scenarios, customer, ma
         ("2026-07-17", "email", "firm"),
         ("2026-07-20", "email", "sms"),
         ("2026-07-30", "email", "formal-notice"),
+        # The escalation step: its documents made by delivery, with the collector's task.
+        ("2026-08-14", "escalation", "escalation"),
     ]
     assert Reminder.objects.get(step_code="formal-notice").state == "awaiting_approval"
     tasks = sorted((t.kind, t.channel) for t in Task.objects.all())
     # One fix-contact task per missing channel, not one per run.
-    assert tasks == [("escalation", ""), ("fix_contact", "call"), ("fix_contact", "letter"), ("fix_contact", "sms")]
-    assert Task.objects.get(kind="escalation").assignee == bob
+    assert tasks == [("fix_contact", "call"), ("fix_contact", "letter"), ("fix_contact", "sms")]
+    # The escalation's task comes with its documents, once delivered (tests/dossier/test_escalation_outputs.py).
+    escalation = Reminder.objects.get(channel="escalation")
+    assert (escalation.template, escalation.state) == ("order_for_payment", "planned")
 
 
 def test_a_call_step_creates_a_call_task_for_the_collector_linked_to_its_reminder(

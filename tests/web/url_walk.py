@@ -44,6 +44,7 @@ PK_MODEL_BY_URL_NAME: dict[str, str] = {
     "today_preview": "pending_reminder", "today_approve": "pending_reminder", "today_skip": "pending_reminder",
     "today_edit": "pending_reminder", "today_letter_pdf": "letter_reminder",
     "today_call_outcome": "task", "today_task_done": "fix_task",
+    "task_write_off": "escalation_task", "task_escalation_done": "escalation_task",
     # scenarios/<pk>/etapes/<step_pk>/: the <pk> is the scenario's.
     "step_add": "scenario", "step_edit": "scenario", "step_move": "scenario", "step_remove": "scenario",
 }
@@ -289,6 +290,8 @@ def build_world(org, customer, member, author) -> dict:
         "portal_visit": visit, "membership": Membership.objects.get(organisation=org, user=member),
         "member_user": member, "language": "fr", "channel": "email",
         "pending_reminder": pending, "letter_reminder": letter, "fix_task": fix_task, "import_job": job,
+        "escalation_task": Task.objects.create(organisation=org, customer=customer, kind="escalation",
+                                               title="Escalade", due_date=fix_task.due_date),
         "invitation_uid": urlsafe_base64_encode(force_bytes(invited.pk)),
         "invitation_token": default_token_generator.make_token(invited), "customer_action": "note",
         "match_proposal": proposal,

@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from relance.accounts.permissions import WRITE
 from relance.channels.phone import outcomes
+from relance.dossier.build import build_dossier, dossier_filename
 from relance.dunning import actions, queries
 from relance.dunning.models import Dispute, Task, TaskKind
 from relance.dunning.numbers import format_money
@@ -300,8 +301,19 @@ def _next(request, customer: Customer) -> str:
     return reverse("customer", args=[request.org.slug, customer.pk])
 
 
+@org_view(WRITE)
+def customer_dossier(request, pk):
+    """The customer's evidence dossier (relance.dossier.build), as a ZIP download."""
+    cust = _customer(request, pk)
+    day = queries.org_today(request.org)
+    response = HttpResponse(build_dossier(request.org, cust, day), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{dossier_filename(cust, day)}"'
+    return response
+
+
 urlpatterns = [
     path("clients/<int:pk>/", customer, name="customer"),
     path("clients/<int:pk>/historique/", customer_timeline, name="customer_timeline"),
     path("clients/<int:pk>/<slug:action>/", customer_action, name="customer_action"),
+    path("clients/<int:pk>/dossier.zip", customer_dossier, name="customer_dossier"),
 ]

@@ -22,8 +22,9 @@ from relance.dunning.models import ReminderState
 from relance.dunning.run import DunningError
 from relance.web.orgs import org_view
 from relance.web.reads import today as reads
+from relance.web.reads.escalations import list_escalations
 
-SECTIONS = ("outbox", "approvals", "calls", "fixes")
+SECTIONS = ("outbox", "approvals", "calls", "fixes", "escalations")
 # What a preview may show: what the sender will take, and what waits for approval.
 PREVIEWABLE = (ReminderState.PLANNED, ReminderState.FAILED, ReminderState.SENDING, ReminderState.AWAITING_APPROVAL)
 
@@ -36,6 +37,8 @@ def _section(request, name: str, today):
         return reads.list_approvals(request.org, page)
     if name == "calls":
         return reads.list_calls(request.org, today, page)
+    if name == "escalations":  # the escalation steps' documents (relance.web.pages.escalations)
+        return list_escalations(request.org, page)
     return reads.list_fix_contacts(request.org, page)
 
 

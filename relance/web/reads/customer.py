@@ -21,7 +21,7 @@ from relance.dunning.models import (
     Step,
 )
 from relance.dunning.snapshot import get_config, load_customers
-from relance.dunning.snapshot_invoices import ACTIVE_STATUSES
+from relance.dunning.snapshot_invoices import ACTIVE_STATUSES, refused_notice_lines
 from relance.dunning.state import Config, InvoiceState
 from relance.dunning.state import PromiseState as PromiseSpec
 from relance.ledger.models import Customer, Invoice
@@ -93,10 +93,11 @@ def _invoice_rows(queryset):
         awaiting_formal=Exists(ReminderLine.objects.filter(
             invoice=OuterRef("pk"), dropped=False, reminder__state=ReminderState.AWAITING_APPROVAL,
             reminder__tone="formal")),
+        notice_refused=Exists(refused_notice_lines().filter(invoice=OuterRef("pk"))),
     ).values(
         "pk", "customer_id", "number", "issue_date", "due_date", "currency", "total", "open_balance", "status",
         "document", "schedule__last_step", "schedule__last_date", "schedule__next_date", "disputed", "promise_id",
-        "promise_date", "in_plan", "awaiting_formal",
+        "promise_date", "in_plan", "awaiting_formal", "notice_refused",
     )
 
 
@@ -109,7 +110,7 @@ def _state(row: dict) -> InvoiceState:
         due_date=row["due_date"], balance=db_cents(row["open_balance"]), status=row["status"],
         last_step=row["schedule__last_step"] or "", last_date=row["schedule__last_date"],
         next_date=row["schedule__next_date"], disputed=bool(row["disputed"]), promise=promise,
-        in_plan=bool(row["in_plan"]),
+        in_plan=bool(row["in_plan"]), notice_refused=bool(row["notice_refused"]),
     )
 
 

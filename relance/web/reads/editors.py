@@ -24,7 +24,7 @@ TIMELINE_START, TIMELINE_END = -5, 45
 TICKS = (-5, 0, 15, 30, 45)
 COLUMNS = 100  # the grid's columns (web/css/scenarios.css): a day's place is its share of the scale
 USAGE_DAYS = 30
-CHANNEL_ICONS = {"email": "✉", "sms": "💬", "letter": "📮", "call": "☎", "task": "⚑"}
+CHANNEL_ICONS = {"email": "✉", "sms": "💬", "letter": "📮", "call": "☎", "task": "⚑", "escalation": "⚖"}
 
 
 @dataclass

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from django.db.models import QuerySet
 
 from relance.accounts.models import Organisation
+from relance.channels.escalation.channel import stored_paths
 from relance.channels.registry import backend_url
 from relance.dunning.models import Channel, Reminder, ReminderLine, ReminderState, Step
 from relance.ledger.models import Customer
@@ -148,10 +149,10 @@ def _candidates(reminder: Reminder, lines: list[ReminderLine]):
         content = path and _read(path)
         if content:
             yield content
+    elif reminder.channel == Channel.ESCALATION:
+        yield from escalation_files(reminder)
     elif reminder.channel == Channel.EMAIL:
-        folder = _file_folder(backend_url("email", reminder.organisation.email_url))
-        path = folder and _inside(folder, reminder.provider_id)
-        raw = path and _read(path)
+        raw = raw_message(reminder)
         if raw:
             message = BytesParser(policy=policy.default).parsebytes(raw)
             for part in message.walk():
@@ -159,6 +160,23 @@ def _candidates(reminder: Reminder, lines: list[ReminderLine]):
                     content = part.get_payload(decode=True)
                     if content:
                         yield content
+
+
+def raw_message(reminder: Reminder) -> bytes | None:
+    """The e-mail exactly as handed over (.eml), when the e-mail file backend wrote it and it is still there."""
+    if reminder.channel != Channel.EMAIL or not reminder.provider_id:
+        return None
+    folder = _file_folder(backend_url("email", reminder.organisation.email_url))
+    path = folder and _inside(folder, reminder.provider_id)
+    return (path and _read(path)) or None
+
+
+def escalation_files(reminder: Reminder):
+    """The documents an escalation step wrote (relance.channels.escalation), in name order."""
+    for path in stored_paths(reminder):
+        content = _read(path)
+        if content is not None:
+            yield content
 
 
 def find_attachments(reminder: Reminder, lines: list[ReminderLine]) -> list[dict]:

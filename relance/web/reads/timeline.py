@@ -94,14 +94,16 @@ class Timeline:
 
     def _tasks(self, n: int) -> list[Event]:
         qs = self._scope(Task.objects.all(), "customer", "invoices")
-        qs = qs.only("pk", "kind", "title", "state", "outcome", "outcome_data", "created_at", "done_at") \
-            .order_by("-created_at", "-pk")[:n]
+        qs = qs.only("pk", "kind", "title", "state", "outcome", "outcome_data", "created_at", "done_at",
+                     "reminder_id").order_by("-created_at", "-pk")[:n]
         out = []
         for t in qs:
             note = (t.outcome_data or {}).get("note", "") if isinstance(t.outcome_data, dict) else ""
             detail = " — ".join(x for x in (t.outcome, note) if x)
+            # An escalation's documents are its reminder's: the event links to them.
+            url = self._url("reminder", t.reminder_id) if t.kind == "escalation" and t.reminder_id else ""
             out.append(Event(t.done_at or t.created_at, "task", t.get_kind_display().capitalize(), t.title, detail,
-                             badge="ok" if t.state == Task.State.DONE else "", state=t.get_state_display()))
+                             url, badge="ok" if t.state == Task.State.DONE else "", state=t.get_state_display()))
         return out
 
     def _payments(self, n: int) -> list[Event]:
