@@ -87,6 +87,10 @@ SCENARIOS: dict[str, tuple[str, list[_S]]] = {
              {"min_gap_days": 3}),
             ("formal-notice", "Mise en demeure (LRAR)", 45, "letter", "formal_notice", "formal",
              {"needs_approval": True, "registered": True}),
+            # No injonction de payer against a public person: the claim goes to the administrative court
+            # (référé-provision, CJA R541-1) through a lawyer, or to a credit insurer; the file is the same.
+            ("escalation", "Escalade : dossier de créance pour l'avocat (référé-provision) ou l'assureur-crédit", 75,
+             "escalation", "collection_agency", "formal", {}),
         ],
     ),
 }
