@@ -169,7 +169,9 @@ def interest_detail(invoices: list[Invoice], today: date) -> tuple[Decimal, list
     """Interest to date on the overdue invoices, and its periods (invoice, half-year, open balance)."""
     # Imported here: the ledger read module needs the models, and this module is imported before the apps load.
     from relance.dunning.interest import get_invoice_claim
+    from relance.ledger.interest import prefetch_for_claims
 
+    prefetch_for_claims(invoices)
     total = ZERO
     periods = []
     for invoice in invoices:

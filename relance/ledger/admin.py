@@ -17,10 +17,14 @@ from relance.ledger.models import (
     CreditNote,
     Customer,
     DayTotals,
+    EInvoice,
     ImportBatch,
     InsolvencyKind,
     Invoice,
     InvoiceStatus,
+    KnownPayer,
+    MatchProposal,
+    MatchSettings,
     Payment,
     TotalsDate,
 )
@@ -307,3 +311,28 @@ class DayTotalsAdmin(ReadOnlyAdmin):
 @admin.register(TotalsDate)
 class TotalsDateAdmin(ReadOnlyAdmin):
     list_display = ["organisation", "as_of"]
+
+
+@admin.register(EInvoice)
+class EInvoiceAdmin(ReadOnlyAdmin):
+    list_display = ["filename", "format", "type_code", "invoice", "credit_note", "organisation"]
+    list_filter = ["organisation", "format"]
+
+
+@admin.register(MatchProposal)
+class MatchProposalAdmin(ReadOnlyAdmin):
+    """The matching's review queue: confirmed or rejected through relance.ledger.match_actions."""
+
+    list_display = ["payment", "customer", "confidence", "rule", "state", "organisation"]
+    list_filter = ["organisation", "state"]
+
+
+@admin.register(KnownPayer)
+class KnownPayerAdmin(ReadOnlyAdmin):
+    list_display = ["customer", "kind", "value", "organisation"]
+    list_filter = ["organisation"]
+
+
+@admin.register(MatchSettings)
+class MatchSettingsAdmin(ReadOnlyAdmin):
+    list_display = ["organisation", "threshold", "oldest_first"]

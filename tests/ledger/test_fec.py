@@ -416,7 +416,7 @@ def test_the_command_says_when_it_cannot_tell_the_format(org, tmp_path, capsys):
     path = tmp_path / "clients.csv"
     path.write_text("Code client;Nom\nC1;Dupont\n")
     assert relance(str(path), "--org", "abc") == 2
-    assert "format non reconnu" in capsys.readouterr().err
+    assert "type de fichier non reconnu" in capsys.readouterr().err
     assert relance("factures", str(path), "--org", "abc") == 2
 
 

@@ -90,7 +90,8 @@ def credits_of(name: str) -> list[BankLine]:
 
 
 def test_every_sample_is_in_the_table():
-    on_disk = {f"{p.parent.name}/{p.name}" for p in SAMPLES.glob("*/*") if p.parent.name != "LICENSES"}
+    statements = {"camt053", "camt054", "ofx", "mt940"}  # the folder also holds other importers' samples
+    on_disk = {f"{p.parent.name}/{p.name}" for p in SAMPLES.glob("*/*") if p.parent.name in statements}
     assert on_disk - {"mt940/sparkassen.sta"} == set(EXPECTED)
 
 

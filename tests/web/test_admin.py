@@ -30,8 +30,12 @@ from relance.ledger.models import (
     CreditNote,
     Customer,
     DayTotals,
+    EInvoice,
     ImportBatch,
     Invoice,
+    KnownPayer,
+    MatchProposal,
+    MatchSettings,
     Payment,
     TotalsDate,
 )
@@ -48,7 +52,7 @@ OUR_MODELS = sorted(
 # What the engine (imports, the daily run, the actions) writes: never added or edited by hand.
 ENGINE_OWNED = [Allocation, CreditNote, Dispute, DunningRun, ImportBatch, Instalment, Invoice, InvoiceSchedule,
                 Note, PaymentPlan, PortalRequest, PortalVisit, Promise, Reminder, ReminderLine, Task, DayTotals,
-                TotalsDate]
+                TotalsDate, EInvoice, KnownPayer, MatchProposal, MatchSettings]
 LATER = timezone.localdate() + timedelta(days=20)
 
 

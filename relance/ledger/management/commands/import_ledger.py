@@ -150,7 +150,8 @@ def _kind_and_file(what: list[str], fmt: str | None) -> tuple[str, str]:
         return "statement", what[0]
     kind = fmt or detect_kind(what[0]) or ("statement" if is_statement(what[0]) else None) or _detect_document(what[0])
     if kind is None:
-        raise CommandError(f"{what[0]}: format non reconnu; précisez le type ({', '.join(known)})", returncode=2)
+        raise CommandError(f"{what[0]}: type de fichier non reconnu ; précisez-le : relance import KIND {what[0]} "
+                           f"({', '.join(known)})", returncode=2)
     return kind, what[0]
 
 
