@@ -112,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--repeat", type=int, default=5, help="requests per page (the median is shown)")
     parser.add_argument("--keep", default=None, help="keep the database (in this folder for SQLite) and reuse it")
+    parser.add_argument("--skip", action="append", default=[], metavar="PREFIX",
+                        help="leave out the pages whose URL name starts with PREFIX (repeatable)")
     args, _ = parser.parse_known_args(argv)  # `make bench` passes BENCH_ARGS to every benchmark
     reuse = prepare_database(args.keep, args.invoices)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relance.settings")
@@ -138,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     # busy customer; written in a transaction rolled back at the end, so a kept database stays as built.
     with transaction.atomic():
         world = build_world(org, busiest_customer(org), member=member, author=owner)
-        pages = [(r.name or r.route, *build_path(r, org.slug, world)[:1]) for r in organisation_routes()]
+        routes = [r for r in organisation_routes() if not any((r.name or "").startswith(p) for p in args.skip)]
+        pages = [(r.name or r.route, *build_path(r, org.slug, world)[:1]) for r in routes]
         pages.append(("account", reverse("account")))
         customers = reverse("customers", args=[org.slug])
         pages += [("customers by overdue", f"{customers}?sort=-overdue"),
