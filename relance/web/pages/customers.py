@@ -68,7 +68,7 @@ def customers(request):
     pages = max(1, -(-total // PER_PAGE))
     number = _page_number(request.GET, pages)
     start = (number - 1) * PER_PAGE
-    rows = page_rows(sort_customers(filtered, query.sort, today), start, start + PER_PAGE)
+    rows = page_rows(sort_customers(filtered, query.sort, today, searched=bool(query.q)), start, start + PER_PAGE)
     figures = page_figures(org, [row["pk"] for row in rows], today)
     for row in rows:
         row["figures"] = figures.get(row["pk"], Figures())
