@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, Q
@@ -27,20 +27,24 @@ def list_open_invoices(org: Organisation):
     return Invoice.objects.filter(organisation=org, status__in=OPEN_STATUSES, open_balance__gt=0)
 
 
+def due_in_bucket(field: str, today: date, low: int | None, high: int | None) -> Q:
+    """`field` (a due date) lies between `low` and `high` days past due on `today` (None: open end)."""
+    cond = Q()
+    if low is not None:
+        cond &= Q(**{f"{field}__lte": today - timedelta(days=low)})
+    if high is not None:
+        cond &= Q(**{f"{field}__gt": today - timedelta(days=high + 1)})
+    return cond
+
+
 def get_aged_balance(org: Organisation, today: date, buckets=AGE_BUCKETS) -> dict[str, Decimal | int]:
     """Open balance per age bucket (days past due), plus the total, in one query.
 
     Also `count` (open invoices) and `<label>_count` per bucket. `buckets` is a list like AGE_BUCKETS
     (the dashboard splits the oldest one further)."""
-    from datetime import timedelta
-
     aggregates = {}
     for label, low, high in buckets:
-        cond = Q()
-        if low is not None:
-            cond &= Q(due_date__lte=today - timedelta(days=low))
-        if high is not None:
-            cond &= Q(due_date__gt=today - timedelta(days=high + 1))
+        cond = due_in_bucket("due_date", today, low, high)
         aggregates[label] = MoneySum("open_balance", filter=cond)
         aggregates[f"{label}_count"] = Count("id", filter=cond)
     row = list_open_invoices(org).aggregate(total=MoneySum("open_balance"), count=Count("id"), **aggregates)

@@ -14,6 +14,7 @@ from relance.accounts.models import Organisation
 from relance.dunning.models import Channel, Dispute, Promise, PromiseState, Reminder, ReminderState
 from relance.ledger import totals
 from relance.ledger.models import Customer, DayTotals, Payment
+from relance.ledger.queries import due_in_bucket
 from relance.lib.money import MoneySum, db_cents
 
 DSO_DAYS = 90
@@ -68,11 +69,7 @@ def get_dashboard_aged_balance(org: Organisation, today: date) -> AgedBalance:
     totals.bring_to(org, today)
     aggregates = {}
     for key, low, high in DASHBOARD_BUCKETS:
-        cond = Q()
-        if low is not None:
-            cond &= Q(day__lte=today - timedelta(days=low))
-        if high is not None:
-            cond &= Q(day__gt=today - timedelta(days=high + 1))
+        cond = due_in_bucket("day", today, low, high)
         aggregates[key] = MoneySum("due_open_amount", filter=cond)
         aggregates[f"{key}_count"] = Sum("due_open_count", filter=cond)
     row = DayTotals.objects.filter(organisation=org, due_open_count__gt=0).aggregate(
