@@ -227,8 +227,9 @@ def test_a_registered_e_mail_and_an_empty_name_are_refused(alice, standard):
 def test_the_last_step_cannot_be_removed(alice, scenarios):
     small = scenarios["small_amount"]
     actions.remove_step(_step(small, "first"), user=alice)
+    actions.remove_step(_step(small, "formal-notice"), user=alice)
     with pytest.raises(ValidationError, match="garde au moins une étape"):
-        actions.remove_step(_step(small, "formal-notice"), user=alice)
+        actions.remove_step(_step(small, "escalation"), user=alice)
 
 
 def test_rules_after_the_catch_all_and_a_bad_segment_are_refused(client, alice, scenarios, org):
@@ -313,7 +314,9 @@ def test_the_last_active_scenario_cannot_be_switched_off(alice, org, scenarios):
 
 
 def test_a_task_step_keeps_its_own_template_name_through_the_form(client, alice, standard):
-    escalation = _step(standard, "escalation")  # a task: its template "escalation" is not a message file
+    # A task step (as an older scenario's escalation was): its template "escalation" is not a message file.
+    escalation = _step(standard, "escalation")
+    type(escalation).objects.filter(pk=escalation.pk).update(channel="task", template="escalation")
     client.force_login(alice)
     page = client.get(f"/o/abc/scenarios/{standard.pk}/etapes/{escalation.pk}/").content.decode()
     assert '<option value="escalation" selected>' in page
