@@ -11,27 +11,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 
+from bench import common
 from bench.common import database_label, measure
 
 BENCH_DB = "relance_bench_audit"
 
 
 def prepare_database() -> None:
-    """A fresh database of its own, before django.setup()."""
-    url = os.environ.get("DATABASE_URL", "")
-    os.environ["RELANCE_DATA_DIR"] = tempfile.mkdtemp(prefix="relance-bench-audit-")
-    if url.startswith("postgres"):
-        import psycopg
-
-        base, _, _ = url.rpartition("/")
-        with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-            conn.execute(f"CREATE DATABASE {BENCH_DB}")
-        os.environ["DATABASE_URL"] = f"{base}/{BENCH_DB}"
-    else:
-        os.environ["DATABASE_URL"] = f"sqlite:///{os.environ['RELANCE_DATA_DIR']}/bench.sqlite3"
+    common.prepare_database(BENCH_DB, "audit")
 
 
 def events(n: int):

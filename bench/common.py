@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import resource
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,3 +42,21 @@ def measure(name: str, rows: int = 0, **extra):
 def database_label() -> str:
     url = os.environ.get("DATABASE_URL", "")
     return "postgresql" if url.startswith("postgres") else "sqlite"
+
+
+def prepare_database(bench_db: str, prefix: str) -> None:
+    """Point Django at a fresh database of the benchmark's own, before django.setup(): PostgreSQL database
+    `bench_db` (dropped and created) when DATABASE_URL points to PostgreSQL, else a SQLite file in a new
+    temporary data dir."""
+    url = os.environ.get("DATABASE_URL", "")
+    os.environ["RELANCE_DATA_DIR"] = tempfile.mkdtemp(prefix=f"relance-bench-{prefix}-")
+    if url.startswith("postgres"):
+        import psycopg
+
+        base, _, _ = url.rpartition("/")
+        with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {bench_db}")
+            conn.execute(f"CREATE DATABASE {bench_db}")
+        os.environ["DATABASE_URL"] = f"{base}/{bench_db}"
+    else:
+        os.environ["DATABASE_URL"] = f"sqlite:///{os.environ['RELANCE_DATA_DIR']}/bench.sqlite3"

@@ -17,11 +17,11 @@ import argparse
 import os
 import random
 import shutil
-import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from bench import common
 from bench.common import database_label, measure, peak_rss_mb
 
 BENCH_DB = "bench_dunning"
@@ -30,19 +30,7 @@ CHUNK = 50_000
 
 
 def prepare_database() -> None:
-    """Point Django at a fresh database of its own, before django.setup()."""
-    url = os.environ.get("DATABASE_URL", "")
-    os.environ["RELANCE_DATA_DIR"] = tempfile.mkdtemp(prefix="relance-bench-dunning-")
-    if url.startswith("postgres"):
-        import psycopg
-
-        base, _, _ = url.rpartition("/")
-        with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-            conn.execute(f"CREATE DATABASE {BENCH_DB}")
-        os.environ["DATABASE_URL"] = f"{base}/{BENCH_DB}"
-    else:
-        os.environ["DATABASE_URL"] = f"sqlite:///{os.environ['RELANCE_DATA_DIR']}/bench.sqlite3"
+    common.prepare_database(BENCH_DB, "dunning")
 
 
 def invoice_state(i: int, rng: random.Random, due_share: float) -> tuple:

@@ -15,12 +15,12 @@ import argparse
 import os
 import random
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
 
+from bench import common
 from bench.common import database_label, measure
 
 BENCH_DB = "relance_bench_matching"
@@ -99,18 +99,7 @@ def pure(args) -> None:
 
 
 def prepare_database() -> None:
-    url = os.environ.get("DATABASE_URL", "")
-    os.environ["RELANCE_DATA_DIR"] = tempfile.mkdtemp(prefix="relance-bench-matching-")
-    if url.startswith("postgres"):
-        import psycopg
-
-        base, _, _ = url.rpartition("/")
-        with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-            conn.execute(f"CREATE DATABASE {BENCH_DB}")
-        os.environ["DATABASE_URL"] = f"{base}/{BENCH_DB}"
-    else:
-        os.environ["DATABASE_URL"] = f"sqlite:///{os.environ['RELANCE_DATA_DIR']}/bench.sqlite3"
+    common.prepare_database(BENCH_DB, "matching")
 
 
 def database(args) -> None:
