@@ -136,6 +136,8 @@ class Customer(models.Model):
             models.Index(fields=["organisation", "name"], name="customer_org_name"),
             models.Index(fields=["organisation", "-overdue_amount", "name"], name="customer_org_overdue"),
             models.Index(fields=["organisation", "overdue_since", "name"], name="customer_org_late"),
+            # The reports page walks the customers owing the most down this one.
+            models.Index(fields=["organisation", "-open_amount"], name="customer_org_open"),
         ]
         ordering = ["name"]
 
@@ -246,6 +248,8 @@ class Invoice(models.Model):
             ),
             models.Index(fields=["customer", "status"], name="invoice_customer_status"),
             models.Index(fields=["organisation", "due_date"], name="invoice_org_due"),
+            # The aged balance on a past date reads the invoices issued since (relance.reports.aged).
+            models.Index(fields=["organisation", "issue_date"], name="invoice_org_issue"),
         ]
         ordering = ["due_date", "number"]
 
@@ -275,6 +279,7 @@ class CreditNote(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organisation", "number"], name="credit_note_number_per_org")
         ]
+        indexes = [models.Index(fields=["organisation", "date"], name="credit_note_org_date")]
 
     def __str__(self) -> str:
         return self.number
@@ -319,6 +324,8 @@ class Payment(models.Model):
                 condition=~Q(external_id=""),
             ),
         ]
+        # Payments made after a date (the aged balance on a past date, the payment delay of a period).
+        indexes = [models.Index(fields=["organisation", "date"], name="payment_org_date")]
 
     def __str__(self) -> str:
         return f"{self.date} {self.amount} {self.reference}"
@@ -355,6 +362,8 @@ class Allocation(models.Model):
             ),
             models.CheckConstraint(name="allocation_positive", condition=Q(amount__gt=0)),
         ]
+        # Settlements made in the source ledger date from their recording (relance.reports.aged).
+        indexes = [models.Index(fields=["source", "created_at"], name="allocation_source_created")]
 
     def __str__(self) -> str:
         return f"{self.amount} -> {self.invoice_id}"

@@ -207,6 +207,15 @@ def rebuild(org, as_of: date | None = None) -> None:
     TotalsDate.objects.update_or_create(organisation_id=org_id, defaults={"as_of": as_of})
 
 
+def build_if_missing(org) -> None:
+    """Build the organisation's totals if they are not yet (today's open balances are true whatever
+    the day the overdue figures are for)."""
+    if not _kept_orgs([org.pk]):
+        with transaction.atomic():
+            if not TotalsDate.objects.select_for_update().filter(organisation_id=org.pk).exists():
+                rebuild(org)
+
+
 def bring_to(org, day: date) -> None:
     """Make the totals current and their overdue figures true as of `day` (a no-op most of the time)."""
     state = TotalsDate.objects.filter(organisation_id=org.pk).values_list("as_of", flat=True).first()

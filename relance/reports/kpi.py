@@ -2,7 +2,8 @@
 
 - Receivables on a day: the aged balance of that day (relance.reports.aged): B on the eve of the
   period, E on its last day, C the part of E not yet due.
-- Sales S: invoices issued in the period (all taxes included), cancelled ones aside.
+- Sales S: invoices issued in the period (all taxes included), cancelled ones aside (read from the
+  running totals' amount invoiced per day, relance.ledger.totals).
 - DSO, simple method: E ÷ S × days of the period.
 - DSO, count-back method: E is matched against the sales of the months before the end, the latest
   first: every month whose sales E exceeds counts whole (its days), the month where E runs out counts
@@ -45,9 +46,10 @@ from django.db.models.functions import Coalesce, TruncDate
 
 from relance.accounts.models import Organisation
 from relance.dunning.models import Promise, PromiseState, ReminderLine, ReminderState
-from relance.ledger.models import Allocation, AllocationSource, Invoice, InvoiceStatus
+from relance.ledger import totals
+from relance.ledger.models import Allocation, AllocationSource, DayTotals, InvoiceStatus
 from relance.lib.money import MoneySum, db_cents
-from relance.reports.aged import AgedBalance, get_aged_balance
+from relance.reports.aged import AgedTotals, get_aged_totals
 
 COUNT_BACK_MONTHS = 24
 WINDOWS = (7, 14)
@@ -79,14 +81,16 @@ def months_back(day: date, n: int) -> date:
     return date(year, month + 1, last if month_end else min(day.day, last))
 
 
-def _sales(org: Organisation):
-    return Invoice.objects.filter(organisation=org).exclude(status=InvoiceStatus.CANCELLED)
+def _invoiced(org: Organisation):
+    """The amount invoiced per issue day (cancelled invoices aside), from the running totals."""
+    totals.build_if_missing(org)
+    return DayTotals.objects.filter(organisation=org).exclude(invoiced_amount=0)
 
 
 def get_sales(org: Organisation, start: date, end: date) -> Decimal:
     """Invoiced from `start` to `end` included, all taxes included, cancelled invoices aside."""
-    return db_cents(_sales(org).filter(issue_date__gte=start, issue_date__lte=end)
-                    .aggregate(s=MoneySum("total"))["s"])
+    return db_cents(_invoiced(org).filter(day__gte=start, day__lte=end)
+                    .aggregate(s=MoneySum("invoiced_amount"))["s"])
 
 
 def list_monthly_sales(org: Organisation, end: date,
@@ -94,8 +98,8 @@ def list_monthly_sales(org: Organisation, end: date,
     """The sales of each month ending on `end`, the latest first: (first day, last day, sales), one query."""
     ends = [months_back(end, n) for n in range(months + 1)]
     windows = [(older + timedelta(days=1), newer) for newer, older in zip(ends, ends[1:], strict=False)]
-    row = (_sales(org).filter(issue_date__gt=ends[-1], issue_date__lte=end)
-           .aggregate(**{f"m{i}": MoneySum("total", filter=Q(issue_date__gte=first, issue_date__lte=last))
+    row = (_invoiced(org).filter(day__gt=ends[-1], day__lte=end)
+           .aggregate(**{f"m{i}": MoneySum("invoiced_amount", filter=Q(day__gte=first, day__lte=last))
                          for i, (first, last) in enumerate(windows)}))
     return [(first, last, db_cents(row[f"m{i}"])) for i, (first, last) in enumerate(windows)]
 
@@ -220,15 +224,15 @@ def cei(opening: Decimal, sales: Decimal, closing: Decimal, current: Decimal) ->
     return ((opening + sales - closing) / collectable * 100).quantize(TENTH, rounding=ROUND_HALF_UP)
 
 
-def get_kpis(org: Organisation, start: date, end: date, today: date, closing: AgedBalance | None = None) -> Kpis:
+def get_kpis(org: Organisation, start: date, end: date, today: date, closing: AgedTotals | None = None) -> Kpis:
     """Every KPI of the period (a dozen queries, none reading the ledger row by row in Python).
 
     `closing`: the aged balance on `end` when the caller has it already (the reports page)."""
     if end < start:
         raise ValueError("the period ends before it starts")
-    opening = get_aged_balance(org, start - timedelta(days=1)).total
+    opening = get_aged_totals(org, start - timedelta(days=1)).total
     if closing is None or closing.as_of != end:
-        closing = get_aged_balance(org, end)
+        closing = get_aged_totals(org, end)
     sales = get_sales(org, start, end)
     days = (end - start).days + 1
     current = closing.buckets["not_due"]

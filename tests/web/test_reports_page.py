@@ -38,7 +38,8 @@ def reminded(org, customer, ledger):  # noqa: F811
 def test_the_page_shows_the_aged_balance_on_the_date_asked(client, victor, reminded,
                                                            django_assert_max_num_queries):
     client.force_login(victor)  # a viewer reads the reports
-    with django_assert_max_num_queries(25):
+    # A fixed number of queries whatever the ledger's size (the first read also builds the running totals).
+    with django_assert_max_num_queries(60):
         response = client.get(f"{PAGE}?as_of=2026-11-30&{PERIOD}")
     assert response.status_code == 200
     html = response.content.decode()

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_safe
 
 from relance.dunning.models import Channel
 from relance.dunning.queries import org_today
-from relance.reports.aged import BUCKETS
+from relance.reports.aged import BUCKETS, get_aged_balance
 from relance.reports.exports import CONTENT_TYPES, FORMATS, aged_file, bucket_label, kpi_tables, table_file, to_xlsx
 from relance.reports.kpi import WINDOWS
 from relance.web.orgs import org_view
@@ -44,7 +44,7 @@ def reports(request):
                 "share": (totals[key] / aged.total) if aged.total else None} for key, low, high in BUCKETS]
     reminders = [{"r": r, "channel_label": CHANNEL_LABELS.get(r.channel, r.channel),
                   "shares": [r.share(w) for w in WINDOWS]} for r in kpis.reminders]
-    largest = reads.list_largest(aged)
+    largest = aged.largest
     return render(request, "web/reports/reports.html", {
         "today": today,
         "query": query,
@@ -52,7 +52,7 @@ def reports(request):
         "aged": aged,
         "buckets": buckets,
         "largest": largest,
-        "more_customers": len(aged.customers) - len(largest),
+        "more_customers": aged.customers_owing - len(largest),
         "kpis": kpis,
         "reminders": reminders,
         "windows": WINDOWS,
@@ -74,7 +74,7 @@ def reports(request):
 def aged_export(request, fmt: str):
     org = request.org
     as_of = _query(request).as_of
-    content = aged_file(reads.get_aged(org, as_of), fmt, org.legal_name)
+    content = aged_file(get_aged_balance(org, as_of), fmt, org.legal_name)
     return _download(content, fmt, f"balance-agee-{org.slug}-{as_of.isoformat()}")
 
 

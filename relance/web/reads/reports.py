@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from relance.accounts.models import Organisation
-from relance.reports.aged import AgedBalance, CustomerAge, get_aged_balance
+from relance.reports.aged import AgedSummary, get_aged_summary
 from relance.reports.kpi import Kpis, get_kpis
 
 DEFAULT_DAYS = 90
@@ -54,16 +54,12 @@ class ReportQuery:
         return f"from={self.start.isoformat()}&to={self.end.isoformat()}"
 
 
-def get_aged(org: Organisation, as_of: date) -> AgedBalance:
-    return get_aged_balance(org, as_of)
+def get_aged(org: Organisation, as_of: date) -> AgedSummary:
+    """The totals on the day and the customers owing the most (the exports hold them all)."""
+    return get_aged_summary(org, as_of, CUSTOMERS_SHOWN)
 
 
-def list_largest(aged: AgedBalance, limit: int = CUSTOMERS_SHOWN) -> list[CustomerAge]:
-    """The customers owing the most on the day (the exports hold them all)."""
-    return sorted(aged.customers, key=lambda c: (-c.total, c.name.casefold()))[:limit]
-
-
-def get_period_kpis(org: Organisation, query: ReportQuery, today: date, aged: AgedBalance | None = None) -> Kpis:
+def get_period_kpis(org: Organisation, query: ReportQuery, today: date, aged: AgedSummary | None = None) -> Kpis:
     """The KPIs of the period; `aged` (the page's aged balance) spares reading it again when the period
     ends on its date, as it does by default."""
     return get_kpis(org, query.start, query.end, today, closing=aged)
