@@ -163,35 +163,39 @@ class StepResult:
 
 def list_reminder_results(org: Organisation, start: date, end: date, today: date) -> list[StepResult]:
     """Per scenario, step and channel: invoices reminded in the period and how many were paid in 7 / 14
-    days (one query; the settlement date is a subquery per line)."""
+    days. Two grouped queries: the counts, then the delays of the lines whose invoice is paid now (the
+    settlement date is a subquery per line: only those lines pay for it)."""
+    tz = ZoneInfo(org.time_zone)
+    today_number = (today - date(1970, 1, 1)).days
+    group = ("reminder__scenario_code", "step_code", "reminder__channel")
+    lines = (ReminderLine.objects
+             .filter(reminder__organisation=org, reminder__run_date__gte=start, reminder__run_date__lte=end,
+                     reminder__state=ReminderState.SENT, dropped=False)
+             .annotate(sent_day=DayNumber(Coalesce(TruncDate("reminder__sent_at", tzinfo=tz), "reminder__run_date"))))
+    over = {w: Q(sent_day__lte=today_number - w) for w in WINDOWS}
+    counts = (lines.values(*group)
+              .annotate(invoices=Count("id"), **{f"due{w}": Count("id", filter=over[w]) for w in WINDOWS})
+              .order_by(*group))
     settled_on = (Allocation.objects
                   .filter(invoice=OuterRef("invoice"), source__in=[AllocationSource.PAYMENT,
                                                                     AllocationSource.CREDIT_NOTE])
                   .order_by().values("invoice")
                   .annotate(last=Max(Coalesce("payment__date", "credit_note__date")))
                   .values("last")[:1])
-    tz = ZoneInfo(org.time_zone)
-    today_number = (today - date(1970, 1, 1)).days
-    lines = (ReminderLine.objects
-             .filter(reminder__organisation=org, reminder__run_date__gte=start, reminder__run_date__lte=end,
-                     reminder__state=ReminderState.SENT, dropped=False)
-             .annotate(sent_day=DayNumber(Coalesce(TruncDate("reminder__sent_at", tzinfo=tz), "reminder__run_date")))
-             .annotate(delay=ExpressionWrapper(DayNumber(Subquery(settled_on)) - F("sent_day"),
-                                               output_field=IntegerField())))
-    paid = Q(invoice__status=InvoiceStatus.PAID, delay__gte=0)
-    counts = {}
-    for window in WINDOWS:
-        counts[f"due{window}"] = Count("id", filter=Q(sent_day__lte=today_number - window))
-        counts[f"paid{window}"] = Count("id", filter=paid & Q(delay__lte=window,
-                                                              sent_day__lte=today_number - window))
-    rows = (lines.values("reminder__scenario_code", "step_code", "reminder__channel")
-            .annotate(invoices=Count("id"), **counts)
-            .order_by("reminder__scenario_code", "step_code", "reminder__channel"))
-    return [
-        StepResult(r["reminder__scenario_code"], r["step_code"], r["reminder__channel"], r["invoices"],
-                   {w: r[f"due{w}"] for w in WINDOWS}, {w: r[f"paid{w}"] for w in WINDOWS})
-        for r in rows
-    ]
+    paid = (lines.filter(invoice__status=InvoiceStatus.PAID, sent_day__lte=today_number - min(WINDOWS))
+            .annotate(delay=ExpressionWrapper(DayNumber(Subquery(settled_on)) - F("sent_day"),
+                                              output_field=IntegerField()))
+            .values(*group)
+            .annotate(**{f"paid{w}": Count("id", filter=over[w] & Q(delay__gte=0, delay__lte=w)) for w in WINDOWS})
+            .order_by(*group))
+    paid_by_group = {tuple(r[g] for g in group): r for r in paid}
+    results = []
+    for r in counts:
+        key = tuple(r[g] for g in group)
+        found = paid_by_group.get(key, {})
+        results.append(StepResult(r["reminder__scenario_code"], r["step_code"], r["reminder__channel"], r["invoices"],
+                                  {w: r[f"due{w}"] for w in WINDOWS}, {w: found.get(f"paid{w}", 0) for w in WINDOWS}))
+    return results
 
 
 @dataclass(frozen=True)
