@@ -155,39 +155,6 @@ def _kind_and_file(what: list[str], fmt: str | None) -> tuple[str, str]:
     return kind, what[0]
 
 
-def _kind_and_path(o: dict) -> tuple[str, Path]:
-    """The kind given (`relance import KIND FILE`, `--format`) or found from the content (`relance import FILE`)."""
-    known = [*KINDS, *(k for f in FORMATS for k in f.kinds)]
-    if o["file"] is not None:
-        kind, path = o["kind"], Path(o["file"])
-        if o["format"] and o["format"] != kind:
-            raise CommandError(f"--format {o['format']} contredit le type {kind}", returncode=2)
-    else:
-        path, kind = Path(o["kind"]), o["format"]
-        if kind is None:
-            kind = _detect(path)
-    if kind not in known:
-        raise CommandError(f"type d'import inconnu: {kind} ({', '.join(known)})", returncode=2)
-    return kind, path
-
-
-def _detect(path: Path) -> str:
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(8192)
-    except IsADirectoryError:
-        head = b""
-    except OSError as exc:
-        raise CommandError(f"{path}: {exc.strerror or exc}", returncode=2)
-    for fmt in FORMATS:
-        kind = fmt.detect(path, head)
-        if kind is not None:
-            return kind
-    kinds = ", ".join([*KINDS, *(k for f in FORMATS for k in f.kinds)])
-    raise CommandError(f"{path}: type de fichier non reconnu ; précisez-le : relance import KIND {path} ({kinds})",
-                       returncode=2)
-
-
 def _detect_document(name: str) -> str | None:
     path = Path(name)
     try:
