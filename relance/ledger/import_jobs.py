@@ -143,7 +143,9 @@ def create_job(org: Organisation, kind: str, uploaded, user=None) -> Job:
                                "(CAMT .xml/.zip, OFX, MT940) ou une facture électronique (PDF Factur-X, XML CII "
                                "ou UBL) est attendu")
     if not whole and Path(name).suffix.lower() not in SUFFIXES:
-        raise ImportUsageError("format non pris en charge : un fichier CSV ou XLSX est attendu")
+        raise ImportUsageError("format non pris en charge : un fichier CSV ou XLSX est attendu (pour un FEC, un relevé "
+                               "bancaire ou une facture électronique, choisissez « Export comptable (FEC), relevé "
+                               "bancaire ou facture électronique »)")
     _prune(org.pk)
     job = Job(id=secrets.token_hex(8), organisation_id=org.pk, kind=kind, filename=name, size=uploaded.size,
               created_at=timezone.now().isoformat(), user_id=getattr(user, "pk", None))
@@ -151,6 +153,8 @@ def create_job(org: Organisation, kind: str, uploaded, user=None) -> Job:
     with job.path.open("wb") as out:
         for chunk in uploaded.chunks():
             out.write(chunk)
+    if kind == "payments" and import_whole.is_statement(job.path):
+        job.kind = import_whole.STATEMENT  # as `relance import payments RELEVE`: an MT940 .txt is no table
     if kind == AUTO:
         job.kind = import_whole.detect(job.path) or ""
         if not job.kind:

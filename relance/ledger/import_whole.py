@@ -17,6 +17,8 @@ from relance.ledger.importers.statements import import_statement, is_statement
 from relance.ledger.models import Payment
 from relance.ledger.reconcile import reconcile
 
+__all__ = ["KINDS", "STATEMENT", "SUFFIXES", "detect", "is_statement", "run"]
+
 STATEMENT = "statement"
 KINDS = ("fec", STATEMENT, *EINVOICE_KINDS)
 # What the file may be called: FEC .txt/.csv, statements .xml/.zip (CAMT), .ofx/.qfx, .sta/.mt940/.940/.swi,

@@ -57,9 +57,9 @@ def job(org, job_id: str) -> import_jobs.Job:
     return import_jobs.load_job(org, job_id)
 
 
-def check_then_import(client, org, path: Path, name: str | None = None) -> tuple[import_jobs.Job, import_jobs.Job]:
+def check_then_import(client, org, path: Path, kind: str = WHOLE) -> tuple[import_jobs.Job, import_jobs.Job]:
     """Upload (the dry run starts at once), then import; both states of the job."""
-    job_id = job_of(upload(client, path.read_bytes(), name or path.name))
+    job_id = job_of(upload(client, path.read_bytes(), path.name, kind))
     checked = job(org, job_id)
     assert checked.state == import_jobs.CHECKED and checked.result["dry_run"], checked
     response = client.post(f"/o/abc/imports/{job_id}/", {"action": "import"})
@@ -313,3 +313,18 @@ def test_the_background_thread_imports_a_whole_file(settings, alice, org, transa
     done = job(org, new.id)
     assert done.state == import_jobs.IMPORTED and done.result["ok"], done
     assert Customer.objects.filter(organisation=org).count() == 34
+
+
+def test_a_statement_uploaded_as_payments_is_read_as_one(client, alice, org):
+    client.force_login(alice)  # as `relance import payments RELEVE`
+    path = sample("mt940/ASNB-mt940.txt")
+    checked, imported = check_then_import(client, org, path, kind="payments")
+    assert checked.kind == "statement" and checked.result["details"]["format"] == "mt940"
+    assert imported.result["created"] == Payment.objects.count() > 0
+
+
+def test_a_table_kind_given_an_xml_file_points_to_the_whole_file_choice(client, alice):
+    client.force_login(alice)
+    response = upload(client, sample("ubl-21-en16931.xml").read_bytes(), "facture.xml", kind="invoices")
+    body = response.content.decode()
+    assert response.status_code == 400 and "CSV ou XLSX" in body and "relevé bancaire ou facture" in body
