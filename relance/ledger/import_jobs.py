@@ -5,6 +5,9 @@ its own (cleaned) name and `job.json`: the kind, the column mapping, the state, 
 result of the last run (a dry run, then the real import). A web request writes the job, a background
 thread runs `import_file()` and rewrites `job.json` as it goes; the page polls it. No table: a job
 lasts minutes, and what an import did stays in ImportBatch.
+
+Besides the CSV/XLSX tables (KINDS), a job may hold a whole-file format (import_whole: FEC, bank
+statement, e-invoice): uploaded as AUTO, its kind is then found from the content; no mapping, no preview.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from django.utils.text import get_valid_filename
 
 from relance.accounts.models import Organisation
 from relance.accounts.permissions import WRITE, require
+from relance.ledger import import_whole
 from relance.ledger.importers import KINDS, ImportUsageError, import_file
 from relance.ledger.importers.columns import resolve
 from relance.ledger.importers.result import RefusedFile
@@ -37,6 +41,7 @@ log = logging.getLogger(__name__)
 
 JOB_ID = re.compile(r"^[0-9a-f]{16}$")
 SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
+AUTO = "auto"  # a whole-file format, found from the content when the job is created
 KEPT_ERRORS = 1000  # problems kept in job.json; the count says how many more there were
 PREVIEW_ROWS = 5
 KEEP_DAYS = 7
@@ -71,6 +76,11 @@ class Job:
     @property
     def path(self) -> Path:
         return self.folder / self.filename
+
+    @property
+    def whole_file(self) -> bool:
+        """A FEC, a statement or an e-invoice: no columns to map."""
+        return self.kind in import_whole.KINDS
 
     @property
     def running(self) -> bool:
@@ -119,13 +129,23 @@ def _alive(pid: int) -> bool:
 
 
 def create_job(org: Organisation, kind: str, uploaded, user=None) -> Job:
-    """Store an uploaded file (a Django UploadedFile) as a new job. ImportUsageError for a bad kind or file type."""
+    """Store an uploaded file (a Django UploadedFile) as a new job. ImportUsageError for a bad kind or file type.
+
+    `kind` AUTO: a FEC, a bank statement or an e-invoice, told from the content (the job gets that kind);
+    a file that is none of them is refused and nothing is kept."""
     require(user, org, WRITE)
-    if kind not in KINDS:
+    whole = kind == AUTO or kind in import_whole.KINDS
+    if kind not in KINDS and not whole:
         raise ImportUsageError(f"type d'import inconnu : {kind}")
     name = get_valid_filename(Path(uploaded.name or "import.csv").name)[:200] or "import.csv"
-    if Path(name).suffix.lower() not in SUFFIXES:
-        raise ImportUsageError("format non pris en charge : un fichier CSV ou XLSX est attendu")
+    if whole and Path(name).suffix.lower() not in import_whole.SUFFIXES:
+        raise ImportUsageError(f"{name} : format non pris en charge ; un FEC (.txt, .csv), un relevé bancaire "
+                               "(CAMT .xml/.zip, OFX, MT940) ou une facture électronique (PDF Factur-X, XML CII "
+                               "ou UBL) est attendu")
+    if not whole and Path(name).suffix.lower() not in SUFFIXES:
+        raise ImportUsageError("format non pris en charge : un fichier CSV ou XLSX est attendu (pour un FEC, un relevé "
+                               "bancaire ou une facture électronique, choisissez « Export comptable (FEC), relevé "
+                               "bancaire ou facture électronique »)")
     _prune(org.pk)
     job = Job(id=secrets.token_hex(8), organisation_id=org.pk, kind=kind, filename=name, size=uploaded.size,
               created_at=timezone.now().isoformat(), user_id=getattr(user, "pk", None))
@@ -133,6 +153,15 @@ def create_job(org: Organisation, kind: str, uploaded, user=None) -> Job:
     with job.path.open("wb") as out:
         for chunk in uploaded.chunks():
             out.write(chunk)
+    if kind == "payments" and import_whole.is_statement(job.path):
+        job.kind = import_whole.STATEMENT  # as `relance import payments RELEVE`: an MT940 .txt is no table
+    if kind == AUTO:
+        job.kind = import_whole.detect(job.path) or ""
+        if not job.kind:
+            shutil.rmtree(job.folder, ignore_errors=True)
+            raise ImportUsageError(f"{name} : fichier non reconnu ; ni un FEC, ni un relevé bancaire (CAMT.053/054, "
+                                   "OFX, MT940), ni une facture électronique (Factur-X, CII, UBL). Pour un tableau "
+                                   "CSV ou XLSX, choisissez ce qu'il contient.")
     job.save()
     return job
 
@@ -163,7 +192,10 @@ class Preview:
     lines: list[int] = field(default_factory=list)  # the file's line number of each row
 
 
-def preview(job: Job) -> Preview:
+def preview(job: Job) -> Preview | None:
+    """None for a whole-file format: nothing to map."""
+    if job.whole_file:
+        return None
     importer = KINDS[job.kind]
     fields = [(c.field, c.label) for c in importer.columns]
     try:
@@ -212,21 +244,21 @@ def start(job: Job, *, dry_run: bool, mapping: dict[str, str] | None = None, use
     job.done, job.total, job.result, job.message, job.pid = 0, job.size, None, "", os.getpid()
     job.save()
     if getattr(settings, "RELANCE_IMPORT_BACKGROUND", True):
-        threading.Thread(target=_run_in_thread, args=(job, org, dry_run), daemon=True,
+        threading.Thread(target=_run_in_thread, args=(job, org, dry_run, user), daemon=True,
                          name=f"import-{job.id}").start()
     else:
-        run(job, org, dry_run)
+        run(job, org, dry_run, user=user)
     return job
 
 
-def _run_in_thread(job: Job, org: Organisation, dry_run: bool) -> None:
+def _run_in_thread(job: Job, org: Organisation, dry_run: bool, user=None) -> None:
     try:
-        run(job, org, dry_run)
+        run(job, org, dry_run, user=user)
     finally:
         connection.close()  # the thread's own connection
 
 
-def run(job: Job, org: Organisation, dry_run: bool) -> Job:
+def run(job: Job, org: Organisation, dry_run: bool, user=None) -> Job:
     last = [0.0]
 
     def progress(done: int, total: int) -> None:
@@ -236,9 +268,13 @@ def run(job: Job, org: Organisation, dry_run: bool) -> Job:
             job.done, job.total = done, total
             job.save()
 
+    details: dict = {}
     try:
-        result = import_file(org, job.kind, job.path, mapping=job.mapping or None, dry_run=dry_run,
-                             progress=progress)
+        if job.whole_file:
+            result, details = import_whole.run(org, job.kind, job.path, dry_run=dry_run, user=user)
+        else:
+            result = import_file(org, job.kind, job.path, mapping=job.mapping or None, dry_run=dry_run,
+                                 progress=progress)
     except ImportUsageError as exc:
         job.state, job.message = FAILED, str(exc)
         job.save()
@@ -254,6 +290,7 @@ def run(job: Job, org: Organisation, dry_run: bool) -> Job:
         "unchanged": result.unchanged, "extra": dict(result.extra), "batch_id": result.batch_id,
         "error_count": result.error_count, "errors": [p.as_dict() for p in ordered[:KEPT_ERRORS]],
         "warnings": [p.as_dict() for p in sorted(result.warnings, key=lambda p: (p.line, p.field))[:KEPT_ERRORS]],
+        "details": details,
     }
     _write_rejects(job, ordered, result.more_errors)
     job.done = job.total = max(job.total, 1)

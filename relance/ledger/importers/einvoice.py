@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from relance.accounts.models import Organisation
+from relance.audit import log as audit_log
 from relance.ledger import balances
 from relance.ledger.credit_notes import apply_credit_note, customer_credit, withdraw_credit_note
 from relance.ledger.importers.einvoice_xml import EDocument, EInvoiceError, kind_of_xml, read_document
@@ -190,6 +191,7 @@ def import_einvoices(org: Organisation, path: str | Path, kind: str | None = Non
                                                                  ("created", "updated", "unchanged"))
                 batch.finished_at = timezone.now()
                 batch.save()
+                audit_log.record("import.batch", batch)
                 report.batch_id = batch.pk
     except BaseException:
         remove_stored(saved)

@@ -34,6 +34,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from relance.accounts.models import Organisation
+from relance.audit import log as audit_log
 from relance.ledger import totals
 from relance.ledger.importers.fec_write import write_ledger
 from relance.ledger.importers.fields import CONTROL, MAX_AMOUNT, normalise_label, parse_money
@@ -105,6 +106,7 @@ def import_fec(org: Organisation, path: str | Path, result: ImportResult, *, dry
             batch.created, batch.updated, batch.unchanged = result.created, result.updated, result.unchanged
             batch.finished_at = timezone.now()
             batch.save(update_fields=["created", "updated", "unchanged", "finished_at"])
+            audit_log.record("import.batch", batch)
             result.batch_id = batch.pk
             totals.after_import(org, batch.pk, large=True)
             return touched

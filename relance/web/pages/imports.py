@@ -1,7 +1,8 @@
 """Imports: upload a CSV/XLSX file of customers, invoices or payments, check how its columns map
-(first rows, dry run with every problem by line), then import it with a progress bar. The runs go
-through relance.ledger.import_jobs (a background thread, progress in the data dir); past imports are
-the ImportBatch rows."""
+(first rows, dry run with every problem by line), then import it with a progress bar. A FEC, a bank
+statement or an e-invoice is uploaded as one more choice, its format found from the content: a dry run,
+then the import, with no columns to map. The runs go through relance.ledger.import_jobs (a background
+thread, progress in the data dir); past imports are the ImportBatch rows."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from django.urls import path
 from django.utils.translation import pgettext, pgettext_lazy
 
 from relance.accounts.permissions import WRITE
-from relance.ledger import import_jobs
+from relance.ledger import import_jobs, import_whole
 from relance.ledger.importers import ImportUsageError
 from relance.ledger.models import ImportBatch
 from relance.web.orgs import org_view
@@ -26,8 +27,20 @@ KIND_CHOICES = [
     ("customers", pgettext_lazy("imports", "Customers")),
     ("payments", pgettext_lazy("imports", "Payments")),
     ("credit-notes", pgettext_lazy("imports", "Credit notes")),
+    (import_jobs.AUTO, pgettext_lazy("imports", "Ledger export (FEC), bank statement or e-invoice: recognised "
+                                                "from the file")),
 ]
-KIND_LABELS = dict(KIND_CHOICES)
+# The kinds of the jobs and of ImportBatch rows besides the table ones.
+KIND_LABELS = dict(KIND_CHOICES) | {
+    "fec": pgettext_lazy("imports", "Ledger export (FEC)"),
+    "statement": pgettext_lazy("imports", "Bank statement"),
+    "einvoices": pgettext_lazy("imports", "E-invoices"),
+    "facturx": pgettext_lazy("imports", "E-invoice (Factur-X PDF)"),
+    "cii": pgettext_lazy("imports", "E-invoice (CII XML)"),
+    "ubl": pgettext_lazy("imports", "E-invoice (UBL XML)"),
+    "documents": pgettext_lazy("imports", "Invoice documents"),
+}
+ACCEPT = ",".join(sorted(import_jobs.SUFFIXES | {s for s in import_whole.SUFFIXES if s}))
 # Room for the multipart envelope and the other fields around the file itself.
 ENVELOPE = 64 * 1024
 
@@ -44,8 +57,8 @@ def too_big_message(size: int) -> str:
 
 class UploadForm(forms.Form):
     kind = forms.ChoiceField(label=pgettext_lazy("imports", "What the file holds"), choices=KIND_CHOICES)
-    file = forms.FileField(label=pgettext_lazy("imports", "CSV or XLSX file"),
-                           widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx,.xlsm"}))
+    file = forms.FileField(label=pgettext_lazy("imports", "File"),
+                           widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}))
 
     def clean_file(self):
         uploaded = self.cleaned_data["file"]
@@ -108,7 +121,7 @@ def import_job(request, job_id):
         try:
             if action == "check":
                 mapping = {}
-                for column in import_jobs.preview(job).columns:
+                for column in getattr(import_jobs.preview(job), "columns", []):
                     chosen = request.POST.get(f"map-{column['index']}", "")
                     if chosen and column["header"]:
                         mapping[column["header"]] = chosen

@@ -27,6 +27,7 @@ from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
 from relance.accounts.models import Organisation
+from relance.audit import log as audit_log
 from relance.ledger.importers.result import ImportUsageError
 from relance.ledger.importers.statements.camt import is_camt, read_camt
 from relance.ledger.importers.statements.lines import (
@@ -66,6 +67,7 @@ class StatementResult:
     not_payments: int = 0  # credits that are no customer's payment (interest, own transfer...)
     not_booked: int = 0
     errors: list[str] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # the errors as (place, message)
     dry_run: bool = False
     batch_id: int | None = None
 
@@ -210,6 +212,7 @@ def import_statement(org: Organisation, path: str | Path, *, fmt: str | None = N
                 batch.created, batch.unchanged = result.created, result.duplicates
                 batch.finished_at = timezone.now()
                 batch.save(update_fields=["created", "unchanged", "finished_at"])
+                audit_log.record("import.batch", batch)
                 result.batch_id = batch.pk
     except StatementError as exc:
         return _refuse(result, exc.message, exc.place)
@@ -220,6 +223,7 @@ def import_statement(org: Organisation, path: str | Path, *, fmt: str | None = N
 
 def _refuse(result: StatementResult, message: str, place: str = "") -> StatementResult:
     result.errors.append(f"{result.filename}: {place}: {message}" if place else f"{result.filename}: {message}")
+    result.problems.append((place, message))
     result.created = result.duplicates = 0
     result.batch_id = None
     return result
