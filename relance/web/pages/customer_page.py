@@ -348,5 +348,5 @@ urlpatterns = [
     path("clients/<int:pk>/historique/", customer_timeline, name="customer_timeline"),
     path("clients/<int:pk>/<slug:action>/", customer_action, name="customer_action"),
     path("clients/<int:pk>/dossier.zip", customer_dossier, name="customer_dossier"),
-    path("clients/<int:pk>/frais/<int:cost_pk>/", cost_document, name="cost_document"),
+    path("clients/<int:pk>/frais/<int:cost_pk>/", cost_document, name="customer_cost_document"),
 ]
