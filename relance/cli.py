@@ -42,6 +42,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "kpi": ("kpi", "collection KPIs over a period: DSO, payment delay, CEI, promises, reminders that work"),
     "interest": ("interest", "late-payment interest of an invoice: periods, rates, indemnity, total claimed"),
     "rates": ("rates", "ECB and legal interest rate tables: check, update --file F"),
+    "costs": ("costs", "recovery costs of a customer's debt: add (with a supporting document), list"),
     "dossier": ("dossier", "a customer's evidence dossier (ZIP: summary PDF, documents, SHA-256 manifest)"),
 }
 # Verbs that create the schema themselves (serve and demo migrate first) or need no database.

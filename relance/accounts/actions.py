@@ -18,7 +18,8 @@ from relance.lib.secrets import redact
 SETTINGS_FIELDS = {
     "legal_name", "siren", "siret", "vat_number", "address_line1", "address_line2", "postcode", "city", "country",
     "iban", "bic", "sender_email", "phone", "currency", "time_zone", "language", "min_reminder_amount",
-    "small_amount_threshold", "run_hour", "late_rate_mode", "late_rate_value",
+    "small_amount_threshold", "run_hour", "late_rate_mode", "late_rate_value", "commissaire_name",
+    "commissaire_address",
 }
 TRANSPORT_FIELDS = {"email": "email_url", "sms": "sms_url"}
 

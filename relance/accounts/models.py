@@ -45,6 +45,9 @@ class Organisation(models.Model):
                  ("legal_multiple", "multiple du taux d'intérêt légal")],
     )
     late_rate_value = models.DecimalField("valeur du taux (CGV)", max_digits=6, decimal_places=3, null=True, blank=True)
+    # The commissaire de justice the organisation works with (small-claims letter, dossier); optional.
+    commissaire_name = models.CharField("commissaire de justice", max_length=200, blank=True)
+    commissaire_address = models.TextField("adresse du commissaire de justice", max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

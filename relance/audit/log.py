@@ -66,6 +66,7 @@ FACTS = {
     "dispute": ("reason", "resolution", "is_open"),
     "task": ("kind", "title", "outcome", "state"),
     "note": ("text",),
+    "recoverycost": ("date", "kind", "amount", "label"),
     "customer": ("scenario_id", "collector_id", "paused_until", "pause_reason", "in_insolvency", "insolvency_date",
                  "insolvency_kind"),
     "paymentplan": ("state", "note"),

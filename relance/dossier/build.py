@@ -10,6 +10,10 @@
                                 Message-ID, registered-mail number and acknowledgement)
     calls.csv                   call tasks: outcomes, notes, promises
     portal/visits.csv, portal/requests.csv, portal/proofs/  the customer's portal visits and answers
+    escalations/<day>-<id>-<kind>/   the documents of earlier escalation steps (Cerfa JSON and PDF,
+                                small-claims letter, agency CSV, write-off proposal), those whose bytes
+                                are identical to what the step recorded
+    costs/<day>-<id>-<name>     the supporting documents of the recovery costs recorded
     audit/log.jsonl             the hash-chained audit log, when relance.audit is installed
     manifest.json, manifest.sha256   every file with its SHA-256 and size
 
@@ -31,12 +35,13 @@ from decimal import Decimal
 from pathlib import PurePosixPath
 from zoneinfo import ZoneInfo
 
+from django.core.files.storage import default_storage
 from django.utils import translation
 from django.utils.translation import pgettext
 
 from relance.channels.templates import format_day, format_money, format_percent
 from relance.dossier.claim import Claim, compute_claim
-from relance.dossier.parties import creditor, debtor, party_rows
+from relance.dossier.parties import commissaire, creditor, debtor, party_rows
 from relance.dossier.render import Section, document_pdf
 from relance.dunning import queries
 from relance.dunning.models import Reminder, ReminderState, Task, TaskKind
@@ -49,6 +54,7 @@ _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 # Reminders that left: sent, or handed to the provider (the outcome in doubt, or a later bounce).
 EVIDENCE_STATES = (ReminderState.SENT, ReminderState.UNKNOWN, ReminderState.FAILED)
 CUSTOMER_CHANNELS = ("email", "sms", "letter")
+ESCALATION = "escalation"
 FILE_MODE = 0o644 << 16
 
 
@@ -155,9 +161,41 @@ def _claim_sections(claim: Claim, language: str) -> list[Section]:
         (pgettext("dossier", "Principal"), m(claim.principal)),
         (pgettext("dossier", "Late-payment interest"), m(claim.interest)),
         (pgettext("dossier", "Fixed recovery indemnity"), m(claim.indemnity)),
+        *([(pgettext("dossier", "Complementary recovery costs"), m(claim.costs))] if claim.cost_lines else []),
         (pgettext("dossier", "Total claimed"), m(claim.total)),
     ])
-    return [invoices, computed, total]
+    return [invoices, computed, *([_costs_section(claim, language)] if claim.cost_lines else []), total]
+
+
+def _costs_section(claim: Claim, language: str) -> Section:
+    """The recovery costs recorded, their supporting documents, and what is claimed of them (and why)."""
+    cur = claim.currency
+    recovery = claim.recovery
+
+    def m(amount: Decimal) -> str:
+        return format_money(amount, cur, language)
+
+    return Section(
+        pgettext("dossier", "Recovery costs"),
+        head=[pgettext("dossier", "Date"), pgettext("dossier", "Cost"), pgettext("dossier", "Invoice"),
+              pgettext("dossier", "Supporting document"), pgettext("dossier", "Amount")],
+        table=[[format_day(c.day, language), c.description, c.invoice, cost_path(c) if c.document else "", m(c.amount)]
+               for c in claim.cost_lines],
+        numeric=(4,),
+        paragraphs=[
+            pgettext("dossier", "Costs incurred {incurred} − fixed indemnity {indemnity} = complementary costs "
+                                "claimed {claimed}.").format(incurred=m(recovery.incurred),
+                                                             indemnity=m(recovery.indemnity),
+                                                             claimed=m(recovery.claimed)),
+            pgettext("dossier", "Basis: {basis}.").format(basis=recovery.basis),
+        ],
+    )
+
+
+def cost_path(cost) -> str:
+    """Where a cost's supporting document lies in the dossier."""
+    name = PurePosixPath(cost.document).name
+    return f"costs/{cost.day:%Y-%m-%d}-{cost.pk}-{safe_name(name)}"
 
 
 def _statement(customer, language: str) -> Section:
@@ -279,6 +317,34 @@ def _portal(dossier: Dossier, customer) -> None:
                                             rows))
 
 
+def escalation_files(customer) -> list[tuple[str, str, bytes]]:
+    """The documents of the customer's earlier escalation steps: (folder, name, bytes), only those whose
+    bytes are identical to what the step recorded (relance.channels.escalation stores them)."""
+    out = []
+    reminders = (Reminder.objects.filter(customer=customer, channel=ESCALATION, state__in=EVIDENCE_STATES)
+                 .exclude(handed_over_at__isnull=True, sent_at__isnull=True).order_by("run_date", "pk"))
+    for r in reminders:
+        folder = f"escalations/{r.run_date:%Y-%m-%d}-{r.pk}-{safe_name(r.template)}"
+        for record in find_attachments(r, list_lines(r)):
+            if record["content"] is not None:
+                out.append((folder, safe_name(str(record.get("name"))), record["content"]))
+    return out
+
+
+def _cost_documents(dossier: Dossier, claim: Claim) -> list[str]:
+    """The supporting documents of the costs, as the summary lists them (a missing file named as such)."""
+    rows = []
+    for cost in claim.cost_lines:
+        if not cost.document:
+            continue
+        try:
+            with default_storage.open(cost.document, "rb") as fh:
+                rows.append(dossier.add(cost_path(cost), fh.read()))
+        except (OSError, ValueError):
+            rows.append(pgettext("dossier", "missing: {name}").format(name=cost.document))
+    return rows
+
+
 def add_audit_log(dossier: Dossier, org, customer) -> None:
     """The customer's entries of the hash-chained audit log (relance.audit), one JSON line each in the
     log's order, with the exact stored data and both hashes: a reader can re-check each entry's hash."""
@@ -303,8 +369,11 @@ def build_dossier(org, customer, today: date | None = None) -> bytes:
     tz = ZoneInfo(org.time_zone)
     dossier = Dossier(today)
     invoices = claimed_invoices(customer)
+    escalations = escalation_files(customer)
     with translation.override(language):
-        claim = compute_claim(customer.kind, invoices, today)
+        claim = compute_claim(customer.kind, invoices, today, queries.list_costs(org, customer, until=today))
+        cost_docs = _cost_documents(dossier, claim)
+        escalation_paths = [dossier.add(f"{folder}/{name}", content) for folder, name, content in escalations]
         events = chronology(org, customer)
         event_rows = [_event_row(e, tz, language) for e in events]
         head = [pgettext("dossier", "When"), pgettext("dossier", "What"), pgettext("dossier", "Event"),
@@ -312,11 +381,16 @@ def build_dossier(org, customer, today: date | None = None) -> bytes:
         sections = [
             Section(pgettext("dossier", "Creditor"), rows=party_rows(creditor(org))),
             Section(pgettext("dossier", "Debtor"), rows=party_rows(debtor(customer))),
+            *([Section(pgettext("dossier", "Commissaire de justice"), rows=party_rows(commissaire(org)))]
+              if commissaire(org) else []),
             *_claim_sections(claim, language)[:1],
             _statement(customer, language),
             Section(pgettext("dossier", "Chronology"), head=head, table=event_rows, numeric=(5,)),
             *_claim_sections(claim, language)[1:],
         ]
+        if escalation_paths or cost_docs:
+            sections.append(Section(pgettext("dossier", "Escalation documents and supporting documents"),
+                                    paragraphs=[f"- {p}" for p in escalation_paths + cost_docs]))
         title = pgettext("dossier", "Evidence dossier: {customer}").format(customer=customer.name)
         subtitle = pgettext("dossier", "{org} against {customer} ({code}), as at {day}").format(
             org=org.legal_name, customer=customer.name, code=customer.external_id, day=format_day(today, language))
@@ -338,6 +412,7 @@ def build_dossier(org, customer, today: date | None = None) -> bytes:
     meta = {
         "organisation": org.slug, "customer": customer.external_id, "as_of": today.isoformat(),
         "total_claimed": str(claim.total), "currency": claim.currency,
+        "recovery_costs_incurred": str(claim.costs_incurred), "recovery_costs_claimed": str(claim.costs),
     }
     return dossier.zip_bytes(meta)
 

@@ -1,6 +1,7 @@
 """The claim on a customer's invoices, invoice by invoice: principal, late-payment interest and the
 fixed indemnity, computed by the function the formal notice letter, the invoice page and
-`relance interest` use (relance.dunning.interest.get_invoice_claim: interest on each day's balance)."""
+`relance interest` use (relance.dunning.interest.get_invoice_claim: interest on each day's balance),
+and the recovery costs recorded beyond the indemnity (relance.law.recovery_costs)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from decimal import Decimal
 
 from relance.channels.context import invoice_line
 from relance.dunning.interest import get_invoice_claim
+from relance.dunning.models import CostKind
 from relance.law.late_payment import BASIS
+from relance.law.recovery_costs import RecoveryCosts, recovery_costs
 from relance.lib.money import ZERO, cents
 
 # Procédure simplifiée de recouvrement des petites créances (CPCE L125-1, R125-1): principal and
@@ -39,12 +42,44 @@ class ClaimLine:
 
 
 @dataclass
+class CostLine:
+    """A recovery cost recorded (relance.dunning.models.RecoveryCost), as the documents show it."""
+
+    pk: int
+    day: date
+    kind: str
+    kind_label: str  # French, as the escalation documents are
+    amount: Decimal
+    label: str
+    invoice: str  # the invoice's number, "" for the whole debt
+    document: str  # the supporting document's stored name, "" when none
+
+    @property
+    def description(self) -> str:
+        return " — ".join(x for x in (self.kind_label, self.label) if x)
+
+
+@dataclass
 class Claim:
     as_of: date
     kind: str  # the debtor's kind: business, consumer, public
     basis: str
     lines: list[ClaimLine]
-    costs: Decimal = ZERO  # recovery costs shown as evidence (none are recorded by Relance yet)
+    cost_lines: list[CostLine] = field(default_factory=list)
+
+    @property
+    def recovery(self) -> RecoveryCosts:
+        """The costs recorded, and the complementary costs claimed beyond the fixed indemnity (the law's rule)."""
+        return recovery_costs(self.kind, self.costs_incurred, self.indemnity)
+
+    @property
+    def costs_incurred(self) -> Decimal:
+        return sum((c.amount for c in self.cost_lines), ZERO)
+
+    @property
+    def costs(self) -> Decimal:
+        """The complementary recovery costs claimed (0 for a consumer, whatever was incurred)."""
+        return self.recovery.claimed
 
     @property
     def principal(self) -> Decimal:
@@ -67,9 +102,20 @@ class Claim:
         return self.lines[0].currency if self.lines else "EUR"
 
 
-def compute_claim(kind: str, invoices: Iterable, today: date) -> Claim:
+def cost_lines(costs: Iterable, invoices: Iterable | None = None) -> list[CostLine]:
+    """RecoveryCost rows as claim lines; with `invoices`, only the costs of the whole debt or of one of
+    them (an escalation about some invoices does not claim the costs of the others)."""
+    ids = None if invoices is None else {inv.pk for inv in invoices}
+    return [CostLine(pk=c.pk, day=c.date, kind=c.kind, kind_label=str(CostKind(c.kind).label), amount=c.amount,
+                     label=c.label, invoice=c.invoice.number if c.invoice_id else "", document=c.document.name or "")
+            for c in costs if ids is None or c.invoice_id is None or c.invoice_id in ids]
+
+
+def compute_claim(kind: str, invoices: Iterable, today: date, costs: Iterable = ()) -> Claim:
     """The claim on these invoices (Invoice rows, their open balances) as of `today`; only overdue
-    invoices bear interest and the indemnity, as in the formal notice."""
+    invoices bear interest and the indemnity, as in the formal notice. `costs`: the RecoveryCost rows
+    to count (relance.dunning.queries.list_costs), filtered to these invoices."""
+    invoices = list(invoices)
     lines = []
     for invoice in sorted(invoices, key=lambda i: (i.due_date, i.number)):
         row = invoice_line(invoice, today)
@@ -86,4 +132,5 @@ def compute_claim(kind: str, invoices: Iterable, today: date) -> Claim:
             paid=invoice.total - invoice.open_balance, balance=invoice.open_balance, days_late=max(row["days_late"], 0),
             interest=interest, indemnity=indemnity, currency=invoice.currency, periods=periods,
         ))
-    return Claim(as_of=today, kind=kind, basis=BASIS.get(kind, BASIS["business"]), lines=lines)
+    return Claim(as_of=today, kind=kind, basis=BASIS.get(kind, BASIS["business"]), lines=lines,
+                 cost_lines=cost_lines(costs, invoices))

@@ -22,12 +22,23 @@ def debtor(customer) -> dict:
     }
 
 
+def commissaire(org) -> dict | None:
+    """The commissaire de justice the organisation works with (its settings), None when not set."""
+    name = org.commissaire_name.strip()
+    if not name:
+        return None
+    lines = [line.strip() for line in org.commissaire_address.splitlines() if line.strip()]
+    return {"name": name, "address_lines": lines}
+
+
 def party_rows(party: dict) -> list[tuple[str, str]]:
     """Label/value rows of a party, in the active language (empty ids shown as such)."""
     none = pgettext("dossier", "not recorded")
     rows = [(pgettext("dossier", "Name"), party["name"])]
     if "code" in party:
         rows.append((pgettext("dossier", "Customer code"), party["code"]))
+    if "siren" not in party:  # a commissaire de justice: a name and an address
+        return rows + [(pgettext("dossier", "Address"), ", ".join(party["address_lines"]) or none)]
     rows += [
         ("SIREN", party["siren"] or none),
         ("SIRET", party["siret"] or none),

@@ -21,6 +21,7 @@ from relance.accounts.models import Organisation
 from relance.accounts.permissions import WRITE, require
 from relance.audit import log as audit_log
 from relance.dunning import persist, queries, snapshot
+from relance.dunning.cost_actions import record_cost, remove_cost
 from relance.dunning.models import (
     Dispute,
     DunningRun,
@@ -59,8 +60,8 @@ from relance.lib.db import big_cache, chunks, paused_gc
 __all__ = [
     "DunningError", "RunResult", "add_payment_plan", "approve_reminder", "cancel_payment_plan", "close_dispute",
     "close_insolvency", "fall_back", "open_fix_contact_task", "open_insolvency",
-    "create_task", "forecast", "open_dispute", "pause_customer", "plan_today", "record_promise",
-    "recompute_risk", "refresh_next_dates", "resume_customer", "revalidate_reminder", "skip_reminder",
+    "create_task", "forecast", "open_dispute", "pause_customer", "plan_today", "record_cost", "record_promise",
+    "recompute_risk", "refresh_next_dates", "remove_cost", "resume_customer", "revalidate_reminder", "skip_reminder",
 ]
 
 CUSTOMERS_PER_BATCH = 5000

@@ -15,6 +15,7 @@ from relance.dunning.models import (
     Note,
     PaymentPlan,
     Promise,
+    RecoveryCost,
     Reminder,
     ReminderLine,
     ReminderState,
@@ -184,3 +185,12 @@ class TaskAdmin(admin.ModelAdmin):
 class NoteAdmin(ReadOnlyAdmin):
     list_display = ("customer", "invoice", "author", "created_at")
     search_fields = ("customer__name", "text")
+
+
+@admin.register(RecoveryCost)
+class RecoveryCostAdmin(ReadOnlyAdmin):
+    """Recorded through relance.dunning.actions.record_cost (the customer page, `relance costs`): audited."""
+
+    list_display = ("customer", "date", "kind", "amount", "invoice", "created_by")
+    list_filter = ("organisation", "kind")
+    search_fields = ("customer__name", "label")

@@ -393,3 +393,33 @@ class Note(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["customer", "created_at"], name="note_customer")]
+
+
+class CostKind(models.TextChoices):
+    POSTAGE = "postage", "affranchissement de lettre recommandée"
+    BAILIFF = "bailiff", "commissaire de justice (huissier)"
+    COURT = "court", "frais de justice"
+    AGENCY = "agency", "agence de recouvrement"
+    OTHER = "other", "autre"
+
+
+class RecoveryCost(models.Model):
+    """A recovery cost actually incurred on a customer's debt (claimed beyond the fixed indemnity on
+    justification, relance.law.recovery_costs); written by relance.dunning.cost_actions."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="recovery_costs")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="recovery_costs")
+    invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="recovery_costs")
+    date = models.DateField()
+    kind = models.CharField(max_length=10, choices=CostKind.choices)
+    amount = models.DecimalField(**MONEY)
+    label = models.CharField(max_length=300, blank=True)
+    document = models.FileField(upload_to="costs/%Y/%m/", blank=True)  # the supporting document
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["customer", "date"], name="cost_customer")]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="cost_amount_positive")]

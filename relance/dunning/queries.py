@@ -14,6 +14,7 @@ from relance.dunning.models import (
     PaymentPlan,
     Promise,
     PromiseState,
+    RecoveryCost,
     Reminder,
     ReminderState,
 )
@@ -70,3 +71,13 @@ def get_invoice(org: Organisation, number: str) -> Invoice:
 def get_customer(org: Organisation, external_id: str) -> Customer:
     return Customer.objects.get(organisation=org, external_id=external_id)
 
+
+
+def list_costs(org: Organisation, customer: Customer | None = None, until: date | None = None):
+    """The recovery costs recorded (of one customer; incurred up to `until`), oldest first."""
+    rows = RecoveryCost.objects.filter(organisation=org).select_related("customer", "invoice", "created_by")
+    if customer is not None:
+        rows = rows.filter(customer=customer)
+    if until is not None:
+        rows = rows.filter(date__lte=until)
+    return rows.order_by("date", "pk")

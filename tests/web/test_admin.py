@@ -20,6 +20,7 @@ from relance.dunning.models import (
     Note,
     PaymentPlan,
     Promise,
+    RecoveryCost,
     Reminder,
     ReminderLine,
     Task,
@@ -52,7 +53,7 @@ OUR_MODELS = sorted(
 # What the engine (imports, the daily run, the actions) writes: never added or edited by hand.
 ENGINE_OWNED = [Allocation, CreditNote, Dispute, DunningRun, ImportBatch, Instalment, Invoice, InvoiceSchedule,
                 Note, PaymentPlan, PortalRequest, PortalVisit, Promise, Reminder, ReminderLine, Task, DayTotals,
-                TotalsDate, EInvoice, KnownPayer, MatchProposal, MatchSettings]
+                TotalsDate, EInvoice, KnownPayer, MatchProposal, MatchSettings, RecoveryCost]
 LATER = timezone.localdate() + timedelta(days=20)
 
 

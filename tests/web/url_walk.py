@@ -37,6 +37,7 @@ MODEL_WORDS = {
     "request": "portal_request", "portal_request": "portal_request", "visit": "portal_visit",
     "run": "dunning_run",
     "proposal": "match_proposal",
+    "cost": "recovery_cost",
 }
 # A bare <pk>/<id> whose URL name does not start with its model's word: name -> model word.
 PK_MODEL_BY_URL_NAME: dict[str, str] = {
@@ -194,6 +195,7 @@ def build_world(org, customer, member, author) -> dict:
         Note,
         PaymentPlan,
         Promise,
+        RecoveryCost,
         Reminder,
         ReminderLine,
         ScenarioRule,
@@ -279,6 +281,9 @@ def build_world(org, customer, member, author) -> dict:
         job = import_jobs.create_job(org, "customers", upload, user=author)
         import_jobs.start(job, dry_run=True, user=author)
     invited, _ = invite_member(org, f"invite-{org.slug}@example.com", "viewer", user=author)
+    cost = RecoveryCost(organisation=org, customer=customer, invoice=invoice, date=due, kind="court",
+                        amount=Decimal("35.00"), created_by=author)
+    cost.document.save(f"iso-{org.slug}-greffe.pdf", ContentFile(document), save=True)
     return {
         "customer": customer, "contact": Contact.objects.filter(customer=customer).first()
         or Contact.objects.create(customer=customer, kind="email", value="compta@dupont.fr"),
@@ -294,7 +299,7 @@ def build_world(org, customer, member, author) -> dict:
                                                title="Escalade", due_date=fix_task.due_date),
         "invitation_uid": urlsafe_base64_encode(force_bytes(invited.pk)),
         "invitation_token": default_token_generator.make_token(invited), "customer_action": "note",
-        "match_proposal": proposal,
+        "match_proposal": proposal, "recovery_cost": cost,
     }
 
 

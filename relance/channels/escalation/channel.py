@@ -80,7 +80,7 @@ def write_escalation_task(reminder: Reminder, message: Outgoing) -> Task:
     task.outcome_data = {**(task.outcome_data or {}), "escalation": kind,
                          "files": [a.name for a in message.attachments],
                          "amounts": {k: message.headers.get(f"X-Claim-{k}", "") for k in
-                                     ("Principal", "Interest", "Indemnity", "Total")}}
+                                     ("Principal", "Interest", "Indemnity", "Costs", "Total")}}
     task.save()
     task.invoices.set([line.invoice_id for line in reminder.lines.all() if not line.dropped])
     return task
@@ -108,7 +108,8 @@ class EscalationChannel(Channel):
         headers = {
             "X-Reminder-ID": str(reminder.pk), "X-Escalation-Kind": produced.kind,
             "X-Claim-Principal": str(claim.principal), "X-Claim-Interest": str(claim.interest),
-            "X-Claim-Indemnity": str(claim.indemnity), "X-Claim-Total": str(claim.total),
+            "X-Claim-Indemnity": str(claim.indemnity), "X-Claim-Costs": str(claim.costs),
+            "X-Claim-Total": str(claim.total),
         }
         return Outgoing(channel=self.kind, recipient=recipient, subject=produced.title, body_text=body,
                         attachments=produced.attachments, headers=headers)

@@ -9,7 +9,9 @@
   and interest; above it, the order for payment is prepared instead (the text says why).
 - collection_agency: a CSV, one row per invoice: debtor ids, amounts, dates, last actions.
 - write_off: a PDF proposal with the amounts, for the owner (the task's button writes them off).
-The amounts are the formal notice's (relance.dossier.claim).
+The amounts are the formal notice's (relance.dossier.claim), plus the recovery costs recorded for the
+customer beyond the fixed indemnity (relance.law.recovery_costs: never from a consumer), each with its
+supporting document listed among the documents.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from relance.channels.base import Attachment
 from relance.channels.escalation import COLLECTION_AGENCY, ORDER_FOR_PAYMENT, SMALL_CLAIMS, WRITE_OFF
 from relance.channels.templates import format_day, format_money
 from relance.dossier.claim import SMALL_CLAIMS_MAX, Claim, compute_claim
-from relance.dossier.parties import creditor, debtor, party_rows
+from relance.dossier.parties import commissaire, creditor, debtor, party_rows
 from relance.dossier.render import Section, document_pdf
+from relance.dunning import queries
 from relance.dunning.models import Reminder, ReminderLine, ReminderState, Task, TaskKind
 
 CERFA = "12948*06"
@@ -87,11 +90,14 @@ def _notice_text(notice: Reminder | None) -> str:
     return text
 
 
-def _documents_list(invoices, notice: Reminder | None) -> list[str]:
+def _documents_list(invoices, notice: Reminder | None, claim: Claim | None = None) -> list[str]:
     docs = [f"Facture n° {inv.number} du {_d(inv.issue_date)}" + ("" if inv.document else " (copie à joindre)")
             for inv in invoices]
     if notice is not None:
         docs.append(_notice_text(notice).capitalize() + " (copie et preuve d'envoi)")
+    for cost in claim.cost_lines if claim is not None else []:
+        docs.append(f"Justificatif de frais : {cost.description} du {_d(cost.day)}, {_m(cost.amount, claim)}"
+                    + ("" if cost.document else " (à joindre)"))
     docs.append("Relevé de compte du débiteur (dossier de preuves Relance)")
     return docs
 
@@ -109,9 +115,31 @@ def _claim_table(claim: Claim) -> Section:
 def _totals(claim: Claim) -> Section:
     return Section("Montants", rows=[
         ("Principal", _m(claim.principal, claim)), ("Intérêts de retard", _m(claim.interest, claim)),
-        ("Indemnité forfaitaire de recouvrement", _m(claim.indemnity, claim)), ("Frais", _m(claim.costs, claim)),
+        ("Indemnité forfaitaire de recouvrement", _m(claim.indemnity, claim)),
+        ("Frais de recouvrement complémentaires", _m(claim.costs, claim)),
         ("Total réclamé", _m(claim.total, claim)),
     ])
+
+
+def costs_computation(claim: Claim) -> str:
+    """How the complementary recovery costs claimed follow from the costs recorded (one sentence)."""
+    r = claim.recovery
+    if claim.kind == "consumer":
+        return f"Frais de recouvrement exposés : {_m(r.incurred, claim)}, non réclamés ({r.basis})."
+    return (f"Frais de recouvrement exposés {_m(r.incurred, claim)} − indemnité forfaitaire {_m(r.indemnity, claim)} "
+            f"= frais de recouvrement complémentaires réclamés {_m(r.claimed, claim)} ({r.basis}).")
+
+
+def _costs(claim: Claim) -> list[Section]:
+    """The recovery costs recorded and the computation of what is claimed of them ([] when none)."""
+    if not claim.cost_lines:
+        return []
+    return [Section(
+        "Frais de recouvrement", head=["Date", "Nature", "Facture", "Justificatif", "Montant"],
+        table=[[_d(c.day), c.description, c.invoice, "oui" if c.document else "à joindre", _m(c.amount, claim)]
+               for c in claim.cost_lines],
+        numeric=(4,), paragraphs=[costs_computation(claim)],
+    )]
 
 
 def cerfa_fields(org, customer, invoices, claim: Claim, notice: Reminder | None) -> dict:
@@ -140,6 +168,12 @@ def cerfa_fields(org, customer, invoices, claim: Claim, notice: Reminder | None)
             "interets": {"montant": str(claim.interest), "base": claim.basis, "arretes_au": claim.as_of.isoformat()},
             "indemnite_forfaitaire": str(claim.indemnity),
             "frais": str(claim.costs),
+            "frais_recouvrement": {
+                "exposes": str(claim.recovery.incurred), "indemnite_forfaitaire_deduite": str(claim.recovery.indemnity),
+                "reclames": str(claim.costs), "base": claim.recovery.basis, "calcul": costs_computation(claim),
+                "detail": [{"date": c.day.isoformat(), "nature": c.kind, "libelle": c.label, "facture": c.invoice,
+                            "montant": str(c.amount), "justificatif": bool(c.document)} for c in claim.cost_lines],
+            } if claim.cost_lines else None,
             "total": str(claim.total),
             "devise": claim.currency,
         },
@@ -153,7 +187,7 @@ def cerfa_fields(org, customer, invoices, claim: Claim, notice: Reminder | None)
             "numero_recommande": notice.registered_number,
             "accuse_reception": notice.acknowledged_on.isoformat() if notice.acknowledged_on else None,
         },
-        "pieces": _documents_list(invoices, notice),
+        "pieces": _documents_list(invoices, notice, claim),
         "fait_a": org.city,
         "date": claim.as_of.isoformat(),
     }
@@ -164,7 +198,7 @@ def order_for_payment(org, customer, invoices, claim: Claim, notice, note: str =
     sections = [
         Section("Demandeur (créancier)", rows=party_rows(creditor(org))),
         Section("Défendeur (débiteur)", rows=party_rows(debtor(customer))),
-        _claim_table(claim), _totals(claim),
+        _claim_table(claim), *_costs(claim), _totals(claim),
         Section("Mise en demeure", paragraphs=[_notice_text(notice)]),
         Section("Pièces jointes", paragraphs=[f"- {doc}" for doc in fields["pieces"]]),
         Section("Juridiction", paragraphs=[fields["juridiction"], *([note] if note else [])]),
@@ -200,22 +234,27 @@ def small_claims(org, customer, invoices, claim: Claim, notice) -> Produced:
         "exécutoire.",
         "Veuillez agréer, Maître, l'expression de nos salutations distinguées.",
     ]
+    officer = commissaire(org)
+    addressee = (["Maître …………………, commissaire de justice", "Adresse : …………………"] if officer is None else
+                 [f"Maître {officer['name']}, commissaire de justice", *officer["address_lines"]])
     sections = [
-        Section("Destinataire", paragraphs=["Maître …………………, commissaire de justice", "Adresse : …………………"]),
+        Section("Destinataire", paragraphs=addressee),
         Section("Créancier", rows=party_rows(creditor(org))),
         Section("Débiteur", rows=party_rows(debtor(customer))),
         Section("Demande", paragraphs=body),
-        _claim_table(claim), _totals(claim),
-        Section("Pièces jointes", paragraphs=[f"- {doc}" for doc in _documents_list(invoices, notice)]),
+        _claim_table(claim), *_costs(claim), _totals(claim),
+        Section("Pièces jointes", paragraphs=[f"- {doc}" for doc in _documents_list(invoices, notice, claim)]),
         Section("Fait à", paragraphs=[f"{org.city or '…'}, le {format_day(claim.as_of, 'fr', 'long')}"]),
     ]
     pdf = document_pdf("Demande de procédure simplifiée de recouvrement des petites créances", sections, "fr",
                        f"{org.legal_name} contre {customer.name}", footer=org.legal_name)
     attachments = [Attachment(f"petites-creances-{customer.external_id}.pdf", pdf)]
     title = f"Procédure petites créances prête : {customer.name}, {_m(claim.total, claim)}"
+    to_do = ("Compléter le nom du commissaire de justice (ou le renseigner dans les réglages), signer et envoyer "
+             "avec les pièces." if officer is None else
+             f"Signer et envoyer à Maître {officer['name']} avec les pièces.")
     text = (f"Lettre de demande au commissaire de justice (procédure simplifiée de recouvrement des petites "
-            f"créances) préparée pour {customer.name} : {_m(claim.total, claim)}. Compléter le nom du commissaire "
-            "de justice, signer et envoyer avec les pièces.\n")
+            f"créances) préparée pour {customer.name} : {_m(claim.total, claim)}. {to_do}\n")
     return Produced(SMALL_CLAIMS, title, text, attachments, claim)
 
 
@@ -252,16 +291,38 @@ def collection_agency(org, customer, invoices, claim: Claim, notice) -> Produced
         ])
     data = ("\ufeff" + out.getvalue()).encode("utf-8")
     attachments = [Attachment(f"agence-recouvrement-{customer.external_id}.csv", data, "text/csv")]
+    if claim.cost_lines:
+        attachments.append(Attachment(f"agence-recouvrement-{customer.external_id}-frais.csv", _costs_csv(claim),
+                                      "text/csv"))
     title = f"Dossier agence de recouvrement prêt : {customer.name}, {_m(claim.total, claim)}"
     text = (f"Fichier pour l'agence de recouvrement ou l'assureur-crédit ({len(claim.lines)} facture(s), "
             f"{_m(claim.total, claim)}) : à transmettre avec le dossier de preuves.\n")
     return Produced(COLLECTION_AGENCY, title, text, attachments, claim)
 
 
+COST_COLUMNS = ["date", "kind", "label", "invoice", "currency", "amount", "supporting_document"]
+
+
+def _costs_csv(claim: Claim) -> bytes:
+    """The recovery costs for the agency: one row per cost, then the computation of what is claimed."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\n")
+    writer.writerow(COST_COLUMNS)
+    for c in claim.cost_lines:
+        writer.writerow([c.day.isoformat(), c.kind, c.label, c.invoice, claim.currency, c.amount,
+                         "yes" if c.document else "no"])
+    r = claim.recovery
+    for label, amount in (("total_incurred", r.incurred), ("fixed_indemnity_deducted", r.indemnity),
+                          ("complementary_claimed", r.claimed)):
+        writer.writerow(["", label, costs_computation(claim) if label == "complementary_claimed" else "", "",
+                         claim.currency, amount, ""])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
 def write_off(org, customer, invoices, claim: Claim, notice) -> Produced:
     sections = [
         Section("Débiteur", rows=party_rows(debtor(customer))),
-        _claim_table(claim), _totals(claim),
+        _claim_table(claim), *_costs(claim), _totals(claim),
         Section("Historique", paragraphs=[_notice_text(notice).capitalize() + ".",
                                           f"Dernier appel : {last_call(customer) or 'aucun'}."]),
         Section("Proposition", paragraphs=[
@@ -287,6 +348,6 @@ def produce(kind: str, org, customer, invoices, today: date) -> Produced:
     if kind not in BUILDERS:
         raise ValueError(f"escalation kind {kind!r} unknown; expected one of {', '.join(BUILDERS)}")
     invoices = sorted(invoices, key=lambda i: (i.due_date, i.number))
-    claim = compute_claim(customer.kind, invoices, today)
+    claim = compute_claim(customer.kind, invoices, today, queries.list_costs(org, customer, until=today))
     notice = formal_notice(customer, [inv.pk for inv in invoices])
     return BUILDERS[kind](org, customer, invoices, claim, notice)

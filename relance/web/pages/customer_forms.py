@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from relance.channels.phone.outcomes import OUTCOMES
+from relance.dunning.models import CostKind
 from relance.ledger.models import ContactKind, ContactRole, PaymentMethod
 from relance.lib.money import CENT
 
@@ -101,6 +102,22 @@ class NoteForm(forms.Form):
 
     def set_invoices(self, name: str, invoices) -> None:
         self.fields[name].choices = [("", _("(none)"))] + [(str(i["pk"]), i["number"]) for i in invoices]
+
+
+class CostForm(forms.Form):
+    date = forms.DateField(label=_("Date"), widget=DateInput)
+    kind = forms.ChoiceField(label=_("Kind of cost"), choices=CostKind.choices)
+    amount = forms.DecimalField(label=_("Amount"), min_value=Decimal("0.01"), max_digits=14, decimal_places=2)
+    label = forms.CharField(label=_("Label"), required=False, max_length=300)
+    invoice = forms.ChoiceField(label=_("About the invoice"), required=False)
+    document = forms.FileField(label=_("Supporting document"), required=False)
+
+    def set_invoices(self, name: str, invoices) -> None:
+        self.fields[name].choices = [("", _("(the whole debt)"))] + [(str(i["pk"]), i["number"]) for i in invoices]
+
+
+class CostRemoveForm(forms.Form):
+    cost = forms.IntegerField(widget=forms.HiddenInput)
 
 
 class ContactForm(forms.Form):

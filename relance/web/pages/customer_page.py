@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -22,7 +22,7 @@ from relance.accounts.permissions import WRITE
 from relance.channels.phone import outcomes
 from relance.dossier.build import build_dossier, dossier_filename
 from relance.dunning import actions, queries
-from relance.dunning.models import Dispute, Task, TaskKind
+from relance.dunning.models import Dispute, RecoveryCost, Task, TaskKind
 from relance.dunning.numbers import format_money
 from relance.ledger.balances import AllocationError
 from relance.ledger.models import Contact, ContactRole, Customer, Invoice, Payment
@@ -68,6 +68,7 @@ def customer(request, pk):
         "contacts": list(cust.contacts.order_by("kind", "pk")), "contact_roles": ContactRole.choices,
         "timeline_url": reverse("customer_timeline", args=[org.slug, cust.pk]),
         "disputed_rows": [r for r in open_rows if r["disputed"]],
+        "costs": list(queries.list_costs(org, cust)),
     }
     if request.can["write"]:
         context["forms"] = _forms(open_rows, context["disputed_rows"])
@@ -100,7 +101,7 @@ def _forms(open_rows: list[dict], disputed: list[dict]) -> dict:
         "promise": f.PromiseForm(prefix="promise"), "dispute": f.DisputeForm(prefix="dispute"),
         "close_dispute": f.CloseDisputeForm(prefix="close"), "plan": f.PlanForm(prefix="plan"),
         "pause": f.PauseForm(prefix="pause"), "note": f.NoteForm(prefix="note"),
-        "contact": f.ContactForm(prefix="contact"),
+        "contact": f.ContactForm(prefix="contact"), "cost": f.CostForm(prefix="cost"),
     }
     undisputed = [r for r in open_rows if not r["disputed"]]
     forms["payment"].set_invoices("invoices", open_rows)
@@ -109,6 +110,7 @@ def _forms(open_rows: list[dict], disputed: list[dict]) -> dict:
     forms["close_dispute"].set_invoices("invoice", disputed)
     forms["plan"].set_invoices("invoices", [r for r in undisputed if not r["in_plan"]])
     forms["note"].set_invoices("invoice", open_rows)
+    forms["cost"].set_invoices("invoice", open_rows)
     return forms
 
 
@@ -126,7 +128,7 @@ def _invoice_rows(customer: Customer) -> list[dict]:
 
 
 def _bound(form_class, request, prefix: str, customer: Customer, *choice_fields: str):
-    form = form_class(request.POST, prefix=prefix)
+    form = form_class(request.POST, request.FILES, prefix=prefix)
     rows = _invoice_rows(customer) if choice_fields else None
     for name in choice_fields:
         form.set_invoices(name, rows)
@@ -266,12 +268,29 @@ def do_remove_contact(request, customer):
     return _("Contact removed.")
 
 
+def do_add_cost(request, customer):
+    data = _bound(f.CostForm, request, "cost", customer, "invoice")
+    invoice = get_object_or_404(Invoice, customer=customer, pk=data["invoice"]) if data["invoice"] else None
+    upload = data["document"]
+    document = (upload.name, upload.read()) if upload else None
+    actions.record_cost(customer, data["date"], data["kind"], data["amount"], data["label"], invoice=invoice,
+                        document=document, user=request.user)
+    return _("Recovery cost of {amount} recorded.").format(
+        amount=format_money(data["amount"], get_language() or "fr", request.org.currency))
+
+
+def do_remove_cost(request, customer):
+    data = _bound(f.CostRemoveForm, request, "remove", customer)
+    actions.remove_cost(get_object_or_404(RecoveryCost, customer=customer, pk=data["cost"]), user=request.user)
+    return _("Recovery cost removed.")
+
+
 BUTTONS = {
     "payment": do_payment, "call": do_call, "promise": do_promise, "dispute": do_dispute,
     "close-dispute": do_close_dispute, "plan": do_plan, "pause": do_pause, "resume": do_resume,
     "send-next": do_send_next, "statement": do_statement, "note": do_note, "add-contact": do_add_contact,
     "update-contact": do_update_contact, "remove-contact": do_remove_contact,
-    "contract-rate": do_contract_rate,
+    "contract-rate": do_contract_rate, "add-cost": do_add_cost, "remove-cost": do_remove_cost,
 }
 
 
@@ -311,9 +330,23 @@ def customer_dossier(request, pk):
     return response
 
 
+@org_view()
+def cost_document(request, pk, cost_pk):
+    """A recovery cost's supporting document, through the organisation's wall (never a public media URL)."""
+    row = get_object_or_404(RecoveryCost, customer=_customer(request, pk), pk=cost_pk)
+    if not row.document:
+        raise Http404
+    try:
+        handle = row.document.open("rb")
+    except FileNotFoundError:
+        raise Http404
+    return FileResponse(handle, as_attachment=True, filename=row.document.name.rsplit("/", 1)[-1])
+
+
 urlpatterns = [
     path("clients/<int:pk>/", customer, name="customer"),
     path("clients/<int:pk>/historique/", customer_timeline, name="customer_timeline"),
     path("clients/<int:pk>/<slug:action>/", customer_action, name="customer_action"),
     path("clients/<int:pk>/dossier.zip", customer_dossier, name="customer_dossier"),
+    path("clients/<int:pk>/frais/<int:cost_pk>/", cost_document, name="customer_cost_document"),
 ]

@@ -1,7 +1,7 @@
 """Settings of an organisation (owners only: collectors and viewers get 403): identity, bank details,
-dunning terms, how messages go out, the e-mail and SMS transports (write-only secrets, a "send a
-test" button) and the members with their roles (invitations by e-mail with a set-password link).
-Every write goes through relance.accounts.actions."""
+dunning terms, the commissaire de justice of the escalation letters, how messages go out, the e-mail
+and SMS transports (write-only secrets, a "send a test" button) and the members with their roles
+(invitations by e-mail with a set-password link). Every write goes through relance.accounts.actions."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ LOCALIZED = {"min_reminder_amount", "small_amount_threshold", "late_rate_value"}
 BANK_FIELDS = ["iban", "bic"]
 TERMS_FIELDS = ["min_reminder_amount", "small_amount_threshold", "run_hour", "currency", "time_zone", "language",
                 "late_rate_mode", "late_rate_value"]
+COMMISSAIRE_FIELDS = ["commissaire_name", "commissaire_address"]
 CHANNEL_FIELDS = ["sender_name", "payment_link_url", "notice_days", "attach_statement", "read_receipt",
                   "bcc_organisation", "bcc_address"]
 
@@ -53,6 +54,8 @@ LABELS = {
     "time_zone": pgettext_lazy("settings", "Time zone"), "language": pgettext_lazy("settings", "Language"),
     "late_rate_mode": pgettext_lazy("law", "Late-payment rate of the terms of sale"),
     "late_rate_value": pgettext_lazy("law", "Rate (percent, or times the legal interest rate)"),
+    "commissaire_name": pgettext_lazy("settings", "Commissaire de justice (name)"),
+    "commissaire_address": pgettext_lazy("settings", "Commissaire de justice (address)"),
 }
 
 
@@ -152,6 +155,8 @@ def _forms(org, bound=None, data=None):
             ORGANISATION_FIELDS, d, instance=_fresh_org(org), prefix="org")),
         "bank": make("bank", lambda d: organisation_form(BANK_FIELDS, d, instance=_fresh_org(org), prefix="bank")),
         "terms": make("terms", lambda d: organisation_form(TERMS_FIELDS, d, instance=_fresh_org(org), prefix="terms")),
+        "commissaire": make("commissaire", lambda d: organisation_form(
+            COMMISSAIRE_FIELDS, d, instance=_fresh_org(org), prefix="cj")),
         "channels": make("channels", lambda d: ChannelSettingsForm(d, instance=prefs, prefix="ch")),
         "transports": make("transports", lambda d: TransportForm(d, initial=_transport_initial(org), prefix="tr")),
         "test": make("test", lambda d: TestSendForm(d, prefix="test")),
@@ -162,7 +167,7 @@ def _save(request, section, form) -> bool:
     """Apply a valid form through the actions; False (errors on the form) when refused."""
     org, user = request.org, request.user
     try:
-        if section in ("organisation", "bank", "terms"):
+        if section in ("organisation", "bank", "terms", "commissaire"):
             actions.update_organisation(org, {name: form.cleaned_data[name] for name in form.fields}, user=user)
             messages.success(request, pgettext("settings", "Settings saved."))
         elif section == "channels":
