@@ -46,6 +46,8 @@ VERBS: dict[str, tuple[str, str]] = {
 }
 # Verbs that create the schema themselves (serve and demo migrate first) or need no database.
 NO_SCHEMA_NEEDED = {"init", "migrate", "serve", "demo", "generate", "rates"}
+# Verbs that need no database with this option: an archived audit log is verified from its file alone.
+OFFLINE = {"verify-log": "file"}
 MISSING_SCHEMA = {
     "fr": "relance : pas de base de données Relance à {where} : lancez `relance migrate` ou `make demo`, "
           "ou définissez RELANCE_DATA_DIR",
@@ -130,7 +132,8 @@ def main(argv: list[str] | None = None, raw: bool = False) -> int:
     cmd.suppressed_base_arguments = set(cmd.suppressed_base_arguments) | HIDDEN_DJANGO_OPTIONS
     if verb in VERBS and verb not in NO_SCHEMA_NEEDED:
         options = _parse(cmd, verb, argv[2:])
-        problem = database_problem() or _unknown_org(getattr(options, "org", None))
+        offline = verb in OFFLINE and getattr(options, OFFLINE[verb], None)
+        problem = None if offline else database_problem() or _unknown_org(getattr(options, "org", None))
         if problem:
             print(problem, file=sys.stderr)
             return 2
