@@ -73,6 +73,9 @@ FACTS = {
     "allocation": ("amount", "source", "payment_id", "credit_note_id"),
     "importbatch": ("kind", "filename", "sha256", "created", "updated", "unchanged"),
     "portalvisit": ("page", "ip_address", "reminder_id"),
+    "scenario": ("code", "name", "active"),
+    "step": ("code", "name", "position", "offset_days", "anchor", "channel", "template", "tone", "needs_approval",
+             "registered", "min_gap_days", "options"),
     "portalrequest": ("kind", "state", "paid_on", "amount", "reason", "comment", "instalments", "resolution"),
 }
 MISSING = object()

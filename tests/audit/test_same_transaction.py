@@ -111,3 +111,25 @@ def test_a_contract_rate_is_recorded_with_its_change(org, customer, bob):
     with pytest.raises(IntegrityError):
         actions.set_contract_rate(customer, "", None, user=bob)
     assert Customer.objects.get(pk=customer.pk).late_rate_mode == "percent"
+
+
+def test_scenario_edits_are_recorded_with_their_change(org, alice):
+    from relance.dunning import scenario_actions
+    from relance.dunning.defaults import install_default_scenarios
+    from relance.dunning.models import Scenario, Step
+
+    install_default_scenarios(org)
+    standard = Scenario.objects.get(organisation=org, code="standard")
+    step = scenario_actions.add_step(standard, user=alice, name="Dernier rappel", offset_days=60, channel="email",
+                                     template="firm_reminder", tone="firm")
+    scenario_actions.edit_step(step, user=alice, offset_days=61)
+    scenario_actions.copy_scenario(standard, user=alice, name="Standard bis")
+    assert kinds(org) == ["scenario.step_added", "scenario.step_changed", "scenario.copied"]
+    changed = last(org, "scenario.step_changed")
+    assert (changed.object_label, changed.data["offset_days"], changed.data["changed"]) == (
+        f"standard/{step.code}", 61, ["offset_days"])
+    assert changed.actor == "alice" and verify_org(org).ok
+    jam(org)
+    with pytest.raises(IntegrityError):
+        scenario_actions.remove_step(step, user=alice)
+    assert Step.objects.filter(pk=step.pk).exists()
