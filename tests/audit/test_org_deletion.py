@@ -140,3 +140,23 @@ def test_after_a_deletion_the_trigger_still_refuses_the_other_organisations_entr
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, [other.pk])
     assert AuditEntry.objects.filter(organisation=other).count() == 2 and verify_org(other).ok
+
+
+def test_the_migration_archives_and_removes_the_entries_organisations_deleted_earlier_left(logs):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    org, other = logs
+    other_id = other.pk
+    Organisation.objects.filter(pk=other_id).delete()  # as the demo's rebuild did before: entries left behind
+    assert AuditEntry.objects.filter(organisation_id=other_id).count() == 2
+
+    migration = import_module("relance.audit.migrations.0002_org_deletion")
+    migration.archive_orphans(apps, type("Editor", (), {"connection": connection})())
+
+    assert not AuditEntry.objects.filter(organisation_id=other_id).exists()
+    (path,) = (Path(settings.DATA_DIR) / "audit-archives").glob(f"deleted-{other_id}-*.jsonl")
+    header, verdict = verify_archive(path)
+    assert verdict.ok and verdict.count == 2 and header["organisation"]["id"] == other_id
+    assert AuditEntry.objects.filter(organisation=org).count() == 4 and verify_org(org).ok  # the living stay
