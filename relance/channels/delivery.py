@@ -136,7 +136,8 @@ def sweep_stuck(now: datetime | None = None, minutes: int = STUCK_MINUTES) -> in
             error=f"envoi interrompu pendant la remise au fournisseur depuis plus de {minutes} min : "
                   "le fournisseur a pu l'accepter ; à vérifier",
         )
-        audit_events.record_reminder_states(Reminder.objects.filter(pk__in=ids).order_by("pk"))
+        audit_events.record_reminder_states(
+            Reminder.objects.filter(pk__in=ids).select_related("customer").order_by("pk"))
     return moved
 
 

@@ -133,3 +133,40 @@ def test_scenario_edits_are_recorded_with_their_change(org, alice):
     with pytest.raises(IntegrityError):
         scenario_actions.remove_step(step, user=alice)
     assert Step.objects.filter(pk=step.pk).exists()
+
+
+def test_template_edits_are_recorded_with_their_change(org, alice):
+    from relance.channels.models import MessageTemplate
+    from relance.channels.template_actions import reset_template, save_template
+
+    save_template(org, "first_reminder", "fr", user=alice, subject="Votre facture",
+                  body_text="Bonjour, merci de régler.")
+    assert reset_template(org, "first_reminder", "fr", user=alice)
+    assert kinds(org) == ["template.saved", "template.reset"]
+    saved = last(org, "template.saved")
+    assert saved.object_label == "first_reminder/fr" and saved.data["body_text"] == "Bonjour, merci de régler."
+    jam(org)
+    with pytest.raises(IntegrityError):
+        save_template(org, "first_reminder", "fr", user=alice, subject="Objet", body_text="Autre texte.")
+    assert not MessageTemplate.objects.filter(organisation=org).exists()
+
+
+def test_a_match_decision_is_recorded_with_it(org, customer, alice):
+    from datetime import date
+
+    from relance.ledger.match_actions import reject_proposal
+    from relance.ledger.models import MatchProposal, Payment
+
+    payment = Payment.objects.create(organisation=org, customer=customer, date=date(2026, 7, 9),
+                                     amount=Decimal("100.00"), reference="VIR 1")
+    proposal = MatchProposal.objects.create(organisation=org, payment=payment, rule="none", reason="?")
+    jam(org)
+    with pytest.raises(IntegrityError):
+        reject_proposal(proposal, user=alice)
+    assert MatchProposal.objects.get(pk=proposal.pk).state == "proposed"
+    # The head moved past the jam row: the next append goes through.
+    AuditAnchor.objects.update_or_create(organisation=org, defaults={"count": 1, "last_hash": "0" * 64})
+    reject_proposal(proposal, user=alice)
+    entry = last(org, "match.rejected")
+    assert entry.actor == "alice" and entry.data["payment"] == payment.pk
+    assert MatchProposal.objects.get(pk=proposal.pk).state == "rejected"
