@@ -33,9 +33,10 @@ VERBS: dict[str, tuple[str, str]] = {
     "send": ("send_reminders", "send the reminders that are due"),
     "worker": ("worker", "a Celery worker of the sending pool (when CELERY_BROKER_URL is set)"),
     "letters": ("letters", "print batch of the day's letters; record registered-mail numbers"),
-    "org": ("org", "list the organisations, show one's settings and transports"),
+    "org": ("org", "list the organisations, show one's settings and transports, delete one (log archived)"),
     "reminders": ("reminders", "reminders in doubt (state unknown): list the evidence, resolve them"),
-    "verify-log": ("verify_log", "recompute an organisation's audit log chain; exit 1 naming the first bad entry"),
+    "verify-log": ("verify_log", "recompute an organisation's audit log chain (or an archive's: --file); exit 1 "
+                                "naming the first bad entry"),
     "audit": ("audit", "list an organisation's audit log (for a customer, a kind of event)"),
     "match": ("match", "match payments to invoices (run); review, confirm, reject or assign them (review)"),
     "aged-balance": ("aged_balance", "the aged balance per customer on a date: json, csv, xlsx or pdf"),
