@@ -125,6 +125,8 @@ def sweep_stuck(now: datetime | None = None, minutes: int = STUCK_MINUTES) -> in
     `reminder.unknown` entry in its organisation's log, in the transaction that moves it."""
     now = now or timezone.now()
     stuck = Reminder.objects.filter(state=ReminderState.SENDING, handed_over_at__lt=now - timedelta(minutes=minutes))
+    if not stuck.exists():  # the usual case: no transaction (on SQLite, no write lock) for nothing
+        return 0
     with transaction.atomic():
         # Locked first (PostgreSQL's row locks; SQLite's IMMEDIATE transaction holds the write lock):
         # the rows moved are exactly the rows recorded, whatever a worker finishes meanwhile.
