@@ -33,9 +33,10 @@ VERBS: dict[str, tuple[str, str]] = {
     "send": ("send_reminders", "send the reminders that are due"),
     "worker": ("worker", "a Celery worker of the sending pool (when CELERY_BROKER_URL is set)"),
     "letters": ("letters", "print batch of the day's letters; record registered-mail numbers"),
-    "org": ("org", "list the organisations, show one's settings and transports"),
+    "org": ("org", "list the organisations, show one's settings and transports, delete one (log archived)"),
     "reminders": ("reminders", "reminders in doubt (state unknown): list the evidence, resolve them"),
-    "verify-log": ("verify_log", "recompute an organisation's audit log chain; exit 1 naming the first bad entry"),
+    "verify-log": ("verify_log", "recompute an organisation's audit log chain (or an archive's: --file); exit 1 "
+                                "naming the first bad entry"),
     "audit": ("audit", "list an organisation's audit log (for a customer, a kind of event)"),
     "match": ("match", "match payments to invoices (run); review, confirm, reject or assign them (review)"),
     "aged-balance": ("aged_balance", "the aged balance per customer on a date: json, csv, xlsx or pdf"),
@@ -47,6 +48,8 @@ VERBS: dict[str, tuple[str, str]] = {
 }
 # Verbs that create the schema themselves (serve and demo migrate first) or need no database.
 NO_SCHEMA_NEEDED = {"init", "migrate", "serve", "demo", "generate", "rates"}
+# Verbs that need no database with this option: an archived audit log is verified from its file alone.
+OFFLINE = {"verify-log": "file"}
 MISSING_SCHEMA = {
     "fr": "relance : pas de base de données Relance à {where} : lancez `relance migrate` ou `make demo`, "
           "ou définissez RELANCE_DATA_DIR",
@@ -131,7 +134,8 @@ def main(argv: list[str] | None = None, raw: bool = False) -> int:
     cmd.suppressed_base_arguments = set(cmd.suppressed_base_arguments) | HIDDEN_DJANGO_OPTIONS
     if verb in VERBS and verb not in NO_SCHEMA_NEEDED:
         options = _parse(cmd, verb, argv[2:])
-        problem = database_problem() or _unknown_org(getattr(options, "org", None))
+        offline = verb in OFFLINE and getattr(options, OFFLINE[verb], None)
+        problem = None if offline else database_problem() or _unknown_org(getattr(options, "org", None))
         if problem:
             print(problem, file=sys.stderr)
             return 2

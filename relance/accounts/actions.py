@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -9,6 +10,7 @@ from django.db import transaction
 
 from relance.accounts.models import Membership, Organisation, Role
 from relance.accounts.permissions import MEMBERS, SETTINGS, require
+from relance.audit import archive
 from relance.audit import log as audit_log
 from relance.channels.registry import get_backend
 from relance.lib.secrets import redact
@@ -92,6 +94,37 @@ def remove_member(org: Organisation, member, user=None) -> None:
         _keep_an_owner(org, member)
     membership.delete()
     audit_log.record("member.removed", org, user, {"member": member.get_username()})
+
+
+class LogNotIntact(ValidationError):
+    """The organisation's log does not verify: it is not deleted (its archive is kept to inspect)."""
+
+
+@transaction.atomic
+def delete_organisation(org: Organisation, user=None) -> Path:
+    """Delete the organisation and everything of it. Its audit log is evidence: it is written first to
+    an archive under the data dir (relance.audit.archive), checked, and only then are its entries
+    removed, in the same transaction, so no entry outlives its organisation. Returns the archive."""
+    from relance.ledger.models import CreditNote, Customer, Invoice, Payment
+
+    require(user, org, SETTINGS)
+    org = Organisation.objects.select_for_update().get(pk=org.pk)
+    audit_log.record("organisation.deleted", org, user, {"slug": org.slug, "legal_name": org.legal_name})
+    audit_log.lock(org)  # held (the record above took it): nothing is appended after the export
+    path = archive.export_log(org)
+    _header, verdict = archive.verify_archive(path)
+    if not verdict.ok:
+        raise LogNotIntact(f"{org.slug} : journal d'audit altéré ({verdict.problem.line()}) ; organisation "
+                           f"non supprimée, archive gardée pour examen : {path}")
+    # The ledger first: customers and invoices are PROTECTed against a cascade from the organisation.
+    Payment.objects.filter(organisation=org).delete()
+    CreditNote.objects.filter(organisation=org).delete()
+    Invoice.objects.filter(organisation=org).delete()
+    Customer.objects.filter(organisation=org).delete()
+    org_id = org.pk
+    org.delete()
+    archive.purge_deleted(org_id)
+    return path
 
 
 def _keep_an_owner(org: Organisation, leaving) -> None:

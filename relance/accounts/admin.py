@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
-from relance.accounts.actions import check_transport
+from relance.accounts.actions import check_transport, delete_organisation
 from relance.accounts.models import Membership, Organisation
 from relance.lib.secrets import redact_url
 
@@ -65,6 +66,30 @@ class OrganisationAdmin(admin.ModelAdmin):
     list_display = ["slug", "legal_name", "siren", "iban", "currency", "time_zone", "email_transport"]
     search_fields = ["slug", "legal_name", "siren"]
     inlines = [MembershipInline]
+
+    # Deleting goes through delete_organisation: the audit log archived first, the ledger (PROTECTed
+    # from a cascade) deleted before the organisation, the entries after it.
+    # The engine's data is read-only in the admin (no delete permission of its own): it goes with its
+    # organisation, through the action. A log that does not verify is not deleted: the page says why.
+    def get_deleted_objects(self, objs, request):
+        from relance.audit.verify import verify_org
+
+        deleted, counts, perms_needed, _protected = super().get_deleted_objects(objs, request)
+        broken = [f"{org.slug} : journal d'audit altéré, {verdict.problem.line()}"
+                  for org in objs if not (verdict := verify_org(org)).ok]
+        return deleted, counts, set() if request.user.is_superuser else perms_needed, broken
+
+    def delete_model(self, request, obj: Organisation) -> None:
+        try:
+            path = delete_organisation(obj, user=request.user)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return
+        self.message_user(request, f"{obj.slug} : journal d'audit archivé dans {path}", messages.INFO)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for org in list(queryset):
+            self.delete_model(request, org)
 
     @admin.display(description="transport e-mail")
     def email_transport(self, obj: Organisation) -> str:

@@ -9,8 +9,8 @@ from datetime import date
 
 from relance.accounts.models import Organisation
 from relance.audit.chain import plain
-from relance.audit.log import Event, record, record_many
-from relance.dunning.models import Promise, Reminder, ReminderState
+from relance.audit.log import Event, event, record, record_many
+from relance.dunning.models import Promise, Reminder, ReminderLine, ReminderState
 
 # The thread of relance.lib.db.SecondConnection. Its share of a run's reminders is recorded by the
 # first connection once it has committed (run.py): two transactions of one run appending to one
@@ -77,16 +77,39 @@ def record_reminder_state(reminder: Reminder, user=None) -> int:
     kind = FINISHED.get(reminder.state)
     if kind is None:
         return 0
+    numbers = list(reminder.lines.filter(dropped=False).values_list("invoice__number", flat=True))
+    return record(kind, reminder, user, state_data(reminder, numbers))
+
+
+def state_data(reminder: Reminder, invoices: list[str]) -> dict:
     data = {
         "reminder": reminder.pk, "channel": reminder.channel, "step": reminder.step_code, "state": reminder.state,
         "recipients": [r for r in (reminder.recipient or "").replace(";", ",").split(",") if r.strip()],
         "message_id": reminder.message_id, "provider_id": reminder.provider_id, "attempts": reminder.attempts,
-        "invoices": list(reminder.lines.filter(dropped=False).values_list("invoice__number", flat=True)),
+        "invoices": invoices,
     }
     if reminder.state != ReminderState.SENT:
         data["error"] = reminder.error
         data["retry_at"] = reminder.next_attempt_at
-    return record(kind, reminder, user, data)
+    return data
+
+
+def record_reminder_states(reminders: Iterable[Reminder]) -> int:
+    """record_reminder_state() for many reminders at once (one read of their lines, one append per
+    organisation). Call it inside the transaction that changed their states."""
+    reminders = [r for r in reminders if r.state in FINISHED]
+    lines: dict[int, list[str]] = {}
+    for reminder_id, number in ReminderLine.objects.filter(
+            reminder_id__in=[r.pk for r in reminders], dropped=False).order_by("pk").values_list(
+            "reminder_id", "invoice__number"):
+        lines.setdefault(reminder_id, []).append(number)
+    by_org: dict[int, list] = {}
+    for reminder in reminders:
+        by_org.setdefault(reminder.organisation_id, []).append(
+            event(FINISHED[reminder.state], reminder, None, state_data(reminder, lines.get(reminder.pk, []))))
+    for org_id, events in sorted(by_org.items()):
+        record_many(org_id, events)
+    return len(reminders)
 
 
 def record_resolution(reminder: Reminder, was_sent: bool, user=None) -> int:

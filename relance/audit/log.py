@@ -24,7 +24,7 @@ from relance.audit.models import AuditAnchor, AuditEntry
 from relance.ledger.models import Invoice
 from relance.lib.bulk import BulkInsert
 
-__all__ = ["Event", "acting_as", "entries_for", "event", "record", "record_many"]
+__all__ = ["Event", "acting_as", "entries_for", "event", "lock", "record", "record_many"]
 
 # Who acts when no user is given: "system" (the daily run, the sender), "cli", "portal".
 _actor: ContextVar[str] = ContextVar("relance_audit_actor", default="system")
@@ -74,6 +74,9 @@ FACTS = {
     "allocation": ("amount", "source", "payment_id", "credit_note_id"),
     "importbatch": ("kind", "filename", "sha256", "created", "updated", "unchanged"),
     "portalvisit": ("page", "ip_address", "reminder_id"),
+    "scenario": ("code", "name", "active"),
+    "step": ("code", "name", "position", "offset_days", "anchor", "channel", "template", "tone", "needs_approval",
+             "registered", "min_gap_days", "options"),
     "portalrequest": ("kind", "state", "paid_on", "amount", "reason", "comment", "instalments", "resolution"),
 }
 MISSING = object()
@@ -152,6 +155,11 @@ def _lock_head(org_id: int) -> AuditAnchor:
     if not AuditAnchor.objects.filter(pk=org_id).update(updated_at=now):
         AuditAnchor.objects.get_or_create(organisation_id=org_id, defaults={"updated_at": now})
     return AuditAnchor.objects.select_for_update().get(pk=org_id)
+
+
+def lock(org: Organisation | int) -> None:
+    """Hold the organisation's log until the caller's transaction ends: no entry is appended meanwhile."""
+    _lock_head(org if isinstance(org, int) else org.pk)
 
 
 def record_many(org: Organisation | int, events: Iterable[Event]) -> int:

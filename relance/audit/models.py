@@ -2,6 +2,8 @@
 
 Entries are written only by relance.audit.log (record / record_many); nothing updates or deletes
 them: the model refuses it, and on PostgreSQL a trigger (migration 0001) refuses it in the database.
+The one exception: an organisation deleted takes its entries with it, after its log was archived
+(relance.audit.archive).
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ class AuditQuerySet(models.QuerySet):
 
 
 class AuditEntry(models.Model):
-    # No database constraint and no cascade: removing an organisation (the demo's rebuild) must not
-    # try to delete its log, which the trigger would refuse.
+    # No database constraint and no cascade: an organisation is deleted first, then its entries (its
+    # log archived before: relance.accounts.actions.delete_organisation), the only removal the
+    # trigger allows, for entries whose organisation row no longer exists (migration 0002).
     organisation = models.ForeignKey(Organisation, on_delete=models.DO_NOTHING, db_constraint=False,
                                      related_name="+")
     seq = models.PositiveBigIntegerField()

@@ -121,17 +121,29 @@ def claim_one(org: Organisation | None = None, now: datetime | None = None) -> R
 
 def sweep_stuck(now: datetime | None = None, minutes: int = STUCK_MINUTES) -> int:
     """Reminders handed over by a worker that never recorded the answer become `unknown`: the
-    provider may have accepted them, so a person decides, never a retry."""
+    provider may have accepted them, so a person decides, never a retry. Each one moved gets its
+    `reminder.unknown` entry in its organisation's log, in the transaction that moves it."""
     now = now or timezone.now()
-    return Reminder.objects.filter(
-        state=ReminderState.SENDING, handed_over_at__lt=now - timedelta(minutes=minutes)
-    ).update(
-        state=ReminderState.UNKNOWN, next_attempt_at=None,
-        error=f"envoi interrompu pendant la remise au fournisseur depuis plus de {minutes} min : "
-              "le fournisseur a pu l'accepter ; à vérifier",
-    )
+    stuck = Reminder.objects.filter(state=ReminderState.SENDING, handed_over_at__lt=now - timedelta(minutes=minutes))
+    if not stuck.exists():  # the usual case: no transaction (on SQLite, no write lock) for nothing
+        return 0
+    with transaction.atomic():
+        # Locked first (PostgreSQL's row locks; SQLite's IMMEDIATE transaction holds the write lock):
+        # the rows moved are exactly the rows recorded, whatever a worker finishes meanwhile.
+        ids = list(stuck.select_for_update().order_by("pk").values_list("pk", flat=True))
+        if not ids:
+            return 0
+        moved = Reminder.objects.filter(pk__in=ids).update(
+            state=ReminderState.UNKNOWN, next_attempt_at=None,
+            error=f"envoi interrompu pendant la remise au fournisseur depuis plus de {minutes} min : "
+                  "le fournisseur a pu l'accepter ; à vérifier",
+        )
+        audit_events.record_reminder_states(
+            Reminder.objects.filter(pk__in=ids).select_related("customer").order_by("pk"))
+    return moved
 
 
+@transaction.atomic
 def resolve_unknown(reminder: Reminder, was_sent: bool, user=None) -> None:
     """A person's decision on an `unknown` reminder: it did reach the customer, or send it again.
     Who decided and when is added to the reminder's record."""

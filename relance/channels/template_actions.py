@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from relance.accounts.permissions import SETTINGS, require
+from relance.audit import log as audit_log
 from relance.channels.models import MessageTemplate, TemplateChannel
 from relance.channels.templates import LANGUAGES, list_shipped_codes
 
@@ -45,6 +46,9 @@ def save_template(org, code: str, language: str, *, user, subject: str = "", bod
     edited.subject, edited.body_text, edited.body_html = subject or "", body_text, body_html or ""
     edited.updated_by = user
     edited.save()  # validates (MessageTemplate.clean)
+    audit_log.record("template.saved", edited, user, {"code": code, "language": language, "subject": edited.subject,
+                                                       "body_text": body_text, "body_html": edited.body_html},
+                     org=org, label=f"{code}/{language}")
     return edited
 
 
@@ -54,4 +58,7 @@ def reset_template(org, code: str, language: str, *, user) -> bool:
     require(user, org, SETTINGS)
     _check_key(code, language)
     deleted, _ = MessageTemplate.objects.filter(organisation=org, code=code, language=language).delete()
+    if deleted:
+        audit_log.record("template.reset", org, user, {"code": code, "language": language},
+                         label=f"{code}/{language}")
     return bool(deleted)

@@ -372,6 +372,7 @@ def close_insolvency(customer: Customer, user=None) -> Customer:
 
 
 def _claim_awaiting(reminder: Reminder, **changes) -> None:
+    # Called inside the action's transaction: the change and its audit entry commit together.
     # Conditional UPDATE: two people approving at once, only one wins; a sent reminder never moves back.
     done = Reminder.objects.filter(pk=reminder.pk, state=ReminderState.AWAITING_APPROVAL).update(**changes)
     if not done:
@@ -381,6 +382,7 @@ def _claim_awaiting(reminder: Reminder, **changes) -> None:
         setattr(reminder, key, value)
 
 
+@transaction.atomic
 def approve_reminder(reminder: Reminder, user) -> Reminder:
     """Let a reminder that needs approval (formal notice) be sent."""
     require(user, reminder.organisation_id, WRITE)
@@ -389,6 +391,7 @@ def approve_reminder(reminder: Reminder, user) -> Reminder:
     return reminder
 
 
+@transaction.atomic
 def skip_reminder(reminder: Reminder, user) -> Reminder:
     """Do not send this reminder; its invoices stay at their step and the scenario goes on."""
     require(user, reminder.organisation_id, WRITE)
@@ -398,6 +401,7 @@ def skip_reminder(reminder: Reminder, user) -> Reminder:
     return reminder
 
 
+@transaction.atomic
 def create_task(
     customer: Customer,
     kind: str,
@@ -639,6 +643,7 @@ def _follow_up_task(parent: Task, follow_up: FollowUp) -> Task:
     return task
 
 
+@transaction.atomic
 def invalidate_contact(contact: Contact, reason: str) -> bool:
     """Mark a contact invalid, with why (the engine then uses the customer's next channel).
     False when it already was."""
@@ -721,6 +726,7 @@ def record_registered_letter(reminder: Reminder, number: str, acknowledged_on: d
     return locked
 
 
+@transaction.atomic
 def update_registered_status(reminder: Reminder, number: str, acknowledged_on: date | None) -> Reminder:
     """Keep what the registered-mail provider says of a letter: its number, its AR date (when given)."""
     changed = []
@@ -732,6 +738,8 @@ def update_registered_status(reminder: Reminder, number: str, acknowledged_on: d
         changed.append("acknowledged_on")
     if changed:
         reminder.save(update_fields=changed)
+        audit_log.record("letter.registered", reminder, None, {"registered_number": reminder.registered_number,
+                                                             "acknowledged_on": reminder.acknowledged_on})
     return reminder
 
 
@@ -939,6 +947,7 @@ def assign_customers(org: Organisation, customer_ids: Iterable[int], scenario=KE
 EDITABLE_CHANNELS = ("email", "sms", "letter")
 
 
+@transaction.atomic
 def edit_reminder(reminder: Reminder, subject: str, body_text: str, user) -> Reminder:
     """Rewrite the subject and text of a reminder awaiting approval; who and when are kept, and the
     channels send this text instead of the template's (relance.channels.base.edited_text)."""
@@ -977,6 +986,7 @@ def close_task(task: Task, user, note: str = "") -> Task:
 # --- law ---
 
 
+@transaction.atomic
 def set_contract_rate(customer: Customer, mode: str, value: Decimal | None, user=None) -> Customer:
     """The late-payment rate agreed with this customer ("" mode: the organisation's terms of sale)."""
     require(user, customer.organisation_id, WRITE)
@@ -986,6 +996,7 @@ def set_contract_rate(customer: Customer, mode: str, value: Decimal | None, user
         raise DunningError(f"client {customer.external_id} : {problem}")
     Customer.objects.filter(pk=customer.pk).update(late_rate_mode=mode, late_rate_value=value)
     customer.late_rate_mode, customer.late_rate_value = mode, value
+    audit_log.record("customer.late_rate", customer, user, {"late_rate_mode": mode, "late_rate_value": value})
     return customer
 
 

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from relance.accounts.permissions import SETTINGS, require
+from relance.audit import log as audit_log
 from relance.channels.escalation import KINDS as ESCALATION_KINDS
 from relance.channels.template_actions import channel_of
 from relance.channels.templates import list_shipped_codes
@@ -137,7 +138,15 @@ def add_step(scenario: Scenario, *, user, **values) -> Step:
                                _used_codes(scenario)), **values)
     _renumber(scenario)
     step.refresh_from_db()
+    _record("scenario.step_added", step, user)
     return step
+
+
+def _record(kind: str, step: Step, user, data: dict | None = None) -> None:
+    # In the action's transaction: the scenario's change and its entry commit together.
+    scenario = step.scenario
+    audit_log.record(kind, step, user, {"scenario": scenario.code, **(data or {})}, org=scenario.organisation_id,
+                     label=f"{scenario.code}/{step.code}")
 
 
 @transaction.atomic
@@ -150,6 +159,7 @@ def edit_step(step: Step, *, user, **values) -> Step:
     Step.objects.filter(pk=step.pk).update(**values)
     _renumber(step.scenario)
     step.refresh_from_db()
+    _record("scenario.step_changed", step, user, {"changed": sorted(values)})
     return step
 
 
@@ -165,6 +175,7 @@ def remove_step(step: Step, *, user) -> None:
     require(user, scenario.organisation_id, SETTINGS)
     if Step.objects.filter(scenario=scenario).count() <= 1:
         raise ValidationError("un scénario garde au moins une étape : ajoutez-en une autre avant de retirer celle-ci")
+    _record("scenario.step_removed", step, user)
     Step.objects.filter(pk=step.pk).delete()
     _renumber(scenario)
 
@@ -188,6 +199,7 @@ def update_scenario(scenario: Scenario, *, user, name: str, description: str = "
         raise ValidationError(errors)
     Scenario.objects.filter(pk=scenario.pk).update(name=name, description=description.strip(), active=active)
     scenario.refresh_from_db()
+    audit_log.record("scenario.updated", scenario, user, org=scenario.organisation_id, label=scenario.code)
     return scenario
 
 
@@ -210,6 +222,7 @@ def copy_scenario(scenario: Scenario, *, user, name: str) -> Scenario:
         Step(scenario=copy, **{f: getattr(s, f) for f in ("position", "code", *STEP_FIELDS)})
         for s in _steps(scenario)
     ])
+    audit_log.record("scenario.copied", copy, user, {"from": scenario.code}, org=org_id, label=copy.code)
     return copy
 
 
@@ -257,4 +270,6 @@ def set_rules(org, rules: list[dict], *, user) -> list[ScenarioRule]:
             value = ""
         out.append(ScenarioRule.objects.create(organisation=org, position=position, condition=rule["condition"],
                                                value=value, scenario=rule["scenario"]))
+    audit_log.record("scenario.rules_set", org, user, {"rules": [
+        {"condition": r.condition, "value": r.value, "scenario": r.scenario.code} for r in out]})
     return out

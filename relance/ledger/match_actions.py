@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import pgettext
 
 from relance.accounts.permissions import SETTINGS, WRITE, require
+from relance.audit import log as audit_log
 from relance.ledger import balances
 from relance.ledger.models import Invoice, MatchProposal, MatchSettings, Payment, ProposalState
 from relance.ledger.reconcile import learn_payers
@@ -98,6 +99,7 @@ def set_match_settings(org, *, threshold: int | None = None, oldest_first: bool 
     if oldest_first is not None:
         prefs.oldest_first = oldest_first
     prefs.save()
+    audit_log.record("match.settings", org, user, {"threshold": prefs.threshold, "oldest_first": prefs.oldest_first})
     return prefs
 
 
@@ -105,3 +107,6 @@ def _decide(proposal: MatchProposal, state: str, user) -> None:
     proposal.state, proposal.decided_at = state, timezone.now()
     proposal.decided_by = user if getattr(user, "pk", None) else None
     proposal.save()
+    # Called inside the deciding action's transaction: the decision and its entry go together.
+    audit_log.record("match." + str(state), proposal, user, {"payment": proposal.payment_id, "rule": proposal.rule,
+                                                        "allocations": proposal.allocations})

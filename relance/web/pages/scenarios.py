@@ -177,6 +177,7 @@ def _render_detail(request, obj, *, scenario_form=None, step_form=None, status=2
     steps = list(obj.steps.order_by("position"))
     return render(request, "web/scenarios/detail.html", {
         "scenario": obj, "timeline": editors.timeline(steps), "steps": steps,
+        "has_escalation": any(s.channel == Channel.ESCALATION for s in steps),
         "scenario_form": scenario_form or ScenarioForm(
             initial={"name": obj.name, "description": obj.description, "active": obj.active}),
         "step_form": step_form or StepForm(scenario=obj), "copy_form": CopyForm(),

@@ -1,13 +1,16 @@
-"""relance org list|show: the organisations, their settings and their transports (secrets masked)."""
+"""relance org list|show|delete: the organisations, their settings and their transports (secrets masked);
+deleting one archives its audit log first (relance.accounts.actions.delete_organisation)."""
 
 from __future__ import annotations
 
 import json
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
 
+from relance.accounts.actions import delete_organisation
 from relance.accounts.models import Membership, Organisation
 from relance.ledger.models import Customer, Invoice
 from relance.lib.secrets import redact_url
@@ -82,6 +85,10 @@ class Command(BaseCommand):
         show = sub.add_parser("show", help="settings and transports (secrets masked) of one organisation")
         show.add_argument("slug")
         show.add_argument("--json", action="store_true")
+        delete = sub.add_parser("delete", help="delete an organisation and all its data; its audit log is "
+                                "archived first under the data dir (check it: relance verify-log --file)")
+        delete.add_argument("slug")
+        delete.add_argument("--yes", action="store_true", help="confirm: nothing is deleted without it")
 
     def handle(self, *args, **o):
         if o["action"] == "list":
@@ -90,6 +97,9 @@ class Command(BaseCommand):
         problem = unknown_org(o["slug"])
         if problem:
             raise CommandError(problem, returncode=2)
+        if o["action"] == "delete":
+            self._delete(o["slug"], o["yes"])
+            return
         info = describe(Organisation.objects.get(slug=o["slug"]))
         if o["json"]:
             self.stdout.write(json.dumps(info, ensure_ascii=False, indent=2))
@@ -101,6 +111,20 @@ class Command(BaseCommand):
         for channel, transport in info["transports"].items():
             self.stdout.write(f"  {channel.ljust(6)}  {transport['url']}  ({transport['source']})")
         self.stdout.write("members: " + _members(info["members"]))
+
+    def _delete(self, slug: str, yes: bool) -> None:
+        org = Organisation.objects.get(slug=slug)
+        if not yes:
+            customers = Customer.objects.filter(organisation=org).count()
+            invoices = Invoice.objects.filter(organisation=org).count()
+            raise CommandError(f"{slug} : {customers} clients et {invoices} factures seraient supprimés, avec "
+                               "tout le reste de l'organisation ; relancez avec --yes pour confirmer", returncode=2)
+        try:
+            path = delete_organisation(org)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages), returncode=1) from exc
+        self.stdout.write(f"{slug} supprimée ; journal d'audit archivé : {path}")
+        self.stdout.write(f"vérifier l'archive : relance verify-log --file {path}")
 
     def _list(self, as_json: bool) -> None:
         rows = list_organisations()

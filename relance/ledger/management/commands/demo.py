@@ -24,6 +24,7 @@ from django.utils import timezone
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from relance.accounts import actions as accounts_actions
 from relance.accounts.models import Organisation
 from relance.dunning.models import ReminderLine
 from relance.ledger.generator import INSOLVENT, LedgerGenerator, write_ledger_csv
@@ -31,7 +32,7 @@ from relance.ledger.importers import import_file
 from relance.ledger.importers.documents import attach_documents
 from relance.ledger.invoice_pdf import write_invoice_pdfs
 from relance.ledger.management.commands.generate import parse_day, positive
-from relance.ledger.models import CreditNote, Customer, Invoice, Payment
+from relance.ledger.models import Customer, Invoice
 from relance.web.management.commands.serve import busy_message, port_is_free
 from relance.worker import deliver
 
@@ -78,16 +79,10 @@ def load_credentials(path: Path) -> dict[str, str]:
 
 
 def delete_organisation(slug: str) -> None:
-    """Remove an organisation and its whole ledger (customers and invoices are PROTECTed: ledger first)."""
+    """Remove an organisation and its whole ledger (its audit log archived under the data dir first)."""
     org = Organisation.objects.filter(slug=slug).first()
-    if org is None:
-        return
-    with transaction.atomic():
-        Payment.objects.filter(organisation=org).delete()
-        CreditNote.objects.filter(organisation=org).delete()
-        Invoice.objects.filter(organisation=org).delete()
-        Customer.objects.filter(organisation=org).delete()
-        org.delete()
+    if org is not None:
+        accounts_actions.delete_organisation(org)
 
 
 def at(day: date, hour: int = 10) -> datetime:
