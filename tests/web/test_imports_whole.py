@@ -149,7 +149,8 @@ def test_a_statement_is_matched_to_the_invoices_and_the_page_says_so(client, ali
     client.force_login(alice)
     job_id = job_of(upload(client, data, "releve-juillet.xml"))
     page = client.get(f"/o/abc/imports/{job_id}/").content.decode()
-    assert "Relevé bancaire (CAMT) — lignes lues : 3 ; paiements reçus : 2 ; déjà importés : 0 ; débits ignorés : 1" in page
+    assert ("Relevé bancaire (CAMT) — lignes lues : 3 ; paiements reçus : 2 ; déjà importés : 0 ; "
+            "débits ignorés : 1") in page
     assert not Payment.objects.exists()
 
     client.post(f"/o/abc/imports/{job_id}/", {"action": "import"})
