@@ -214,10 +214,6 @@ def _today_by_due_day(org: Organisation) -> list[tuple[date, Decimal]]:
     return [(day, db_cents(amount)) for day, amount in rows]
 
 
-def _ensure_totals(org: Organisation) -> None:
-    totals.build_if_missing(org)
-
-
 def _mostly_later(org: Organisation, as_of: date) -> bool:
     """Whether most of the ledger was invoiced after `as_of` (judged by its invoicing days, from the
     running totals): then reading the invoices issued by then costs less than those issued since."""
@@ -226,17 +222,34 @@ def _mostly_later(org: Organisation, as_of: date) -> bool:
     return days["later"] > days["earlier"]
 
 
-def get_aged_totals(org: Organisation, as_of: date) -> AgedTotals:
-    """The organisation's open balance on `as_of` per bucket, from the running totals."""
-    _ensure_totals(org)
-    if _mostly_later(org, as_of):
-        return AgedTotals(as_of=as_of, currency=org.currency, buckets=get_aged_balance(org, as_of).buckets)
+def _buckets_on(org: Organisation, as_of: date, changes: dict[tuple[int, date], Decimal]) -> dict[str, Decimal]:
+    """Today's open balances per due day plus the `changes` since `as_of`, bucketed on `as_of`."""
     buckets = dict.fromkeys(BUCKET_KEYS, ZERO)
     for due, amount in _today_by_due_day(org):
         buckets[bucket_of(as_of, due)] += amount
-    for (_, due), amount in _changes_since(org, as_of).items():
+    for (_, due), amount in changes.items():
         buckets[bucket_of(as_of, due)] += amount
-    return AgedTotals(as_of=as_of, currency=org.currency, buckets=buckets)
+    return buckets
+
+
+def _largest_first(customers: list[CustomerAge], limit: int) -> list[CustomerAge]:
+    return sorted(customers, key=lambda c: (-c.total, c.name.casefold(), c.external_id))[:limit]
+
+
+def _keep_best(best: list[tuple[Decimal, int]], limit: int) -> None:
+    """Sort (amount, id) pairs, largest first, and drop those below the `limit`-th amount (ties for
+    the last place are all kept: the caller orders them by name)."""
+    best.sort(reverse=True)
+    while len(best) > limit and best[limit][0] < best[limit - 1][0]:
+        best.pop()
+
+
+def get_aged_totals(org: Organisation, as_of: date) -> AgedTotals:
+    """The organisation's open balance on `as_of` per bucket, from the running totals."""
+    totals.build_if_missing(org)
+    if _mostly_later(org, as_of):
+        return AgedTotals(as_of=as_of, currency=org.currency, buckets=get_aged_balance(org, as_of).buckets)
+    return AgedTotals(as_of=as_of, currency=org.currency, buckets=_buckets_on(org, as_of, _changes_since(org, as_of)))
 
 
 def _largest(org: Organisation, changed: dict[int, Decimal], limit: int) -> tuple[list[tuple[Decimal, int]], int]:
@@ -255,9 +268,7 @@ def _largest(org: Organisation, changed: dict[int, Decimal], limit: int) -> tupl
             if balance > 0:
                 owing += 1
                 best.append((balance, pk))
-    best.sort(reverse=True)
-    while len(best) > limit and best[limit][0] < best[limit - 1][0]:
-        best.pop()
+    _keep_best(best, limit)
     walk = owing_today.order_by("-open_amount", "pk").values_list("pk", "open_amount")
     offset, page = 0, max(limit * 2, 100)
     while True:
@@ -268,10 +279,7 @@ def _largest(org: Organisation, changed: dict[int, Decimal], limit: int) -> tupl
                 return best, owing
             if pk not in changed:
                 best.append((amount, pk))
-                best.sort(reverse=True)
-                # Ties for the last place are all kept: the caller orders them by name.
-                while len(best) > limit and best[limit][0] < best[limit - 1][0]:
-                    best.pop()
+                _keep_best(best, limit)
         if len(rows) < page:
             return best, owing
         offset += page
@@ -280,24 +288,19 @@ def _largest(org: Organisation, changed: dict[int, Decimal], limit: int) -> tupl
 def get_aged_summary(org: Organisation, as_of: date, limit: int = 50) -> AgedSummary:
     """The totals on `as_of` per bucket, the `limit` customers owing the most (their buckets exact,
     from get_aged_balance on them alone) and the number of customers owing something."""
-    _ensure_totals(org)
+    totals.build_if_missing(org)
     if _mostly_later(org, as_of):  # few invoices by then: read them all
         aged = get_aged_balance(org, as_of)
-        largest = sorted(aged.customers, key=lambda c: (-c.total, c.name.casefold(), c.external_id))[:limit]
-        return AgedSummary(as_of=as_of, currency=org.currency, buckets=aged.buckets, largest=largest,
-                           customers_owing=len(aged.customers))
+        return AgedSummary(as_of=as_of, currency=org.currency, buckets=aged.buckets,
+                           largest=_largest_first(aged.customers, limit), customers_owing=len(aged.customers))
     changes = _changes_since(org, as_of)
-    buckets = dict.fromkeys(BUCKET_KEYS, ZERO)
-    for due, amount in _today_by_due_day(org):
-        buckets[bucket_of(as_of, due)] += amount
     per_customer: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for (customer_id, due), amount in changes.items():
-        buckets[bucket_of(as_of, due)] += amount
+    for (customer_id, _), amount in changes.items():
         per_customer[customer_id] += amount
     best, owing = _largest(org, per_customer, limit)
     detail = get_aged_balance(org, as_of, [pk for _, pk in best]).customers
-    largest = sorted(detail, key=lambda c: (-c.total, c.name.casefold(), c.external_id))[:limit]
-    return AgedSummary(as_of=as_of, currency=org.currency, buckets=buckets, largest=largest, customers_owing=owing)
+    return AgedSummary(as_of=as_of, currency=org.currency, buckets=_buckets_on(org, as_of, changes),
+                       largest=_largest_first(detail, limit), customers_owing=owing)
 
 
 def money_text(amount: Decimal) -> str:
