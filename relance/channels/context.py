@@ -75,6 +75,7 @@ from django.utils import timezone
 
 from relance.channels.qr_email import epc_qr_png_data_uri
 from relance.channels.salutation import addressee, salutation
+from relance.dunning.queries import org_today
 from relance.law.late_payment import ContractRate, fixed_indemnity, penalty_rate
 from relance.ledger.references import creditor_reference, customer_creditor_reference
 from relance.lib.money import ZERO, cents
@@ -201,7 +202,7 @@ def terms_dict(rate: ContractRate | None, language: str) -> dict | None:
 
 
 def local_today(org: Organisation) -> date:
-    return timezone.localtime(timezone.now(), ZoneInfo(org.time_zone)).date()
+    return org_today(org)
 
 
 def _epc(org: Organisation, amount: Decimal, reference: str, currency: str) -> tuple[str, str]:
@@ -387,7 +388,8 @@ def _history(customer: Customer, invoices: list[Invoice]) -> dict:
     if call:
         data = call.outcome_data or {}
         out["call"] = {
-            "date": call.done_at.date() if call.done_at else call.due_date, "outcome": call.outcome,
+            "date": org_today(customer.organisation, call.done_at) if call.done_at else call.due_date,
+            "outcome": call.outcome,
             "promised_date": _as_date(data.get("date") or data.get("promised_date")),
             "promised_amount": _as_amount(data.get("amount") or data.get("promised_amount")),
             "note": data.get("note", ""),

@@ -27,6 +27,10 @@ def org_today(org: Organisation, now: datetime | None = None) -> date:
     return now.astimezone(ZoneInfo(org.time_zone)).date()
 
 
+def sent_day(reminder: Reminder) -> date:
+    """The day a reminder went out, in its organisation's time zone (its run date if it has no send time)."""
+    return org_today(reminder.organisation, reminder.sent_at) if reminder.sent_at else reminder.run_date
+
 
 # ---- lists for the commands and pages ----
 

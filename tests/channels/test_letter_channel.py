@@ -17,6 +17,7 @@ from relance.channels.letter.batch import NoLetters, build_batch, register_lette
 from relance.channels.letter.channel import LetterChannel
 from relance.channels.registry import get_backend
 from relance.dunning.actions import approve_reminder
+from relance.dunning.queries import sent_day
 
 TODAY = date(2026, 7, 30)
 
@@ -151,7 +152,7 @@ def test_the_delivery_pipeline_sends_a_letter_and_the_batch_prints_it(org, addre
     assert first.state == "sent" and first.body_html and first.attachments[0]["sha256"]
     assert (letters_dir / first.provider_id).exists()
 
-    batch = build_batch(org, first.sent_at.astimezone(UTC).date())
+    batch = build_batch(org, sent_day(first))
     reader = PdfReader(io.BytesIO(batch))
     text = flat(batch)
     assert "Courriers à poster" in text
@@ -176,18 +177,18 @@ def test_the_letters_command_writes_the_batch_and_registers_numbers(org, address
     deliver_pending(org, now=datetime(2026, 7, 30, 8, 0, tzinfo=UTC))
     reminder.refresh_from_db()
     out = tmp_path / "batch.pdf"
-    day = reminder.sent_at.astimezone(UTC).date().isoformat()
+    day = sent_day(reminder).isoformat()
     stdout = io.StringIO()
     call_command("letters", "--org", "abc", "--date", day, "--out", str(out), stdout=stdout)
     assert out.read_bytes().startswith(b"%PDF")
     assert "1 courrier(s)" in stdout.getvalue()
 
-    sent_day = reminder.sent_at.date()
+    posted = sent_day(reminder)
     call_command("letters", "register", "--reminder", str(reminder.pk), "--number", "1A 001", "--ack-date",
-                 sent_day.isoformat(), stdout=io.StringIO())
+                 posted.isoformat(), stdout=io.StringIO())
     reminder.refresh_from_db()
     assert reminder.registered_number == "1A 001"
-    assert reminder.acknowledged_on == sent_day
+    assert reminder.acknowledged_on == posted
     # The receipt next to the PDF says the same; status() reads it back.
     assert sync_registered_status(reminder).registered_number == "1A 001"
     with pytest.raises(CommandError, match="unknown organisation"):
@@ -210,3 +211,28 @@ def test_a_bad_letter_url_is_refused():
 
     with pytest.raises(ConfigurationError, match="LETTER_URL"):
         get_backend("letter", "ar24://key@")
+
+
+def test_a_letter_sent_after_midnight_in_paris_is_on_the_paris_day(org, addressed, make_invoice, letters_dir):
+    """At 23:30 UTC it is already the next day in Paris: the batch, the posting day and the
+    acknowledgement check all use the organisation's day (the CI once ran at that hour and failed)."""
+    import time_machine
+
+    from relance.channels.delivery import deliver_pending
+
+    late_evening = datetime(2026, 12, 3, 23, 30, tzinfo=UTC)
+    with time_machine.travel(late_evening, tick=False):
+        reminder = make_reminder(org, addressed, [make_invoice()], run_date=date(2026, 12, 4))
+        deliver_pending(org, now=late_evening)
+        reminder.refresh_from_db()
+        assert reminder.state == "sent"
+        assert sent_day(reminder) == date(2026, 12, 4)
+        assert build_batch(org, date(2026, 12, 4)).startswith(b"%PDF")
+        with pytest.raises(NoLetters):
+            build_batch(org, date(2026, 12, 3))
+        with pytest.raises(ValueError, match="before the letter"):
+            register_letter(reminder, "1A 003", date(2026, 12, 3))
+        # Tomorrow in Paris is 5 December: an acknowledgement that day is accepted, the 6th is in the future.
+        assert register_letter(reminder, "1A 003", date(2026, 12, 5)).acknowledged_on == date(2026, 12, 5)
+        with pytest.raises(ValueError, match="in the future"):
+            register_letter(reminder, "1A 003", date(2026, 12, 6))

@@ -82,7 +82,7 @@ def last_call(customer) -> str:
 def _notice_text(notice: Reminder | None) -> str:
     if notice is None:
         return "aucune mise en demeure envoyée par Relance"
-    text = f"mise en demeure du {_d(notice.sent_at.date() if notice.sent_at else notice.run_date)}"
+    text = f"mise en demeure du {_d(queries.sent_day(notice))}"
     if notice.registered_number:
         text += f", LRAR n° {notice.registered_number}"
     if notice.acknowledged_on:
@@ -183,7 +183,7 @@ def cerfa_fields(org, customer, invoices, claim: Claim, notice: Reminder | None)
              "interets": str(ln.interest), "indemnite": str(ln.indemnity)} for ln in claim.lines
         ],
         "mise_en_demeure": None if notice is None else {
-            "date": (notice.sent_at.date() if notice.sent_at else notice.run_date).isoformat(),
+            "date": queries.sent_day(notice).isoformat(),
             "numero_recommande": notice.registered_number,
             "accuse_reception": notice.acknowledged_on.isoformat() if notice.acknowledged_on else None,
         },
@@ -285,7 +285,7 @@ def collection_agency(org, customer, invoices, claim: Claim, notice) -> Produced
             customer.city, customer.country, emails[0] if emails else "", phones[0] if phones else "",
             ln.number, ln.issue_date.isoformat(), ln.due_date.isoformat(), ln.days_late, ln.currency, ln.total,
             ln.paid, ln.balance, ln.interest, ln.indemnity, ln.claimed, day.isoformat() if day else "", action,
-            (notice.sent_at.date() if notice and notice.sent_at else "") if notice else "",
+            queries.sent_day(notice) if notice and notice.sent_at else "",
             notice.registered_number if notice else "",
             notice.acknowledged_on.isoformat() if notice and notice.acknowledged_on else "", call,
         ])

@@ -14,6 +14,7 @@ from relance.channels.letter import layout
 from relance.channels.letter.channel import LetterChannel, build_letter
 from relance.dunning import actions
 from relance.dunning.models import Reminder, ReminderState
+from relance.dunning.queries import org_today, sent_day
 
 
 class NoLetters(LookupError):
@@ -59,10 +60,10 @@ def register_letter(reminder: Reminder, number: str, acknowledged_on: date | Non
     if not number:
         raise ValueError("registered-mail number: required")
     if acknowledged_on is not None:
-        sent_day = reminder.sent_at.date() if reminder.sent_at else reminder.run_date
-        if acknowledged_on < sent_day:
-            raise ValueError(f"acknowledgement date {acknowledged_on} is before the letter ({sent_day})")
-        if acknowledged_on > date.today() + timedelta(days=1):
+        posted = sent_day(reminder)
+        if acknowledged_on < posted:
+            raise ValueError(f"acknowledgement date {acknowledged_on} is before the letter ({posted})")
+        if acknowledged_on > org_today(reminder.organisation) + timedelta(days=1):
             raise ValueError(f"acknowledgement date {acknowledged_on} is in the future")
     locked = actions.record_registered_letter(reminder, number, acknowledged_on)
     _record_in_backend(locked)

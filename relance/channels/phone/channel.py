@@ -9,6 +9,7 @@ from django.utils import translation
 from django.utils.translation import pgettext_lazy
 
 from relance.channels.base import Backend, Channel, DeliveryError, Outgoing, Receipt
+from relance.dunning.queries import org_today
 
 if TYPE_CHECKING:
     from relance.dunning.models import Reminder, Task
@@ -66,7 +67,7 @@ def history_lines(reminder: Reminder, language: str = "fr") -> list[str]:
         rows.append((r.run_date, f"{r.get_channel_display()} « {r.step_code} » : {r.get_state_display()}"))
     for t in (Task.objects.filter(customer=reminder.customer, kind="call").exclude(outcome="")
               .order_by("-done_at", "-id")[:HISTORY_SIZE]):
-        day = t.done_at.date() if t.done_at else t.due_date
+        day = org_today(reminder.organisation, t.done_at) if t.done_at else t.due_date
         note = (t.outcome_data or {}).get("note", "")
         rows.append((day, f"appel : {t.outcome}{' – ' + note if note else ''}"))
     rows.sort(key=lambda row: row[0], reverse=True)
