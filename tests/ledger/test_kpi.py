@@ -139,6 +139,13 @@ def test_the_command_writes_json(org, ledger):
 def test_the_command_prints_a_summary_and_refuses_a_reversed_period(org, ledger):
     out = io.StringIO()
     call_command("kpi", "--org", "abc", "--from", "2026-11-01", "--to", "2026-11-30", stdout=out)
-    assert "DSO simple            58.8 days" in out.getvalue()
+    text = out.getvalue()
+    assert "DSO simple            58.8 days" in text
+    # The per-step table is aligned, and a step too recent to judge shows a dash, not "0/0".
+    lines = text.splitlines()
+    head = lines.index("  reminders:") + 1
+    assert lines[head].split() == ["scenario/step", "channel", "invoices", "paid", "7d", "paid", "14d"]
+    assert len({len(line) for line in lines[head:]}) == 1
+    assert any(line.split()[-3:] == ["3", "1/2", "1/2"] for line in lines[head + 1:])
     with pytest.raises(CommandError, match="--from 2026-12-01 --to 2026-11-30"):
         call_command("kpi", "--org", "abc", "--from", "2026-12-01", "--to", "2026-11-30")

@@ -54,8 +54,18 @@ class Command(BaseCommand):
         w(f"  overdue share         {_text(data['overdue_share'])}")
         p = data["promises"]
         w(f"  promises kept         {p['kept']} of {p['kept'] + p['broken']} ({_text(p['share_kept'])})")
-        if data["reminders"]:
-            w("  reminders: scenario/step channel  invoices  " + "  ".join(f"paid {d}d" for d in WINDOWS))
-        for r in data["reminders"]:
-            shares = "  ".join(f"{r[f'paid_{d}d']}/{r[f'base_{d}d']}" for d in WINDOWS)
-            w(f"    {r['scenario']}/{r['step']} {r['channel']}  {r['invoices']}  {shares}")
+        if not data["reminders"]:
+            return
+        # One aligned table; "paid Nd" reads "paid within N days / invoices reminded at least N days ago".
+        labels = [f"{r['scenario']}/{r['step']} {r['channel']}" for r in data["reminders"]]
+        width = max(len("scenario/step channel"), *map(len, labels))
+        w("  reminders:")
+        heads = "  ".join(f"{f'paid {d}d':>9}" for d in WINDOWS)
+        w(f"    {'scenario/step channel':<{width}}  {'invoices':>8}  {heads}")
+        for label, r in zip(labels, data["reminders"], strict=True):
+            shares = "  ".join(f"{_share(r[f'paid_{d}d'], r[f'base_{d}d']):>9}" for d in WINDOWS)
+            w(f"    {label:<{width}}  {r['invoices']:>8}  {shares}")
+
+
+def _share(paid: int, base: int) -> str:
+    return f"{paid}/{base}" if base else "—"
