@@ -10,6 +10,23 @@ import pytest
 # The data dir of a test run is a temporary one: see relance/lib/pytest_plugin.py.
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _wall_clock():
+    """RELANCE_TEST_NOW=2026-12-04T23:30:00+00:00 runs the whole suite at that moment (the clock
+    ticks on from it): how the tests are checked against a run near midnight UTC, when the UTC day
+    and the organisation's day differ."""
+    import os
+
+    moment = os.environ.get("RELANCE_TEST_NOW")
+    if not moment:
+        yield
+        return
+    import time_machine
+
+    with time_machine.travel(moment, tick=True):
+        yield
+
+
 @pytest.fixture
 def org(db):
     from relance.accounts.models import Organisation

@@ -20,6 +20,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 
 from relance.dunning.models import Promise, PromiseState, Reminder, ReminderLine, ReminderState
@@ -138,7 +139,8 @@ def test_the_command_writes_json(org, ledger):
 
 def test_the_command_prints_a_summary_and_refuses_a_reversed_period(org, ledger):
     out = io.StringIO()
-    call_command("kpi", "--org", "abc", "--from", "2026-11-01", "--to", "2026-11-30", stdout=out)
+    with time_machine.travel(datetime(2026, 12, 3, 12, tzinfo=PARIS), tick=False):  # TODAY: C is too recent
+        call_command("kpi", "--org", "abc", "--from", "2026-11-01", "--to", "2026-11-30", stdout=out)
     text = out.getvalue()
     assert "DSO simple            58.8 days" in text
     # The per-step table is aligned, and a step too recent to judge shows a dash, not "0/0".
