@@ -16,6 +16,8 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 
+from django.utils.translation import pgettext
+
 LEGAL_DEFAULT_DAYS = 30
 MAX_DAYS = 60
 MAX_DAYS_END_OF_MONTH = 45
@@ -40,10 +42,10 @@ def latest_due_date(issue: date) -> date:
 
 
 def terms_warning(issue: date, due: date) -> str | None:
-    """A French warning when the due date exceeds the legal maximum, else None."""
+    """A warning (in the active language) when the due date exceeds the legal maximum, else None."""
     latest = latest_due_date(issue)
     if due <= latest:
         return None
-    return (f"délai de paiement de {(due - issue).days} jours : au-delà du maximum légal entre professionnels "
-            f"(60 jours date de facture ou 45 jours fin de mois, art. L441-10 I du Code de commerce : "
-            f"échéance au plus tard le {latest.isoformat()})")
+    return pgettext("import", "payment term of %(days)s days: beyond the legal maximum between businesses (60 days "
+                    "from the invoice date or 45 days end of month, art. L441-10 I of the Code de commerce: due "
+                    "at the latest on %(latest)s)") % {"days": (due - issue).days, "latest": latest.isoformat()}

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from django.db import DataError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import pgettext
 
 from relance.accounts.models import Organisation
 from relance.audit import log as audit_log
@@ -84,7 +85,8 @@ def import_file(
         return _import_format(org, kind, Path(path), dry_run, options)
     if kind not in KINDS:
         known = ", ".join([*KINDS, *FORMATS])
-        raise ImportUsageError(f"type d'import inconnu: {kind} ({known})")
+        raise ImportUsageError(pgettext("import", "unknown kind of import: %(kind)s (%(known)s)")
+                               % {"kind": kind, "known": known})
     importer_class = KINDS[kind]
     path = Path(path)
     result = ImportResult(kind=kind, filename=str(path), dry_run=dry_run)
@@ -96,7 +98,7 @@ def import_file(
     except DataError as exc:
         # The cells are checked against every column before writing; this is the last guard, and
         # the transaction is rolled back all the same.
-        _refuse(result, 0, f"valeur refusée par la base de données ({' '.join(str(exc).split())[:200]})")
+        _refuse(result, 0, _database_refusal(exc))
     if result.ok and not dry_run:
         if result.created + result.updated >= BIG_IMPORT_ROWS:
             refresh_statistics()
@@ -112,7 +114,7 @@ def _import_format(org: Organisation, kind: str, path: Path, dry_run: bool, opti
     except RefusedFile as exc:
         _refuse(result, exc.line, exc.message)
     except DataError as exc:
-        _refuse(result, 0, f"valeur refusée par la base de données ({' '.join(str(exc).split())[:200]})")
+        _refuse(result, 0, _database_refusal(exc))
     if result.ok and not dry_run:
         if result.created + result.updated >= BIG_IMPORT_ROWS:
             refresh_statistics()
@@ -128,8 +130,9 @@ def _import_table(org, kind, importer_class, table: Table, result: ImportResult,
                   progress: Progress | None) -> None:
     """Resolve the header, then read, check and write every row in one transaction."""
     if isinstance(table.header, EncodingProblem) or not table.header:
-        message = table.header.message if isinstance(table.header, EncodingProblem) else "fichier vide"
-        result.add_error(1, "(en-tête)", message)
+        empty = pgettext("import", "empty file")
+        message = table.header.message if isinstance(table.header, EncodingProblem) else empty
+        result.add_error(1, pgettext("import", "(header)"), message)
         return
     slots, problems = resolve(table.header, importer_class.columns, mapping)
     for field, message in problems:
@@ -176,14 +179,18 @@ def _import_table(org, kind, importer_class, table: Table, result: ImportResult,
 def _read_rows(table: Table, importer, result: ImportResult, plan, progress: Progress | None) -> None:
     """Parse the rows and hand them to the importer by chunks; problems go to `result`."""
     width = len(table.header)
+    whole_line = pgettext("import", "(line)")
     chunk: list[tuple[int, dict]] = []
     for line, cells in table.rows:
         if isinstance(cells, EncodingProblem):
-            result.add_error(line, "(ligne)", cells.message)
+            result.add_error(line, whole_line, cells.message)
             continue
         if len(cells) > width and any(str(c).strip() for c in cells[width:]):
-            sep = f" (séparateur « {table.delimiter} »)" if table.delimiter else ""
-            result.add_error(line, "(ligne)", f"{len(cells)} colonnes pour {width} en-têtes{sep}")
+            if table.delimiter:
+                message = pgettext("import", "%(cells)s columns for %(width)s headers (separator « %(sep)s »)")
+            else:
+                message = pgettext("import", "%(cells)s columns for %(width)s headers")
+            result.add_error(line, whole_line, message % {"cells": len(cells), "width": width, "sep": table.delimiter})
             continue
         values, problems = read_row(cells, plan)
         if problems:
@@ -202,11 +209,15 @@ def _read_rows(table: Table, importer, result: ImportResult, plan, progress: Pro
 
 def _refuse(result: ImportResult, line: int, message: str) -> None:
     """The whole file is refused: nothing written, nothing counted."""
-    result.add_error(line, "(ligne)" if line else "", message)
+    result.add_error(line, pgettext("import", "(line)") if line else "", message)
     result.created = result.updated = result.unchanged = 0
     result.extra.clear()
     result.warnings.clear()
     result.batch_id = None
+
+
+def _database_refusal(exc: DataError) -> str:
+    return pgettext("import", "value refused by the database (%(error)s)") % {"error": " ".join(str(exc).split())[:200]}
 
 
 def _announce(org: Organisation, kind: str, batch_id: int | None) -> None:

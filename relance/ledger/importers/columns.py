@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import pgettext
 
 from relance.ledger.importers.fields import CONTROL, normalise_label
 from relance.ledger.importers.result import FieldError, ImportUsageError
@@ -12,10 +16,17 @@ from relance.ledger.importers.result import FieldError, ImportUsageError
 @dataclass(frozen=True)
 class Column:
     field: str
-    label: str  # the French header, used when the column itself is missing
+    label: str  # the French header: recognised in a file like the aliases
     aliases: tuple[str, ...]
     parse: Callable[[object], object]
     required: bool = False
+    # The field's name in the reports when the file has no column for it (pgettext_lazy, context
+    # "import column"): translated when shown, so a report is in the language of whoever runs the import.
+    title: str | Promise = dataclasses.field(kw_only=True)
+
+    @property
+    def shown(self) -> str:
+        return str(self.title)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +59,12 @@ def resolve(
         col = by_name.get(normalise_label(target))
         if col is None:
             known = ", ".join(c.field for c in columns)
-            raise ImportUsageError(f"--map {source}={target}: champ inconnu (champs: {known})")
+            raise ImportUsageError(pgettext("import", "--map %(source)s=%(target)s: unknown field (fields: %(known)s)")
+                                   % {"source": source, "target": target, "known": known})
         index = positions.get(normalise_label(source))
         if index is None:
-            problems.append((source, f"colonne absente du fichier (--map {source}={target})"))
+            problems.append((source, pgettext("import", "column not in the file (--map %(source)s=%(target)s)")
+                             % {"source": source, "target": target}))
             continue
         chosen[col.field] = index
     explicit = set(chosen.values())
@@ -61,14 +74,15 @@ def resolve(
             continue
         if col.field in chosen:
             if chosen[col.field] not in explicit:  # a --map choice wins over a recognised name
-                problems.append((name, f"colonne en double (déjà lue en colonne {chosen[col.field] + 1})"))
+                problems.append((name, pgettext("import", "duplicate column (already read in column %(column)s)")
+                                 % {"column": chosen[col.field] + 1}))
             continue
         chosen[col.field] = index
     for col in columns:
         if col.required and col.field not in chosen:
-            problems.append((col.label, "colonne obligatoire absente"))
+            problems.append((col.shown, pgettext("import", "required column missing")))
     slots = [
-        Slot(col.field, chosen[col.field], col.parse, col.required, header[chosen[col.field]] or col.label)
+        Slot(col.field, chosen[col.field], col.parse, col.required, header[chosen[col.field]] or col.shown)
         for col in columns
         if col.field in chosen
     ]
@@ -93,12 +107,13 @@ def read_row(cells: list, plan: Plan) -> tuple[dict, list[tuple[str, str]]]:
         if raw.__class__ is str:
             if bad := CONTROL.search(raw):
                 # A NUL stops PostgreSQL and cuts a C string; the others have no place in a ledger.
-                problems.append((header, f"caractère de contrôle interdit (U+{ord(bad.group()):04X})"))
+                problems.append((header, pgettext("import", "control character not allowed (U+%(code)s)")
+                                 % {"code": f"{ord(bad.group()):04X}"}))
                 continue
             raw = raw.strip()
             if not raw:
                 if required:
-                    problems.append((header, "valeur obligatoire manquante"))
+                    problems.append((header, pgettext("import", "required value missing")))
                 continue
         try:
             values[field] = parse(raw)
@@ -107,8 +122,7 @@ def read_row(cells: list, plan: Plan) -> tuple[dict, list[tuple[str, str]]]:
     return values, problems
 
 
-def header_of(slots: list[Slot], field: str, default: str) -> str:
-    for slot in slots:
-        if slot.field == field:
-            return slot.header
-    return default
+def labels(slots: list[Slot], columns: list[Column]) -> dict[str, str]:
+    """Field -> its name in the reports: the file's own header, else the field's title in the active language."""
+    found = {slot.field: slot.header for slot in slots}
+    return {c.field: found.get(c.field) or c.shown for c in columns}

@@ -6,9 +6,10 @@ from datetime import date
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django.utils.translation import pgettext, pgettext_lazy
 
 from relance.accounts.models import Organisation
-from relance.ledger.importers.columns import Column, Slot, header_of
+from relance.ledger.importers.columns import Column, Slot, labels
 from relance.ledger.importers.fields import (
     FieldError,
     parse_bool,
@@ -34,35 +35,49 @@ from relance.lib.bulk import BulkInsert, update_rows
 
 COLUMNS = [
     Column("external_id", "Code client", ("Customer id", "Customer code", "N° client", "Numéro client", "Client id",
-           "Compte client", "Code"), text_parser(64), required=True),
+           "Compte client", "Code"), text_parser(64), required=True,
+           title=pgettext_lazy("import column", "Customer code")),
     Column("name", "Raison sociale", ("Nom", "Name", "Customer name", "Nom client", "Company name", "Société"),
-           text_parser(200)),
-    Column("siren", "SIREN", (), parse_siren),
-    Column("siret", "SIRET", (), parse_siret),
-    Column("vat_number", "N° TVA", ("TVA intracommunautaire", "Numéro de TVA", "VAT number", "VAT"), parse_vat),
-    Column("kind", "Type", ("Type de client", "Kind", "Customer type", "Catégorie"), parse_kind),
+           text_parser(200), title=pgettext_lazy("import column", "Company name")),
+    Column("siren", "SIREN", (), parse_siren, title=pgettext_lazy("import column", "SIREN")),
+    Column("siret", "SIRET", (), parse_siret, title=pgettext_lazy("import column", "SIRET")),
+    Column("vat_number", "N° TVA", ("TVA intracommunautaire", "Numéro de TVA", "VAT number", "VAT"), parse_vat,
+           title=pgettext_lazy("import column", "VAT number")),
+    Column("kind", "Type", ("Type de client", "Kind", "Customer type", "Catégorie"), parse_kind,
+           title=pgettext_lazy("import column", "Customer type")),
     Column("email", "E-mail", ("Email", "Courriel", "Adresse e-mail", "Mail", "E-mail de facturation",
-           "Billing email"), parse_email),
-    Column("phone", "Téléphone", ("Phone", "Tél", "Tel", "Telephone", "Phone number", "Mobile"), parse_phone_text),
+           "Billing email"), parse_email, title=pgettext_lazy("import column", "E-mail")),
+    Column("phone", "Téléphone", ("Phone", "Tél", "Tel", "Telephone", "Phone number", "Mobile"), parse_phone_text,
+           title=pgettext_lazy("import column", "Phone")),
     Column("address_line1", "Adresse", ("Address", "Adresse 1", "Adresse ligne 1", "Address line 1", "Rue"),
-           text_parser(200)),
+           text_parser(200), title=pgettext_lazy("import column", "Address")),
     Column("address_line2", "Complément d'adresse", ("Adresse 2", "Adresse ligne 2", "Address line 2"),
-           text_parser(200)),
-    Column("postcode", "Code postal", ("Postcode", "Postal code", "Zip", "Zip code", "CP"), text_parser(20)),
-    Column("city", "Ville", ("City", "Town", "Commune"), text_parser(100)),
-    Column("country", "Pays", ("Country",), parse_country),
-    Column("language", "Langue", ("Language", "Lang"), parse_language),
-    Column("strategic", "Stratégique", ("Strategic", "Client stratégique", "Key account"), parse_bool),
+           text_parser(200), title=pgettext_lazy("import column", "Address line 2")),
+    Column("postcode", "Code postal", ("Postcode", "Postal code", "Zip", "Zip code", "CP"), text_parser(20),
+           title=pgettext_lazy("import column", "Postcode")),
+    Column("city", "Ville", ("City", "Town", "Commune"), text_parser(100),
+           title=pgettext_lazy("import column", "City")),
+    Column("country", "Pays", ("Country",), parse_country, title=pgettext_lazy("import column", "Country")),
+    Column("language", "Langue", ("Language", "Lang"), parse_language,
+           title=pgettext_lazy("import column", "Language")),
+    Column("strategic", "Stratégique", ("Strategic", "Client stratégique", "Key account"), parse_bool,
+           title=pgettext_lazy("import column", "Strategic")),
     Column("collector", "Chargé de recouvrement", ("Collector", "Responsable", "Gestionnaire", "Assigned to"),
-           text_parser(150)),
-    Column("notes", "Notes", ("Note", "Commentaire", "Commentaires", "Comments"), text_parser(10_000)),
-    Column("tags", "Étiquettes", ("Tags", "Tag", "Étiquette", "Labels"), parse_tags),
-    Column("contact_name", "Contact", ("Contact name", "Nom du contact", "Interlocuteur"), text_parser(200)),
-    Column("contact_civility", "Civilité", ("Title", "Civility", "Civilité du contact"), parse_civility),
-    Column("in_insolvency", "Procédure collective", ("Insolvency", "En procédure collective"), parse_bool),
+           text_parser(150), title=pgettext_lazy("import column", "Collector")),
+    Column("notes", "Notes", ("Note", "Commentaire", "Commentaires", "Comments"), text_parser(10_000),
+           title=pgettext_lazy("import column", "Notes")),
+    Column("tags", "Étiquettes", ("Tags", "Tag", "Étiquette", "Labels"), parse_tags,
+           title=pgettext_lazy("import column", "Tags")),
+    Column("contact_name", "Contact", ("Contact name", "Nom du contact", "Interlocuteur"), text_parser(200),
+           title=pgettext_lazy("import column", "Contact")),
+    Column("contact_civility", "Civilité", ("Title", "Civility", "Civilité du contact"), parse_civility,
+           title=pgettext_lazy("import column", "Title")),
+    Column("in_insolvency", "Procédure collective", ("Insolvency", "En procédure collective"), parse_bool,
+           title=pgettext_lazy("import column", "Insolvency proceedings")),
     Column("insolvency_date", "Date du jugement", ("Judgment date", "Judgement date", "Date de jugement",
-           "Date du jugement d'ouverture"), parse_date),
-    Column("insolvency_kind", "Type de procédure", ("Insolvency kind", "Procédure"), parse_insolvency_kind),
+           "Date du jugement d'ouverture"), parse_date, title=pgettext_lazy("import column", "Judgment date")),
+    Column("insolvency_kind", "Type de procédure", ("Insolvency kind", "Procédure"), parse_insolvency_kind,
+           title=pgettext_lazy("import column", "Kind of proceedings")),
 ]
 
 # Model fields a customer row can set, and what an empty cell in a present column means.
@@ -90,7 +105,8 @@ def check_customer(values: dict, people: dict[str, int], today: date) -> list[tu
     problems = check_insolvency(values, today)
     siren, siret = values.get("siren"), values.get("siret")
     if siren and siret and not siret.startswith(siren):
-        problems.append(("siret", f"le SIRET {siret} ne commence pas par le SIREN {siren}"))
+        problems.append(("siret", pgettext("import", "the SIRET %(siret)s does not start with the SIREN %(siren)s")
+                         % {"siret": siret, "siren": siren}))
     elif siret and not siren:
         values["siren"] = siret[:9]
     if "phone" in values:
@@ -101,7 +117,8 @@ def check_customer(values: dict, people: dict[str, int], today: date) -> list[tu
     if "collector" in values:
         user = people.get(values["collector"].lower())
         if user is None:
-            problems.append(("collector", f"{values['collector']} n'est pas membre de l'organisation"))
+            problems.append(("collector", pgettext("import", "%(user)s is not a member of the organisation")
+                             % {"user": values["collector"]}))
         values["collector"] = user
     return problems
 
@@ -111,14 +128,17 @@ def check_insolvency(values: dict, today: date) -> list[tuple[str, str]]:
     problems = []
     judged = values.get("insolvency_date")
     if judged is not None and judged > today:
-        problems.append(("insolvency_date", f"date du jugement dans le futur: {judged:%d/%m/%Y}"))
+        problems.append(("insolvency_date", pgettext("import", "judgment date in the future: %(date)s")
+                         % {"date": f"{judged:%d/%m/%Y}"}))
     if values.get("in_insolvency"):
         if judged is None:
-            problems.append(("insolvency_date", "date du jugement obligatoire pour une procédure collective"))
+            problems.append(("insolvency_date",
+                             pgettext("import", "judgment date required for insolvency proceedings")))
     else:
         for field in ("insolvency_date", "insolvency_kind"):
             if field in values:
-                problems.append((field, "renseigné sans procédure collective (« Procédure collective: oui »)"))
+                problems.append((field, pgettext(
+                    "import", "given without insolvency proceedings (« Procédure collective: oui »)")))
     return problems
 
 
@@ -133,7 +153,7 @@ class CustomerImporter:
             present.add("siren")  # derived from the SIRET when not given
         self.fields = [f for f in _FIELDS if f in present]
         self.contact_kinds = [k for k in ("email", "phone") if k in present]
-        self.label = {c.field: header_of(slots, c.field, c.label) for c in COLUMNS}
+        self.label = labels(slots, COLUMNS)
         self.people = members(org)
         self.empty = {
             "siren": "", "siret": "", "vat_number": "", "kind": "business", "address_line1": "", "address_line2": "",
@@ -152,7 +172,8 @@ class CustomerImporter:
             problems = check_customer(values, self.people, self.today)
             code = values["external_id"]
             if code in self.seen:
-                problems.append(("external_id", f"code client en double (déjà ligne {self.seen[code]})"))
+                problems.append(("external_id", pgettext("import", "duplicate customer code (already line %(line)s)")
+                                 % {"line": self.seen[code]}))
             else:
                 self.seen[code] = line
             for field, message in problems:
@@ -166,7 +187,8 @@ class CustomerImporter:
             wanted = {(k, v) for k in self.contact_kinds for v in _as_list(values.get(k))}
             if old is None:
                 if not values.get("name"):
-                    result.add_error(line, self.label["name"], "raison sociale obligatoire pour un nouveau client")
+                    result.add_error(line, self.label["name"],
+                                     pgettext("import", "company name required for a new customer"))
                     continue
                 new.append(values)
                 contacts.append((values["external_id"], wanted, {}))
@@ -174,9 +196,14 @@ class CustomerImporter:
             fields = {f: values.get(f, old[f] if f == "name" else self.empty[f]) for f in self.fields}
             if old["in_insolvency"] and "in_insolvency" in self.fields and not fields["in_insolvency"]:
                 # Ending proceedings gives the earlier claims back to the scenario: the engine's action.
-                since = f" depuis le {old['insolvency_date']:%d/%m/%Y}" if old["insolvency_date"] else ""
-                result.add_error(line, self.label["in_insolvency"], f"client en procédure collective{since} : "
-                                 "la clore avec « relance insolvency close »")
+                if old["insolvency_date"]:
+                    message = pgettext("import", "customer under insolvency proceedings since %(date)s: close them "
+                                       "with « relance insolvency close »") % {
+                        "date": f"{old['insolvency_date']:%d/%m/%Y}"}
+                else:
+                    message = pgettext("import", "customer under insolvency proceedings: close them with « relance "
+                                       "insolvency close »")
+                result.add_error(line, self.label["in_insolvency"], message)
                 continue
             kinds = {k for k, _ in wanted}
             stale = {key: c for key, c in old["contacts"].items() if key[0] in kinds}

@@ -1,7 +1,7 @@
 """Parsers of single cells: amounts, dates, yes/no, kinds, codes, identifiers.
 
 Each takes a non-empty cell (a string from CSV, or a typed value from XLSX) and returns the
-value, or raises FieldError with a short French message. They never raise anything else.
+value, or raises FieldError with a short message in the active language. They never raise anything else.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from functools import cache
 
 import phonenumbers
 from django.core.exceptions import ValidationError
+from django.utils.translation import pgettext
 
 from relance.accounts import validators
 from relance.ledger.contacts import clean_email
@@ -49,7 +50,8 @@ def _show(value: object, width: int = 40) -> str:
 def parse_text(value: object, max_length: int) -> str:
     text = " ".join(str(value).split())
     if len(text) > max_length:
-        raise FieldError(f"trop long ({len(text)} caractères, {max_length} au plus)")
+        raise FieldError(pgettext("import", "too long (%(length)s characters, at most %(max)s)")
+                         % {"length": len(text), "max": max_length})
     return text
 
 
@@ -60,11 +62,11 @@ def parse_money(value: object) -> Decimal:
             return Decimal(value.replace(",", ".") if "," in value else value)
         amount = _parse_amount_text(value)
     elif isinstance(value, bool):
-        raise FieldError(f"montant invalide: {_show(value)}")
+        raise FieldError(pgettext("import", "invalid amount: %(value)s") % {"value": _show(value)})
     elif isinstance(value, int | float | Decimal):
         amount = Decimal(str(value))
         if not amount.is_finite():
-            raise FieldError(f"montant invalide: {_show(value)}")
+            raise FieldError(pgettext("import", "invalid amount: %(value)s") % {"value": _show(value)})
         # XLSX numbers are binary floats: 0.1 + 0.2 is read 0.30000000000000004, so round.
         amount = amount.quantize(CENT, rounding=ROUND_HALF_UP) if abs(amount) < MAX_AMOUNT else amount
     else:
@@ -76,18 +78,18 @@ def _parse_amount_text(value: str) -> Decimal:
     text = value.strip()
     m = _AMOUNT.fullmatch(text) if len(text) <= 40 else None
     if m is None or bool(m["open"]) != bool(m["close"]) or (m["open"] and m["minus"]):
-        raise FieldError(f"montant invalide: {_show(value)}")
+        raise FieldError(pgettext("import", "invalid amount: %(value)s") % {"value": _show(value)})
     digits = "".join(c for c in m["int"] if c.isdigit())
     amount = Decimal(f"{digits}.{m['dec']}" if m["dec"] else digits)
     if abs(amount) < MAX_AMOUNT and amount != amount.quantize(CENT):
-        raise FieldError(f"montant invalide (au centime près): {_show(value)}")
+        raise FieldError(pgettext("import", "invalid amount (to the cent): %(value)s") % {"value": _show(value)})
     return -amount if m["open"] or m["minus"] else amount
 
 
 def check_amount(amount: Decimal, value: object) -> Decimal:
     """The amount to the cent, if the money columns can hold it."""
     if abs(amount) >= MAX_AMOUNT:
-        raise FieldError(f"montant trop grand: {_show(value)}")
+        raise FieldError(pgettext("import", "amount too large: %(value)s") % {"value": _show(value)})
     return amount.quantize(CENT)
 
 
@@ -111,17 +113,18 @@ def parse_date(value: object) -> date:
     elif m := _ISO.fullmatch(text):
         year, month, day = m.groups()
     else:
-        raise FieldError(f"date invalide (jj/mm/aaaa ou aaaa-mm-jj attendu): {_show(value)}")
+        raise FieldError(pgettext("import", "invalid date (dd/mm/yyyy or yyyy-mm-dd expected): %(value)s")
+                         % {"value": _show(value)})
     try:
         parsed = date(int(year), int(month), int(day))
     except ValueError:
-        raise FieldError(f"date inexistante: {_show(value)}")
+        raise FieldError(pgettext("import", "no such date: %(value)s") % {"value": _show(value)})
     return _in_range(parsed, value)
 
 
 def _in_range(d: date, value: object) -> date:
     if not 1900 <= d.year <= 2200:
-        raise FieldError(f"date hors limites: {_show(value)}")
+        raise FieldError(pgettext("import", "date out of range: %(value)s") % {"value": _show(value)})
     return d
 
 
@@ -137,7 +140,7 @@ def parse_bool(value: object) -> bool:
         return True
     if key in _NO:
         return False
-    raise FieldError(f"oui ou non attendu: {_show(value)}")
+    raise FieldError(pgettext("import", "yes or no expected: %(value)s") % {"value": _show(value)})
 
 
 _KINDS = {
@@ -153,7 +156,8 @@ _KINDS = {
 def parse_kind(value: object) -> str:
     kind = _KINDS.get(normalise_label(value))
     if kind is None:
-        raise FieldError(f"type inconnu {_show(value)} (entreprise, particulier ou public)")
+        raise FieldError(pgettext("import", "unknown type %(value)s (business, consumer or public)")
+                         % {"value": _show(value)})
     return kind
 
 
@@ -169,7 +173,8 @@ def parse_currency(value: object) -> str:
     if code == "€":
         code = "EUR"
     if code not in _currencies():
-        raise FieldError(f"devise inconnue (code ISO 4217 attendu, ex. EUR): {_show(value)}")
+        raise FieldError(pgettext("import", "unknown currency (ISO 4217 code expected, e.g. EUR): %(value)s")
+                         % {"value": _show(value)})
     return code
 
 
@@ -189,7 +194,8 @@ def _countries() -> dict[str, str]:
 def parse_country(value: object) -> str:
     code = _countries().get(normalise_label(value))
     if code is None:
-        raise FieldError(f"pays inconnu (code ISO à deux lettres attendu, ex. FR): {_show(value)}")
+        raise FieldError(pgettext("import", "unknown country (two-letter ISO code expected, e.g. FR): %(value)s")
+                         % {"value": _show(value)})
     return code
 
 
@@ -199,7 +205,7 @@ _LANGUAGES = {"fr": "fr", "francais": "fr", "french": "fr", "en": "en", "anglais
 def parse_language(value: object) -> str:
     lang = _LANGUAGES.get(normalise_label(value))
     if lang is None:
-        raise FieldError(f"langue non prise en charge (fr ou en): {_show(value)}")
+        raise FieldError(pgettext("import", "unsupported language (fr or en): %(value)s") % {"value": _show(value)})
     return lang
 
 
@@ -219,9 +225,9 @@ def parse_phone(value: object, region: str = "FR") -> str:
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
-        raise FieldError(f"numéro de téléphone invalide: {_show(value)}")
+        raise FieldError(pgettext("import", "invalid phone number: %(value)s") % {"value": _show(value)})
     if not phonenumbers.is_possible_number(number):
-        raise FieldError(f"numéro de téléphone invalide: {_show(value)}")
+        raise FieldError(pgettext("import", "invalid phone number: %(value)s") % {"value": _show(value)})
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -236,14 +242,14 @@ def parse_phone_text(value: object) -> str:
     text = str(value).strip()
     digits = sum(c.isdigit() for c in text)
     if not _PHONE_CHARS.fullmatch(text) or not 6 <= digits <= 17:
-        raise FieldError(f"numéro de téléphone invalide: {_show(value)}")
+        raise FieldError(pgettext("import", "invalid phone number: %(value)s") % {"value": _show(value)})
     return text
 
 
 def _whole(value: int | float) -> str:
     """A number from an XLSX cell written as digits (codes, identifiers, phone numbers)."""
     if isinstance(value, float) and not value.is_integer():
-        raise FieldError(f"nombre entier attendu: {_show(value)}")
+        raise FieldError(pgettext("import", "whole number expected: %(value)s") % {"value": _show(value)})
     return str(int(value))
 
 
@@ -303,7 +309,9 @@ _METHODS = {
 def parse_method(value: object) -> str:
     method = _METHODS.get(normalise_label(value))
     if method is None:
-        raise FieldError(f"mode de paiement inconnu {_show(value)} (virement, prélèvement, carte, chèque, espèces)")
+        raise FieldError(pgettext(
+            "import", "unknown payment method %(value)s (transfer, direct debit, card, cheque, cash)")
+            % {"value": _show(value)})
     return method
 
 
@@ -311,7 +319,7 @@ def parse_tags(value: object) -> list[str]:
     tags = [" ".join(t.split()) for t in re.split(r"[,;|]", str(value))]
     tags = [t for t in tags if t]
     if any(len(t) > 50 for t in tags):
-        raise FieldError("étiquette trop longue (50 caractères au plus)")
+        raise FieldError(pgettext("import", "tag too long (at most 50 characters)"))
     return sorted(set(tags))
 
 
@@ -322,7 +330,8 @@ def text_parser(max_length: int):
         if value.__class__ is str:
             text = " ".join(value.split())
             if len(text) > max_length:
-                raise FieldError(f"trop long ({len(text)} caractères, {max_length} au plus)")
+                raise FieldError(pgettext("import", "too long (%(length)s characters, at most %(max)s)")
+                                 % {"length": len(text), "max": max_length})
             return text
         if isinstance(value, float) and value.is_integer():
             value = int(value)  # XLSX stores the code client 1234 as the number 1234.0
@@ -340,7 +349,8 @@ def parse_civility(value: object) -> str:
     """M., Monsieur, Mr -> 'M.'; Mme, Madame, Mrs, Ms -> 'Mme' (Customer.contact_civility)."""
     civility = _CIVILITIES.get(normalise_label(value))
     if civility is None:
-        raise FieldError(f"civilité inconnue {_show(value)} (M., Mme, Monsieur, Madame, Mr, Mrs, Ms)")
+        raise FieldError(pgettext("import", "unknown title %(value)s (M., Mme, Monsieur, Madame, Mr, Mrs, Ms)")
+                         % {"value": _show(value)})
     return civility
 
 
@@ -355,5 +365,7 @@ _INSOLVENCY_KINDS = {
 def parse_insolvency_kind(value: object) -> str:
     kind = _INSOLVENCY_KINDS.get(normalise_label(value))
     if kind is None:
-        raise FieldError(f"type de procédure inconnu {_show(value)} (sauvegarde, redressement ou liquidation)")
+        raise FieldError(pgettext(
+            "import", "unknown kind of proceedings %(value)s (sauvegarde, redressement or liquidation)")
+            % {"value": _show(value)})
     return kind

@@ -7,11 +7,12 @@ from decimal import Decimal
 from django.db import connections, router
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import pgettext, pgettext_lazy
 
 from relance.accounts.models import Organisation
 from relance.law.payment_terms import terms_warning
 from relance.ledger import balances, totals
-from relance.ledger.importers.columns import Column, Slot, header_of
+from relance.ledger.importers.columns import Column, Slot, labels
 from relance.ledger.importers.fields import MAX_AMOUNT, parse_currency, parse_date, parse_money, text_parser
 from relance.ledger.importers.keys import KeyMap
 from relance.ledger.importers.result import ImportResult
@@ -21,24 +22,30 @@ from relance.lib.money import ZERO, MoneySum
 
 COLUMNS = [
     Column("number", "Numéro de facture", ("Invoice number", "N° facture", "N° de facture", "Numéro", "Facture",
-           "Invoice", "Invoice no", "Number", "Pièce", "N° pièce"), text_parser(64), required=True),
+           "Invoice", "Invoice no", "Number", "Pièce", "N° pièce"), text_parser(64), required=True,
+           title=pgettext_lazy("import column", "Invoice number")),
     Column("customer", "Client", ("Code client", "Customer", "Customer id", "Customer code", "N° client",
-           "Numéro client", "Compte client"), text_parser(64), required=True),
+           "Numéro client", "Compte client"), text_parser(64), required=True,
+           title=pgettext_lazy("import column", "Customer")),
     Column("customer_name", "Nom client", ("Customer name", "Raison sociale", "Nom", "Name", "Nom du client"),
-           text_parser(200)),
+           text_parser(200), title=pgettext_lazy("import column", "Customer name")),
     Column("issue_date", "Date de facture", ("Invoice date", "Date facture", "Date d'émission", "Date",
-           "Issue date", "Date de pièce"), parse_date, required=True),
+           "Issue date", "Date de pièce"), parse_date, required=True,
+           title=pgettext_lazy("import column", "Invoice date")),
     Column("due_date", "Date d'échéance", ("Due date", "Échéance", "Date échéance", "Due"), parse_date,
-           required=True),
+           required=True, title=pgettext_lazy("import column", "Due date")),
     Column("amount_excl_tax", "Montant HT", ("Amount excl. tax", "HT", "Total HT", "Net amount",
-           "Amount excluding tax"), parse_money),
-    Column("tax", "TVA", ("Tax", "Montant TVA", "VAT", "VAT amount", "Tax amount"), parse_money),
+           "Amount excluding tax"), parse_money, title=pgettext_lazy("import column", "Amount excl. tax")),
+    Column("tax", "TVA", ("Tax", "Montant TVA", "VAT", "VAT amount", "Tax amount"), parse_money,
+           title=pgettext_lazy("import column", "VAT")),
     Column("total", "Montant TTC", ("Total incl. tax", "TTC", "Total TTC", "Total", "Montant", "Amount",
-           "Gross amount", "Amount incl. tax"), parse_money),
-    Column("currency", "Devise", ("Currency", "Monnaie"), parse_currency),
+           "Gross amount", "Amount incl. tax"), parse_money, title=pgettext_lazy("import column", "Total incl. tax")),
+    Column("currency", "Devise", ("Currency", "Monnaie"), parse_currency,
+           title=pgettext_lazy("import column", "Currency")),
     Column("paid", "Déjà payé", ("Paid amount", "Payé", "Montant payé", "Montant réglé", "Réglé", "Paid"),
-           parse_money),
-    Column("external_id", "Identifiant externe", ("External id", "Référence externe", "Id"), text_parser(64)),
+           parse_money, title=pgettext_lazy("import column", "Already paid")),
+    Column("external_id", "Identifiant externe", ("External id", "Référence externe", "Id"), text_parser(64),
+           title=pgettext_lazy("import column", "External id")),
 ]
 
 # Compared and rewritten on re-import; "paid" is handled through the allocations.
@@ -50,12 +57,13 @@ def check_invoice(values: dict, default_currency: str) -> list[tuple[str, str]]:
     problems = []
     ht, tax, ttc = values.get("amount_excl_tax"), values.get("tax"), values.get("total")
     if ttc is None and ht is None:
-        problems.append(("total", "montant TTC ou HT obligatoire"))
+        problems.append(("total", pgettext("import", "amount incl. or excl. tax required")))
         return problems
     if ttc is None:
         ttc = values["total"] = ht + (tax or ZERO)
     elif ht is not None and tax is not None and ht + tax != ttc:
-        problems.append(("total", f"le TTC ({ttc}) n'est pas égal au HT ({ht}) plus la TVA ({tax})"))
+        problems.append(("total", pgettext("import", "the total incl. tax (%(total)s) is not the amount excl. tax "
+                                           "(%(net)s) plus the VAT (%(tax)s)") % {"total": ttc, "net": ht, "tax": tax}))
     elif ht is None:
         values["amount_excl_tax"] = ttc - (tax or ZERO)
     elif tax is None:
@@ -64,15 +72,16 @@ def check_invoice(values: dict, default_currency: str) -> list[tuple[str, str]]:
     for name in ("amount_excl_tax", "tax", "total"):
         amount = values.get(name, ZERO)
         if amount < 0:
-            problems.append((name, "montant négatif (une facture négative est un avoir)"))
+            problems.append((name, pgettext("import", "negative amount (a negative invoice is a credit note)")))
         elif amount >= MAX_AMOUNT:  # a total derived from HT + TVA, beyond what the column holds
-            problems.append((name, f"montant trop grand: {amount}"))
+            problems.append((name, pgettext("import", "amount too large: %(value)s") % {"value": amount}))
     paid = values.get("paid")
     if paid is not None and (paid < 0 or paid > ttc):
-        problems.append(("paid", f"le montant déjà payé ({paid}) doit être entre 0 et le TTC ({ttc})"))
+        problems.append(("paid", pgettext("import", "the amount already paid (%(paid)s) must be between 0 and the "
+                                          "total incl. tax (%(total)s)") % {"paid": paid, "total": ttc}))
     issue, due = values.get("issue_date"), values.get("due_date")
     if issue is not None and due is not None and due < issue:
-        problems.append(("due_date", "l'échéance précède la date de facture"))
+        problems.append(("due_date", pgettext("import", "the due date is before the invoice date")))
     values.setdefault("currency", default_currency)
     values.setdefault("external_id", "")
     return problems
@@ -95,7 +104,7 @@ class InvoiceImporter:
             present.add("tax")
         self.present = present
         self.compared = [f for f in _UPDATABLE if f in present]
-        self.label = {c.field: header_of(slots, c.field, c.label) for c in COLUMNS}
+        self.label = labels(slots, COLUMNS)
         # Compact maps: code client -> id (None while only planned), number -> first line.
         self.customers: dict[str, int | None] = dict(
             Customer.objects.filter(organisation=org).values_list("external_id", "id").iterator(chunk_size=10_000)
@@ -116,7 +125,8 @@ class InvoiceImporter:
             number = values["number"]
             first = seen.get(number)
             if first is not None:
-                problems.append(("number", f"numéro de facture en double (déjà ligne {first})"))
+                problems.append(("number", pgettext("import", "duplicate invoice number (already line %(line)s)")
+                                 % {"line": first}))
             else:
                 seen[number] = line
             code = values["customer"]
@@ -125,8 +135,9 @@ class InvoiceImporter:
                 if name:
                     self.new_customers[code] = name
                 else:
-                    problems.append(("customer", f"client inconnu: {code} (ajoutez une colonne « Nom client » "
-                                                 "pour le créer, ou importez d'abord les clients)"))
+                    problems.append(("customer", pgettext(
+                        "import", "unknown customer: %(code)s (add a column « Nom client » to create it, or import "
+                        "the customers first)") % {"code": code}))
             if problems:
                 for field, message in problems:
                     result.add_error(line, self.label[field], message)
@@ -151,8 +162,9 @@ class InvoiceImporter:
             other = old["total"] - old["open_balance"] - old["ext"]  # payments and credit notes
             total = values.get("total", old["total"])
             if paid + other > total:
-                result.add_error(line, self.label["paid"], f"déjà payé ({paid}) plus les paiements affectés "
-                                 f"({other}) dépassent le TTC ({total})")
+                result.add_error(line, self.label["paid"], pgettext(
+                    "import", "already paid (%(paid)s) plus the allocated payments (%(other)s) exceed the total incl. "
+                    "tax (%(total)s)") % {"paid": paid, "other": other, "total": total})
                 continue
             values["paid"] = paid
             customer_changed = customers.get(values["customer"]) != old["customer"]

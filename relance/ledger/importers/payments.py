@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
+from django.utils.translation import pgettext, pgettext_lazy
+
 from relance.accounts.models import Organisation
 from relance.ledger import balances
-from relance.ledger.importers.columns import Column, Slot, header_of
+from relance.ledger.importers.columns import Column, Slot, labels
 from relance.ledger.importers.fields import (
     parse_currency,
     parse_date,
@@ -36,22 +38,27 @@ from relance.lib.money import ZERO
 
 COLUMNS = [
     Column("date", "Date", ("Date de paiement", "Date de règlement", "Date du règlement", "Payment date",
-           "Date valeur", "Value date"), parse_date, required=True),
+           "Date valeur", "Value date"), parse_date, required=True, title=pgettext_lazy("import column", "Date")),
     Column("amount", "Montant", ("Amount", "Montant payé", "Montant réglé", "Montant du règlement", "Crédit",
-           "Credit"), parse_money, required=True),
+           "Credit"), parse_money, required=True, title=pgettext_lazy("import column", "Amount")),
     Column("customer", "Client", ("Code client", "Customer", "Customer id", "N° client", "Compte client"),
-           text_parser(64)),
-    Column("invoice", "Facture", ("Numéro de facture", "N° facture", "Invoice", "Invoice number"), text_parser(64)),
-    Column("reference", "Référence", ("Reference", "Réf", "Ref", "Libellé", "Label"), text_parser(200)),
+           text_parser(64), title=pgettext_lazy("import column", "Customer")),
+    Column("invoice", "Facture", ("Numéro de facture", "N° facture", "Invoice", "Invoice number"), text_parser(64),
+           title=pgettext_lazy("import column", "Invoice")),
+    Column("reference", "Référence", ("Reference", "Réf", "Ref", "Libellé", "Label"), text_parser(200),
+           title=pgettext_lazy("import column", "Reference")),
     Column("method", "Mode de paiement", ("Mode", "Mode de règlement", "Moyen de paiement", "Method", "Payment method"),
-           parse_method),
-    Column("payer_name", "Payeur", ("Nom du payeur", "Payer", "Payer name", "Donneur d'ordre"), text_parser(200)),
-    Column("payer_iban", "IBAN", ("IBAN payeur", "IBAN du payeur", "Payer IBAN"), parse_iban),
+           parse_method, title=pgettext_lazy("import column", "Payment method")),
+    Column("payer_name", "Payeur", ("Nom du payeur", "Payer", "Payer name", "Donneur d'ordre"), text_parser(200),
+           title=pgettext_lazy("import column", "Payer")),
+    Column("payer_iban", "IBAN", ("IBAN payeur", "IBAN du payeur", "Payer IBAN"), parse_iban,
+           title=pgettext_lazy("import column", "IBAN")),
     Column("bank_transaction_id", "Identifiant bancaire", ("Id transaction", "Identifiant de transaction",
-           "Transaction id", "Bank transaction id", "Référence bancaire"), text_parser(100)),
+           "Transaction id", "Bank transaction id", "Référence bancaire"), text_parser(100),
+           title=pgettext_lazy("import column", "Bank transaction id")),
     Column("external_id", "Code paiement", ("Identifiant paiement", "N° de règlement", "Payment id",
-           "External id"), text_parser(64)),
-    Column("currency", "Devise", ("Currency",), parse_currency),
+           "External id"), text_parser(64), title=pgettext_lazy("import column", "Payment id")),
+    Column("currency", "Devise", ("Currency",), parse_currency, title=pgettext_lazy("import column", "Currency")),
 ]
 
 _COMPARED = ("date", "amount", "currency", "customer", "reference", "method", "payer_name", "payer_iban")
@@ -61,7 +68,7 @@ def check_payment(values: dict, default_currency: str) -> list[tuple[str, str]]:
     """Cross-field rules of one row; completes currency and blank texts. Pure."""
     problems = []
     if values["amount"] <= 0:
-        problems.append(("amount", "le montant d'un paiement doit être positif"))
+        problems.append(("amount", pgettext("import", "the amount of a payment must be positive")))
     values.setdefault("currency", default_currency)
     for name in ("reference", "payer_name", "payer_iban", "external_id"):
         values.setdefault(name, "")
@@ -75,7 +82,7 @@ class PaymentImporter:
     def __init__(self, org: Organisation, batch: ImportBatch, result: ImportResult, slots: list[Slot]):
         self.org, self.batch, self.result = org, batch, result
         self.present = {s.field for s in slots}
-        self.label = {c.field: header_of(slots, c.field, c.label) for c in COLUMNS}
+        self.label = labels(slots, COLUMNS)
         self.customers = dict(Customer.objects.filter(organisation=org).values_list("external_id", "id"))
         self.seen_bank = KeyMap()  # identifier -> first line
         self.seen_external = KeyMap()
@@ -114,25 +121,29 @@ class PaymentImporter:
         if code is not None:
             values["customer"] = self.customers.get(code)
             if values["customer"] is None:
-                problems.append(("customer", f"client inconnu: {code}"))
+                problems.append(("customer", pgettext("import", "unknown customer: %(code)s") % {"code": code}))
         number = values.get("invoice")
         if number is not None:
             invoice = invoices.get(number)
             if invoice is None:
-                problems.append(("invoice", f"facture inconnue: {number}"))
+                problems.append(("invoice", pgettext("import", "unknown invoice: %(number)s") % {"number": number}))
             else:
                 if values["customer"] is None and code is None:
                     values["customer"] = invoice.customer_id
                 elif values["customer"] is not None and invoice.customer_id != values["customer"]:
-                    problems.append(("invoice", f"la facture {number} n'est pas celle du client {code}"))
+                    problems.append(("invoice", pgettext(
+                        "import", "the invoice %(number)s is not the customer %(code)s's")
+                        % {"number": number, "code": code}))
                 if invoice.currency != values["currency"]:
-                    problems.append(("currency", f"devise {values['currency']} différente de celle de la facture "
-                                                 f"({invoice.currency})"))
+                    problems.append(("currency", pgettext("import", "currency %(currency)s differs from the invoice's "
+                                                          "(%(invoice)s)")
+                                     % {"currency": values["currency"], "invoice": invoice.currency}))
         for name, seen in (("bank_transaction_id", self.seen_bank), ("external_id", self.seen_external)):
             key = values.get(name)
             if key:
                 if key in seen:
-                    problems.append((name, f"identifiant en double (déjà ligne {seen[key]})"))
+                    problems.append((name, pgettext("import", "duplicate identifier (already line %(line)s)")
+                                     % {"line": seen[key]}))
                 else:
                     seen[key] = line
         return problems
@@ -224,7 +235,8 @@ class PaymentImporter:
         changed = [f for f, v in fields.items() if getattr(old, f) != v]
         allocated = sum((amount for _, amount in allocations), ZERO)
         if "amount" in changed and allocated > fields["amount"]:
-            result.add_error(line, self.label["amount"], f"le paiement est déjà affecté pour {allocated}")
+            result.add_error(line, self.label["amount"], pgettext("import", "the payment is already allocated for "
+                                                                  "%(amount)s") % {"amount": allocated})
             return
         for f in changed:
             setattr(old, f, fields[f])

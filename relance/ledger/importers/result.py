@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from django.utils.translation import pgettext
+
 # Past this many problems we only count: a file with a wrong date format on every one of
 # its million lines must not need gigabytes to say so.
 MAX_KEPT_ERRORS = 100_000
@@ -27,7 +29,7 @@ class RefusedFile(Exception):
 
 
 class FieldError(ValueError):
-    """A cell that cannot be read as its field; the message says why, in French."""
+    """A cell that cannot be read as its field; the message says why, in the active language."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,16 +98,16 @@ class ImportResult:
                  for p in ordered[:limit]]
         rest = self.error_count - min(limit, len(ordered))
         if rest > 0:
-            lines.append(f"... et {rest} autres problèmes / and {rest} more problems")
+            lines.append(pgettext("import", "... and %(count)s more problems") % {"count": rest})
         return lines
 
-
     def warning_lines(self, limit: int = 50) -> list[str]:
-        """`file:line: field: attention : message` for the first `limit` warnings."""
+        """`file:line: field: warning: message` for the first `limit` warnings."""
         ordered = sorted(self.warnings, key=_order)
-        lines = [f"{self.filename}:{p.line}: {p.field}: attention : {p.message}" for p in ordered[:limit]]
+        warning = pgettext("import", "warning:")
+        lines = [f"{self.filename}:{p.line}: {p.field}: {warning} {p.message}" for p in ordered[:limit]]
         if len(ordered) > limit:
-            lines.append(f"... et {len(ordered) - limit} autres avertissements")
+            lines.append(pgettext("import", "... and %(count)s more warnings") % {"count": len(ordered) - limit})
         return lines
 
 

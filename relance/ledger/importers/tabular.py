@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import pgettext
 
 from relance.ledger.importers.result import ImportUsageError, RefusedFile
 from relance.ledger.importers.table import EncodingProblem, Table
@@ -54,21 +55,25 @@ def open_table(path: str | Path) -> Table:
     try:
         info = path.stat()
     except OSError as exc:
-        raise ImportUsageError(f"{path}: fichier illisible ({exc.strerror or exc})")
+        raise ImportUsageError(pgettext("import", "%(path)s: unreadable file (%(reason)s)")
+                               % {"path": path, "reason": exc.strerror or exc})
     # Before opening: a FIFO would block the open, /dev/zero or /dev/urandom never end.
     if not stat.S_ISREG(info.st_mode):
-        raise RefusedFile("pas un fichier ordinaire (périphérique, tube ou dossier): refusé")
+        raise RefusedFile(pgettext("import", "not a regular file (device, pipe or folder): refused"))
     limit = settings.RELANCE_IMPORT_MAX_BYTES
     if info.st_size > limit:
-        raise RefusedFile(f"fichier trop gros ({info.st_size} octets, {limit} au plus: RELANCE_IMPORT_MAX_BYTES)")
+        raise RefusedFile(pgettext(
+            "import", "file too big (%(size)s bytes, at most %(limit)s: RELANCE_IMPORT_MAX_BYTES)")
+            % {"size": info.st_size, "limit": limit})
     try:
         with path.open("rb") as f:
             magic = f.read(8)
     except OSError as exc:
-        raise ImportUsageError(f"{path}: fichier illisible ({exc.strerror or exc})")
+        raise ImportUsageError(pgettext("import", "%(path)s: unreadable file (%(reason)s)")
+                               % {"path": path, "reason": exc.strerror or exc})
     suffix = path.suffix.lower()
     if suffix == ".xls" or magic.startswith(b"\xd0\xcf\x11\xe0"):
-        raise RefusedFile("format XLS (Excel 97) non pris en charge, enregistrez en XLSX ou CSV")
+        raise RefusedFile(pgettext("import", "XLS format (Excel 97) not supported, save as XLSX or CSV"))
     if suffix in {".xlsx", ".xlsm"} or magic.startswith(b"PK\x03\x04"):
         return open_xlsx(path)
     return _open_csv(path)
@@ -104,8 +109,8 @@ def _scan(path: Path) -> tuple[str, str]:
     if not first_bad:
         return digest.hexdigest(), "utf-8-sig" if bom else "utf-8"
     if bom or multibyte:
-        raise RefusedFile(f"encodage mélangé: le fichier est en UTF-8 mais cette ligne ne l'est pas "
-                          f"({first_bad_error}); enregistrez tout le fichier en UTF-8", line=first_bad)
+        raise RefusedFile(pgettext("import", "mixed encodings: the file is in UTF-8 but this line is not (%(error)s); "
+                                   "save the whole file in UTF-8") % {"error": first_bad_error}, line=first_bad)
     # A Windows export. cp1252 and Latin-1 agree on all but 0x80-0x9F, where cp1252 has the
     # letters French needs (€ ’ œ) and Latin-1 only control codes.
     return digest.hexdigest(), "latin-1" if holes else "cp1252"
@@ -130,7 +135,7 @@ def _scan_block(block: bytes, line: int, first_bad: int, error: str, multibyte: 
             block.decode("utf-8")
         except UnicodeDecodeError as exc:
             first_bad = line + block.count(b"\n", 0, exc.start)
-            error = f"octet {block[exc.start:exc.start + 1].hex(' ')} invalide"
+            error = pgettext("import", "invalid byte %(byte)s") % {"byte": block[exc.start:exc.start + 1].hex(" ")}
     if not multibyte:
         # The full pattern is slow on a long Windows file; the simple one rules most blocks out.
         multibyte = _UTF8_LEAD.search(block) is not None and _UTF8_MULTIBYTE.search(block) is not None
@@ -191,7 +196,7 @@ class LineTooLong(Exception):
 def _bounded_lines(text: io.TextIOBase) -> Iterator[str]:
     while line := text.readline(_MAX_LINE):
         if len(line) == _MAX_LINE and not line.endswith(("\n", "\r")):
-            raise LineTooLong(f"ligne de plus de {_MAX_LINE} caractères")
+            raise LineTooLong(pgettext("import", "line of more than %(max)s characters") % {"max": _MAX_LINE})
         yield line
 
 
@@ -209,7 +214,7 @@ def _numbered_csv(reader) -> Iterator[tuple[int, list]]:
             return
         except (LineTooLong, csv.Error) as exc:
             # On the line the record starts: an unclosed quote is found far below it.
-            yield last + 1, EncodingProblem(f"CSV mal formé: {exc}")
+            yield last + 1, EncodingProblem(pgettext("import", "malformed CSV: %(error)s") % {"error": exc})
             return
         start, last = last + 1, reader.line_num
         if any(c.strip() for c in cells):

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import pgettext
 from openpyxl import load_workbook
 
 from relance.ledger.importers.result import RefusedFile
@@ -35,10 +36,10 @@ def open_xlsx(path: Path) -> Table:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl lets through whatever its parsers meet in a corrupt file
-        raise RefusedFile(f"fichier XLSX illisible ({_reason(exc)})")
+        raise RefusedFile(_unreadable(exc))
     try:
         if not book.worksheets:
-            raise RefusedFile("classeur sans feuille")
+            raise RefusedFile(pgettext("import", "workbook without a sheet"))
         sheet = book.worksheets[0]
         budget = [settings.RELANCE_IMPORT_MAX_CELLS]
         line, header = _header(sheet, budget)
@@ -63,14 +64,16 @@ def _check_archive(path: Path) -> None:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
     except Exception as exc:  # BadZipFile, but also ValueError, OverflowError… on forged headers
-        raise RefusedFile(f"fichier XLSX illisible ({_reason(exc)})")
+        raise RefusedFile(_unreadable(exc))
     unzipped = sum(m.file_size for m in members)
     if unzipped > UNZIPPED_PER_BYTE * limit:
-        raise RefusedFile(f"fichier XLSX trop gros une fois décompressé ({unzipped} octets, "
-                          f"{UNZIPPED_PER_BYTE * limit} au plus: RELANCE_IMPORT_MAX_BYTES)")
+        raise RefusedFile(pgettext("import", "XLSX file too big once unzipped (%(size)s bytes, at most %(limit)s: "
+                                   "RELANCE_IMPORT_MAX_BYTES)")
+                          % {"size": unzipped, "limit": UNZIPPED_PER_BYTE * limit})
     strings = sum(m.file_size for m in members if m.filename.lower().endswith("sharedstrings.xml"))
     if strings > limit // 2:
-        raise RefusedFile(f"fichier XLSX: textes partagés trop gros ({strings} octets, {limit // 2} au plus)")
+        raise RefusedFile(pgettext("import", "XLSX file: shared strings too big (%(size)s bytes, at most %(limit)s)")
+                          % {"size": strings, "limit": limit // 2})
 
 
 def _header(sheet, budget: list[int]) -> tuple[int, list[str]]:
@@ -86,7 +89,7 @@ def _header(sheet, budget: list[int]) -> tuple[int, list[str]]:
     except RefusedFile:
         raise
     except Exception as exc:
-        raise RefusedFile(f"fichier XLSX illisible ({_reason(exc)})")
+        raise RefusedFile(_unreadable(exc))
     finally:
         rows.close()
 
@@ -105,14 +108,19 @@ def _numbered(rows, first: int, done: list[int], budget: list[int]) -> Iterator[
     except RefusedFile as exc:
         yield exc.line, EncodingProblem(exc.message)
     except Exception as exc:  # a corrupt sheet: openpyxl parses it as we go
-        yield line + 1, EncodingProblem(f"fichier XLSX illisible ({_reason(exc)})")
+        yield line + 1, EncodingProblem(_unreadable(exc))
 
 
 def _spend(budget: list[int], cells: int, line: int) -> None:
     budget[0] -= cells
     if budget[0] < 0:
         limit = settings.RELANCE_IMPORT_MAX_CELLS
-        raise RefusedFile(f"plus de {limit} cellules lues: RELANCE_IMPORT_MAX_CELLS", line=line)
+        raise RefusedFile(pgettext("import", "more than %(limit)s cells read: RELANCE_IMPORT_MAX_CELLS")
+                          % {"limit": limit}, line=line)
+
+
+def _unreadable(exc: BaseException) -> str:
+    return pgettext("import", "unreadable XLSX file (%(reason)s)") % {"reason": _reason(exc)}
 
 
 def _reason(exc: BaseException) -> str:
