@@ -4,7 +4,8 @@ A job is a folder `DATA_DIR/import_jobs/<organisation id>/<job id>/` holding the
 its own (cleaned) name and `job.json`: the kind, the column mapping, the state, the progress and the
 result of the last run (a dry run, then the real import). A web request writes the job, a background
 thread runs `import_file()` and rewrites `job.json` as it goes; the page polls it. No table: a job
-lasts minutes, and what an import did stays in ImportBatch.
+lasts minutes, and what an import did stays in ImportBatch. A job reports in the language of the user who
+created it (`language`), whatever thread runs it.
 
 Besides the CSV/XLSX tables (KINDS), a job may hold a whole-file format (import_whole: FEC, bank
 statement, e-invoice): uploaded as AUTO, its kind is then found from the content; no mapping, no preview.
@@ -26,8 +27,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import get_valid_filename
+from django.utils.translation import pgettext
 
 from relance.accounts.models import Organisation
 from relance.accounts.permissions import WRITE, require
@@ -68,6 +70,11 @@ class Job:
     created_at: str = ""
     user_id: int | None = None
     pid: int | None = None  # the process running it: a restarted server leaves no job polling for ever
+    language: str = ""  # its messages' language, the creator's; "" in the jobs written before it was kept
+
+    @property
+    def speaks(self) -> str:
+        return self.language or settings.LANGUAGE_CODE
 
     @property
     def folder(self) -> Path:
@@ -113,7 +120,9 @@ def load_job(org: Organisation, job_id: str) -> Job | None:
     if job.organisation_id != org.pk:
         return None
     if job.running and job.pid and not _alive(job.pid):
-        job.state, job.message = FAILED, "import interrompu (serveur redémarré) : rien n'a été enregistré ; relancez-le"
+        with translation.override(job.speaks):
+            job.state, job.message = FAILED, pgettext(
+                "import", "import interrupted (server restarted): nothing was saved; start it again")
         job.save()
     return job
 
@@ -136,19 +145,20 @@ def create_job(org: Organisation, kind: str, uploaded, user=None) -> Job:
     require(user, org, WRITE)
     whole = kind == AUTO or kind in import_whole.KINDS
     if kind not in KINDS and not whole:
-        raise ImportUsageError(f"type d'import inconnu : {kind}")
+        raise ImportUsageError(pgettext("import", "unknown kind of import: %(kind)s") % {"kind": kind})
     name = get_valid_filename(Path(uploaded.name or "import.csv").name)[:200] or "import.csv"
     if whole and Path(name).suffix.lower() not in import_whole.SUFFIXES:
-        raise ImportUsageError(f"{name} : format non pris en charge ; un FEC (.txt, .csv), un relevé bancaire "
-                               "(CAMT .xml/.zip, OFX, MT940) ou une facture électronique (PDF Factur-X, XML CII "
-                               "ou UBL) est attendu")
+        raise ImportUsageError(pgettext("import", "%(name)s: format not supported; a FEC (.txt, .csv), a bank "
+                                        "statement (CAMT .xml/.zip, OFX, MT940) or an e-invoice (Factur-X PDF, CII "
+                                        "or UBL XML) is expected") % {"name": name})
     if not whole and Path(name).suffix.lower() not in SUFFIXES:
-        raise ImportUsageError("format non pris en charge : un fichier CSV ou XLSX est attendu (pour un FEC, un relevé "
-                               "bancaire ou une facture électronique, choisissez « Export comptable (FEC), relevé "
-                               "bancaire ou facture électronique »)")
+        raise ImportUsageError(pgettext("import", "format not supported: a CSV or XLSX file is expected (for a FEC, a "
+                                        "bank statement or an e-invoice, choose « Ledger export (FEC), bank statement "
+                                        "or e-invoice »)"))
     _prune(org.pk)
     job = Job(id=secrets.token_hex(8), organisation_id=org.pk, kind=kind, filename=name, size=uploaded.size,
-              created_at=timezone.now().isoformat(), user_id=getattr(user, "pk", None))
+              created_at=timezone.now().isoformat(), user_id=getattr(user, "pk", None),
+              language=translation.get_language() or settings.LANGUAGE_CODE)
     job.folder.mkdir(parents=True)
     with job.path.open("wb") as out:
         for chunk in uploaded.chunks():
@@ -159,9 +169,9 @@ def create_job(org: Organisation, kind: str, uploaded, user=None) -> Job:
         job.kind = import_whole.detect(job.path) or ""
         if not job.kind:
             shutil.rmtree(job.folder, ignore_errors=True)
-            raise ImportUsageError(f"{name} : fichier non reconnu ; ni un FEC, ni un relevé bancaire (CAMT.053/054, "
-                                   "OFX, MT940), ni une facture électronique (Factur-X, CII, UBL). Pour un tableau "
-                                   "CSV ou XLSX, choisissez ce qu'il contient.")
+            raise ImportUsageError(pgettext("import", "%(name)s: file not recognised; neither a FEC, nor a bank "
+                                            "statement (CAMT.053/054, OFX, MT940), nor an e-invoice (Factur-X, CII, "
+                                            "UBL). For a CSV or XLSX table, choose what it holds.") % {"name": name})
     job.save()
     return job
 
@@ -187,7 +197,7 @@ class Preview:
     columns: list[dict]
     rows: list[list[str]]
     problems: list[tuple[str, str]]
-    fields: list[tuple[str, str]]  # (field, French label) of the kind, for the mapping choices
+    fields: list[tuple[str, str]]  # (field, its name in the active language) of the kind, for the mapping choices
     error: str = ""
     lines: list[int] = field(default_factory=list)  # the file's line number of each row
 
@@ -197,12 +207,12 @@ def preview(job: Job) -> Preview | None:
     if job.whole_file:
         return None
     importer = KINDS[job.kind]
-    fields = [(c.field, c.label) for c in importer.columns]
+    fields = [(c.field, c.shown) for c in importer.columns]
     try:
         with open_table(job.path) as table:
             header = table.header
             if isinstance(header, EncodingProblem) or not header:
-                message = header.message if isinstance(header, EncodingProblem) else "fichier vide"
+                message = header.message if isinstance(header, EncodingProblem) else pgettext("import", "empty file")
                 return Preview([], [], [], fields, error=message)
             rows: list[list[str]] = []
             lines: list[int] = []
@@ -235,9 +245,9 @@ def start(job: Job, *, dry_run: bool, mapping: dict[str, str] | None = None, use
     org = Organisation.objects.get(pk=job.organisation_id)
     require(user, org, WRITE)
     if job.running:
-        raise ImportUsageError("un import de ce fichier est déjà en cours")
+        raise ImportUsageError(pgettext("import", "an import of this file is already running"))
     if not dry_run and job.state == IMPORTED:
-        raise ImportUsageError("ce fichier est déjà importé")
+        raise ImportUsageError(pgettext("import", "this file is already imported"))
     if mapping is not None:
         job.mapping = mapping
     job.state = CHECKING if dry_run else IMPORTING
@@ -259,6 +269,12 @@ def _run_in_thread(job: Job, org: Organisation, dry_run: bool, user=None) -> Non
 
 
 def run(job: Job, org: Organisation, dry_run: bool, user=None) -> Job:
+    # In the creator's language: the thread (or worker) running it has none, or another user's.
+    with translation.override(job.speaks):
+        return _run(job, org, dry_run, user)
+
+
+def _run(job: Job, org: Organisation, dry_run: bool, user=None) -> Job:
     last = [0.0]
 
     def progress(done: int, total: int) -> None:
@@ -281,7 +297,7 @@ def run(job: Job, org: Organisation, dry_run: bool, user=None) -> Job:
         return job
     except Exception:  # a bug must not leave the page polling for ever
         log.exception("import job %s failed", job.id)
-        job.state, job.message = FAILED, "erreur inattendue pendant l'import ; voir le journal du serveur"
+        job.state, job.message = FAILED, pgettext("import", "unexpected error during the import; see the server log")
         job.save()
         return job
     ordered = sorted(result.errors, key=lambda p: (p.line, p.field))
@@ -307,8 +323,10 @@ def _write_rejects(job: Job, problems, more: int) -> None:
     """The reject report: every problem of the last run as file;line;field;message (Excel's French CSV)."""
     with rejects_path(job).open("w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out, delimiter=";")
-        writer.writerow(["fichier", "ligne", "colonne", "message"])
+        writer.writerow([pgettext("import", "file"), pgettext("import", "line"), pgettext("import", "column"),
+                         pgettext("import", "message")])
         for p in problems:
             writer.writerow([job.filename, p.line or "", p.field, p.message])
         if more:
-            writer.writerow([job.filename, "", "", f"... et {more} autres problèmes"])
+            writer.writerow([job.filename, "", "", pgettext("import rejects", "... and %(count)s more problems")
+                             % {"count": more}])
