@@ -136,7 +136,7 @@ class InvoiceImporter:
                     self.new_customers[code] = name
                 else:
                     problems.append(("customer", pgettext(
-                        "import", "unknown customer: %(code)s (add a column « Nom client » to create it, or import "
+                        "import", "unknown customer: %(code)s (add a column « Customer name » to create it, or import "
                         "the customers first)") % {"code": code}))
             if problems:
                 for field, message in problems:
