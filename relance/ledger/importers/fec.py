@@ -32,6 +32,7 @@ from pathlib import Path
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import pgettext
 
 from relance.accounts.models import Organisation
 from relance.audit import log as audit_log
@@ -169,7 +170,8 @@ class _Columns:
             wanted = [n for n in wanted if n not in ("Debit", "Credit")] + list(SIGNED)
         missing = [n for n in wanted if normalise_label(n) not in index]
         if missing:
-            result.add_error(1, "(en-tête)", "colonnes obligatoires du FEC absentes: " + ", ".join(missing))
+            message = pgettext("import", "required FEC columns missing: %(columns)s") % {"columns": ", ".join(missing)}
+            result.add_error(1, pgettext("import", "(header)"), message)
         for n in (*wanted, *OPTIONAL):
             i = index.get(normalise_label(n))
             if i is not None:
@@ -184,13 +186,14 @@ def read_fec(path: str | Path, result: ImportResult, *, prefix: str = DEFAULT_CU
     table = open_table(path)
     try:
         if table.format != "csv":
-            raise RefusedFile("un FEC est un fichier texte (tabulation ou « | »), pas un classeur")
+            raise RefusedFile(pgettext("import", "a FEC is a text file (tab or « | »), not a workbook"))
         if isinstance(table.header, EncodingProblem):
-            raise RefusedFile(f"encodage illisible ({table.header.message})", line=1)
+            raise RefusedFile(pgettext("import", "unreadable encoding (%(error)s)") % {"error": table.header.message},
+                              line=1)
         if not table.header:
-            raise RefusedFile("fichier vide")
+            raise RefusedFile(pgettext("import", "empty file"))
         if table.delimiter not in ("\t", "|"):
-            raise RefusedFile("un FEC sépare ses colonnes par des tabulations ou des « | »", line=1)
+            raise RefusedFile(pgettext("import", "a FEC separates its columns with tabs or « | »"), line=1)
         encoding, delimiter, sha256 = table.encoding, table.delimiter, table.sha256
     finally:
         table.close()
@@ -210,7 +213,7 @@ def read_fec(path: str | Path, result: ImportResult, *, prefix: str = DEFAULT_CU
                 if len(cells) > 1 or cells[0].strip():
                     reader.read(line, cells)
     except UnicodeDecodeError as exc:  # only when the detection was fooled (UTF-16 with a broken pair)
-        raise RefusedFile(f"encodage illisible ({exc.reason})", line=line + 1)
+        raise RefusedFile(pgettext("import", "unreadable encoding (%(error)s)") % {"error": exc.reason}, line=line + 1)
     if not result.ok:
         return None, sha256
     return reader.ledger(journals), sha256
@@ -236,7 +239,7 @@ def _is_iso_8859_15(path: Path) -> bool:
 def _read_line(text, line: int) -> str:
     raw = text.readline(_MAX_LINE)
     if len(raw) == _MAX_LINE and not raw.endswith("\n"):
-        raise RefusedFile(f"ligne de plus de {_MAX_LINE} caractères", line=line)
+        raise RefusedFile(pgettext("import", "line of more than %(max)s characters") % {"max": _MAX_LINE}, line=line)
     return raw
 
 
@@ -262,7 +265,7 @@ class _Reader:
         text = raw.strip()
         if not text:
             if required:
-                self._error(line, name, "date obligatoire")
+                self._error(line, name, pgettext("import", "date required"))
             return None
         parsed = self.dates.get(raw)
         if parsed is None:
@@ -284,7 +287,8 @@ class _Reader:
             self._error(line, name, str(exc))
             return None
         if amount < 0:
-            self._error(line, name, f"montant négatif: {text!r} (le FEC porte des montants positifs)")
+            self._error(line, name, pgettext("import", "negative amount: %(value)s (a FEC holds positive amounts)")
+                        % {"value": repr(text)})
             return None
         return amount
 
@@ -301,19 +305,22 @@ class _Reader:
             return amount
         if sense in _CREDIT_SENSE:
             return None if amount is None else -amount
-        self._error(line, "Sens", f"sens invalide (D ou C attendu): {cells[at['Sens']].strip()!r}")
+        self._error(line, "Sens", pgettext("import", "invalid direction (D or C expected): %(value)s")
+                    % {"value": repr(cells[at["Sens"]].strip())})
         return None
 
     def read(self, line: int, cells: list[str]) -> None:
         c = self.c
         if len(cells) != c.width and (len(cells) < c.width or any(x.strip() for x in cells[c.width:])):
-            self.result.add_error(line, "(ligne)", f"{len(cells)} colonnes pour {c.width} en-têtes")
+            message = pgettext("import", "%(cells)s columns for %(width)s headers") % {"cells": len(cells),
+                                                                                       "width": c.width}
+            self.result.add_error(line, pgettext("import", "(line)"), message)
             return
         journal, account = cells[self.i_journal].strip(), cells[self.i_account].strip()
         if not journal:
-            self._error(line, "JournalCode", "code journal obligatoire")
+            self._error(line, "JournalCode", pgettext("import", "journal code required"))
         if not account:
-            self._error(line, "CompteNum", "numéro de compte obligatoire")
+            self._error(line, "CompteNum", pgettext("import", "account number required"))
         entry_date = self.dates.get(cells[self.i_date])
         if entry_date is None or entry_date.__class__ is str:
             entry_date = self._date(line, "EcritureDate", cells[self.i_date])
@@ -346,16 +353,18 @@ class _Reader:
         field_name = "CompAuxNum" if cells[at["CompAuxNum"]].strip() else "CompteNum"
         problems = []
         if len(code) > 64:
-            problems.append((field_name, f"code client trop long ({len(code)} caractères, 64 au plus)"))
+            problems.append((field_name, pgettext(
+                "import", "customer code too long (%(length)s characters, at most 64)") % {"length": len(code)}))
         if not ref:
-            problems.append(("PieceRef", "référence de pièce obligatoire sur un compte client"))
+            problems.append(("PieceRef", pgettext("import", "document reference required on a customer account")))
         elif len(ref) > 64:
-            problems.append(("PieceRef", f"référence trop longue ({len(ref)} caractères, 64 au plus)"))
+            problems.append(("PieceRef", pgettext("import", "reference too long (%(length)s characters, at most 64)")
+                             % {"length": len(ref)}))
         label = " ".join(cells[at["EcritureLib"]].split())
         for name_, value in (("CompAuxLib" if field_name == "CompAuxNum" else "CompteLib", name), ("PieceRef", ref),
                              (field_name, code), ("EcritureLib", label)):
             if CONTROL.search(value):
-                problems.append((name_, "caractère de contrôle interdit"))
+                problems.append((name_, pgettext("import", "control character not allowed")))
         piece_date = self._date(line, "PieceDate", cells[at["PieceDate"]], required=False)
         due = self._date(line, "EcheanceDate", cells[at["EcheanceDate"]], required=False) \
             if "EcheanceDate" in at else None
@@ -374,7 +383,8 @@ class _Reader:
         amount = abs(net)
         piece.amount += amount
         if piece.amount >= MAX_AMOUNT:
-            self._error(line, "Debit" if debit else "Credit", f"pièce trop grosse ({piece.amount})")
+            self._error(line, "Debit" if debit else "Credit", pgettext("import", "document too large (%(amount)s)")
+                        % {"amount": piece.amount})
         if due is not None and (piece.due is None or due < piece.due):
             piece.due = due
         letter = cells[at["EcritureLet"]].strip()
@@ -408,13 +418,13 @@ class _Reader:
 def _parse_date(text: str) -> date | str:
     """A FEC date, AAAAMMJJ; the problem as text when it is not one."""
     if len(text) != 8 or not text.isdigit() or not text.isascii():
-        return f"date invalide (AAAAMMJJ attendu): {text[:40]!r}"
+        return pgettext("import", "invalid date (YYYYMMDD expected): %(value)s") % {"value": repr(text[:40])}
     try:
         parsed = date(int(text[:4]), int(text[4:6]), int(text[6:]))
     except ValueError:
-        return f"date inexistante: {text!r}"
+        return pgettext("import", "no such date: %(value)s") % {"value": repr(text)}
     if not 1900 <= parsed.year <= 2200:
-        return f"date hors limites: {text!r}"
+        return pgettext("import", "date out of range: %(value)s") % {"value": repr(text)}
     return parsed
 
 

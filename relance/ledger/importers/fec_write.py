@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db.models import Sum
+from django.utils.translation import pgettext
 
 from relance.accounts.models import Organisation
 from relance.law.payment_terms import default_due_date
@@ -109,7 +110,8 @@ def _invoices(org, batch, ledger: FecLedger, customers: dict[str, int], result: 
         problems = check_invoice(values, org.currency)
         old = stored.get(number)
         if old is not None and old["customer_id"] != customer:
-            problems.append(("number", f"la facture {number} existe déjà pour un autre client"))
+            problems.append(("number", pgettext("import", "the invoice %(number)s already exists for another customer")
+                             % {"number": number}))
         for name, message in problems:
             result.add_error(piece.line, _COLUMN.get(name, "PieceRef"), message)
         if problems:
@@ -127,8 +129,9 @@ def _invoices(org, batch, ledger: FecLedger, customers: dict[str, int], result: 
             continue
         settled = old["total"] - old["open_balance"]
         if values["total"] < settled:
-            result.add_error(piece.line, "Debit", f"la facture {number} est déjà réglée pour {settled}, plus que "
-                                                  f"son nouveau montant {values['total']}")
+            result.add_error(piece.line, "Debit", pgettext(
+                "import", "the invoice %(number)s is already settled for %(settled)s, more than its new amount "
+                "%(amount)s") % {"number": number, "settled": settled, "amount": values["total"]})
             continue
         changed.append((given, values, old["id"]))
     if not result.ok:
@@ -170,15 +173,17 @@ def _credit_notes(org, batch, ledger: FecLedger, customers: dict[str, int], resu
             new.append(piece)
             continue
         if old["customer_id"] != customers[piece.customer]:
-            result.add_error(piece.line, "PieceRef", f"l'avoir {number} existe déjà pour un autre client")
+            result.add_error(piece.line, "PieceRef", pgettext(
+                "import", "the credit note %(number)s already exists for another customer") % {"number": number})
             continue
         ids[id(piece)] = old["id"]
         used = allocated.get(old["id"], ZERO)
         if piece.amount == old["total"]:
             result.unchanged += 1
         elif piece.amount < used:
-            result.add_error(piece.line, "Credit", f"l'avoir {number} est déjà affecté pour {used}, plus que son "
-                                                   f"nouveau montant {piece.amount}")
+            result.add_error(piece.line, "Credit", pgettext(
+                "import", "the credit note %(number)s is already allocated for %(used)s, more than its new amount "
+                "%(amount)s") % {"number": number, "used": used, "amount": piece.amount})
         else:
             changed.append((piece.amount, old["id"]))
     if not result.ok:
@@ -210,8 +215,9 @@ def _payments(org, batch, pieces: list[Piece], customers: dict[str, int], result
         if piece.amount == old["amount"]:
             result.unchanged += 1
         elif piece.amount < used:
-            result.add_error(piece.line, "Credit", f"le règlement est déjà affecté pour {used}, plus que son "
-                                                   f"nouveau montant {piece.amount}")
+            result.add_error(piece.line, "Credit", pgettext(
+                "import", "the payment is already allocated for %(used)s, more than its new amount %(amount)s")
+                % {"used": used, "amount": piece.amount})
         else:
             changed.append((piece.amount, old["id"]))
     if not result.ok:
