@@ -25,7 +25,7 @@ KINDS = ("fec", STATEMENT, *EINVOICE_KINDS)
 # e-invoices .pdf/.xml; banks also send CAMT files without any extension. The content decides.
 SUFFIXES = {".txt", ".csv", ".xml", ".zip", ".ofx", ".qfx", ".sta", ".mt940", ".940", ".swi", ".pdf", ""}
 _HEAD = 8192
-_LINE = re.compile(r"\bligne (\d+)")
+_LINE = re.compile(r"\b(?:ligne|line) (\d+)")  # a statement's place, in French or English
 
 
 def detect(path: Path) -> str | None:

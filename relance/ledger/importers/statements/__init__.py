@@ -25,6 +25,7 @@ from typing import BinaryIO
 from django.conf import settings
 from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import pgettext
 
 from relance.accounts.models import Organisation
 from relance.audit import log as audit_log
@@ -81,13 +82,16 @@ class StatementResult:
 
     def summary(self) -> str:
         """The report printed after an import."""
-        verb = "simulation (rien n'a été écrit)" if self.dry_run else "importé"
-        text = (f"{self.filename}: {verb} ({self.format}): {self.lines} lignes lues, {self.created} crédits "
-                f"importés, {self.duplicates} doublons ignorés, {self.debits} débits ignorés")
-        others = [(self.reversals, "contre-passations ignorées"),
-                  (self.not_payments, "crédits hors paiements de clients ignorés (intérêts, virements internes)"),
-                  (self.not_booked, "lignes non comptabilisées ignorées")]
-        return text + "".join(f", {n} {label}" for n, label in others if n)
+        verb = pgettext("import", "dry run (nothing was written)") if self.dry_run else pgettext("import", "imported")
+        text = pgettext("import", "%(file)s: %(verb)s (%(format)s): %(lines)s lines read, %(created)s credits "
+                        "imported, %(duplicates)s duplicates ignored, %(debits)s debits ignored") % {
+            "file": self.filename, "verb": verb, "format": self.format, "lines": self.lines, "created": self.created,
+            "duplicates": self.duplicates, "debits": self.debits}
+        others = [(self.reversals, pgettext("import", "%(count)s reversals ignored")),
+                  (self.not_payments, pgettext("import", "%(count)s credits other than customers' payments ignored "
+                                                         "(interest, internal transfers)")),
+                  (self.not_booked, pgettext("import", "%(count)s unbooked lines ignored"))]
+        return text + "".join(", " + label % {"count": n} for n, label in others if n)
 
 
 def detect_format(path: str | Path) -> str | None:
@@ -136,12 +140,14 @@ def read_lines(path: str | Path, fmt: str | None = None) -> Iterator[BankLine]:
     path = Path(path)
     fmt = fmt or detect_format(path)
     if fmt not in FORMATS:
-        raise StatementError("format de relevé non reconnu (CAMT.053/054, OFX ou MT940 attendu)")
+        raise StatementError(pgettext("import", "statement format not recognised (CAMT.053/054, OFX or MT940 "
+                                      "expected)"))
     with ExitStack() as stack:
         f = stack.enter_context(path.open("rb"))
         if f.read(4) == b"PK\x03\x04":
             if fmt != "camt":
-                raise StatementError(f"archive ZIP: seuls des relevés CAMT y sont lus, pas {fmt}")
+                raise StatementError(pgettext("import", "ZIP archive: only CAMT statements are read in it, not "
+                                              "%(format)s") % {"format": fmt})
             yield from map(_own_transfer, _zip_lines(stack, f))
             return
         f.seek(0)
@@ -161,11 +167,11 @@ def _zip_lines(stack: ExitStack, f: BinaryIO) -> Iterator[BankLine]:
         archive = stack.enter_context(zipfile.ZipFile(f))
         members = sorted((i for i in archive.infolist() if not i.is_dir()), key=lambda i: i.filename)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise StatementError(f"archive ZIP illisible ({exc})")
+        raise StatementError(pgettext("import", "unreadable ZIP archive (%(error)s)") % {"error": exc})
     limit = settings.RELANCE_IMPORT_MAX_BYTES
     if sum(i.file_size for i in members) > limit:
-        raise StatementError(f"archive ZIP trop grosse une fois décompressée ({limit} octets au plus: "
-                             "RELANCE_IMPORT_MAX_BYTES)")
+        raise StatementError(pgettext("import", "ZIP archive too big once unzipped (at most %(limit)s bytes: "
+                                      "RELANCE_IMPORT_MAX_BYTES)") % {"limit": limit})
     for info in members:
         try:
             with archive.open(info) as member:
@@ -175,7 +181,8 @@ def _zip_lines(stack: ExitStack, f: BinaryIO) -> Iterator[BankLine]:
         except StatementError as exc:
             raise StatementError(exc.message, f"{info.filename}: {exc.place}" if exc.place else info.filename)
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
-            raise StatementError(f"membre d'archive illisible ({exc})", info.filename)
+            raise StatementError(pgettext("import", "unreadable archive member (%(error)s)") % {"error": exc},
+                                 info.filename)
 
 
 def import_statement(org: Organisation, path: str | Path, *, fmt: str | None = None,
@@ -187,20 +194,24 @@ def import_statement(org: Organisation, path: str | Path, *, fmt: str | None = N
     """
     path = Path(path)
     if fmt is not None and fmt not in FORMATS:
-        raise ImportUsageError(f"format de relevé inconnu: {fmt} ({', '.join(FORMATS)})")
+        raise ImportUsageError(pgettext("import", "unknown statement format: %(format)s (%(known)s)")
+                               % {"format": fmt, "known": ", ".join(FORMATS)})
     result = StatementResult(filename=str(path), dry_run=dry_run)
     try:
         info = path.stat()
     except OSError as exc:
-        raise ImportUsageError(f"{path}: fichier illisible ({exc.strerror or exc})")
+        raise ImportUsageError(pgettext("import", "%(path)s: unreadable file (%(reason)s)")
+                               % {"path": path, "reason": exc.strerror or exc})
     if not stat.S_ISREG(info.st_mode):
-        return _refuse(result, "pas un fichier ordinaire (périphérique, tube ou dossier): refusé")
+        return _refuse(result, pgettext("import", "not a regular file (device, pipe or folder): refused"))
     limit = settings.RELANCE_IMPORT_MAX_BYTES
     if info.st_size > limit:
-        return _refuse(result, f"fichier trop gros ({info.st_size} octets, {limit} au plus: RELANCE_IMPORT_MAX_BYTES)")
+        return _refuse(result, pgettext("import", "file too big (%(size)s bytes, at most %(limit)s: "
+                                        "RELANCE_IMPORT_MAX_BYTES)") % {"size": info.st_size, "limit": limit})
     result.format = fmt or detect_format(path) or ""
     if not result.format:
-        return _refuse(result, "format de relevé non reconnu (CAMT.053/054, OFX ou MT940 attendu)")
+        return _refuse(result, pgettext("import", "statement format not recognised (CAMT.053/054, OFX or MT940 "
+                                        "expected)"))
     try:
         with transaction.atomic(), closing_copies():
             batch = ImportBatch.objects.create(organisation=org, kind=KIND, filename=path.name[:500],
@@ -217,7 +228,8 @@ def import_statement(org: Organisation, path: str | Path, *, fmt: str | None = N
     except StatementError as exc:
         return _refuse(result, exc.message, exc.place)
     except (DataError, IntegrityError) as exc:
-        return _refuse(result, f"valeur refusée par la base de données ({' '.join(str(exc).split())[:200]})")
+        return _refuse(result, pgettext("import", "value refused by the database (%(error)s)")
+                       % {"error": " ".join(str(exc).split())[:200]})
     return result
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import BinaryIO
 
+from django.utils.translation import pgettext
 from lxml import etree
 
 from relance.ledger.importers.statements.lines import (
@@ -72,7 +73,8 @@ def read_camt(source: BinaryIO) -> Iterator[BankLine]:
                     created = None
                 continue
             if namespace_of(elem.tag) != ns:
-                raise StatementError(f"élément d'un autre espace de noms: {elem.tag}", _path(elem))
+                raise StatementError(pgettext("import", "element of another namespace: %(tag)s")
+                                     % {"tag": elem.tag}, _path(elem))
             parent = local(elem.getparent().tag) if elem.getparent() is not None else ""
             if name == "Acct" and parent in _BLOCKS:
                 account = _text(elem, "Id/IBAN") or _text(elem, "Id/Othr/Id")
@@ -86,25 +88,28 @@ def read_camt(source: BinaryIO) -> Iterator[BankLine]:
                 _forget(elem)
     except etree.XMLSyntaxError as exc:
         line = exc.lineno or (exc.position[0] if exc.position else 0)
-        raise StatementError(f"XML mal formé ou tronqué ({exc.msg})", f"ligne {line}")
+        raise StatementError(pgettext("import", "malformed or truncated XML (%(error)s)") % {"error": exc.msg},
+                             pgettext("import", "line %(line)s") % {"line": line})
     if not ns:
-        raise StatementError("pas un relevé CAMT.053/054 (aucun élément Document de ce format)")
+        raise StatementError(pgettext("import", "not a CAMT.053/054 statement (no Document element of that format)"))
     if not blocks:
-        raise StatementError("ni relevé (Stmt) ni notification (Ntfctn) dans le document", "Document")
+        raise StatementError(pgettext("import", "neither statement (Stmt) nor notification (Ntfctn) in the document"),
+                             "Document")
 
 
 def _check_root(elem) -> str:
     """The document's namespace, after checking it is a CAMT.053/054 of a known version and has no DTD."""
     root = elem.getroottree()
     if root.docinfo.internalDTD is not None or root.docinfo.doctype:
-        raise StatementError("DTD refusée (entités XML interdites dans un relevé)", "DOCTYPE")
+        raise StatementError(pgettext("import", "DTD refused (XML entities not allowed in a statement)"), "DOCTYPE")
     top = root.getroot()
     ns = namespace_of(top.tag)
     match = NAMESPACE.match(ns)
     if local(top.tag) != "Document" or match is None:
-        raise StatementError(f"pas un relevé CAMT.053/054 (élément racine {top.tag})", local(top.tag) or "/")
+        raise StatementError(pgettext("import", "not a CAMT.053/054 statement (root element %(tag)s)")
+                             % {"tag": top.tag}, local(top.tag) or "/")
     if int(match.group(2)) not in VERSIONS:
-        raise StatementError(f"version CAMT inconnue: {ns}", "Document")
+        raise StatementError(pgettext("import", "unknown CAMT version: %(version)s") % {"version": ns}, "Document")
     return ns
 
 
@@ -174,7 +179,8 @@ def _date(elem, path: str, place: str) -> date | None:
     try:
         return date.fromisoformat(text[:10])
     except ValueError:
-        raise StatementError(f"date illisible: {text!r}", f"{place}/{path}")
+        raise StatementError(pgettext("import", "unreadable date: %(value)s") % {"value": repr(text)},
+                             f"{place}/{path}")
 
 
 def _created(block) -> date | None:
@@ -237,19 +243,21 @@ def _entry(entry, account: str, place: str, statement: int, created: date | None
     entry = _Flat(entry, skip="NtryDtls/TxDtls")  # each transaction is walked on its own below
     amount_elem = _find(entry, "Amt")
     if amount_elem is None:
-        raise StatementError("montant absent", f"{place}/Amt")
+        raise StatementError(pgettext("import", "amount missing"), f"{place}/Amt")
     amount = parse_decimal(amount_elem.text, f"{place}/Amt")
     currency = (amount_elem.get("Ccy") or "").upper()
     if not re.fullmatch(r"[A-Z]{3}", currency):
-        raise StatementError(f"devise absente ou illisible: {currency!r}", f"{place}/Amt/@Ccy")
+        raise StatementError(pgettext("import", "currency missing or unreadable: %(value)s")
+                             % {"value": repr(currency)}, f"{place}/Amt/@Ccy")
     indicator = _text(entry, "CdtDbtInd").upper()
     if indicator not in ("CRDT", "DBIT"):
-        raise StatementError(f"sens (CdtDbtInd) illisible: {indicator!r}", f"{place}/CdtDbtInd")
+        raise StatementError(pgettext("import", "unreadable direction (CdtDbtInd): %(value)s")
+                             % {"value": repr(indicator)}, f"{place}/CdtDbtInd")
     booked = _date(entry, "BookgDt", place)
     valued = _date(entry, "ValDt", place)
     booking_date = booked or valued or created
     if booking_date is None:
-        raise StatementError("ni date de comptabilisation ni date de valeur", f"{place}/BookgDt")
+        raise StatementError(pgettext("import", "neither booking date nor value date"), f"{place}/BookgDt")
     entry_ref = _text(entry, "AcctSvcrRef")
     txs = [_Flat(tx) for tx in _findall(entry, "NtryDtls/TxDtls")]
     if not txs:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from django.utils.translation import pgettext
+
 from relance.lib.money import cents
 
 # What a reader says of a line it read; only CREDIT lines become payments.
@@ -61,9 +63,9 @@ def parse_decimal(text: str | None, place: str) -> Decimal:
     try:
         value = Decimal(raw)
     except InvalidOperation:
-        raise StatementError(f"montant illisible: {text!r}", place)
+        raise StatementError(pgettext("import", "unreadable amount: %(value)s") % {"value": repr(text)}, place)
     if not value.is_finite() or value.copy_abs() >= Decimal("1e12"):
-        raise StatementError(f"montant hors limites: {text!r}", place)
+        raise StatementError(pgettext("import", "amount out of range: %(value)s") % {"value": repr(text)}, place)
     return cents(value.copy_abs())
 
 

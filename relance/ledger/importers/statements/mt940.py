@@ -14,6 +14,7 @@ from typing import BinaryIO
 
 import mt940
 import mt940.tags
+from django.utils.translation import pgettext
 
 from relance.ledger.importers.statements.lines import (
     CREDIT,
@@ -69,7 +70,7 @@ def _check(text: str) -> None:
     """Each statement line (:61:) readable, and at least one tag: the library is lenient, we say where."""
     tags = list(_TAG.finditer(text))
     if not tags:
-        raise StatementError("aucune balise MT940 (:20:, :25:, :61:...)", "ligne 1")
+        raise StatementError(pgettext("import", "no MT940 tag (:20:, :25:, :61:...)"), _line_no(1))
     for n, match in enumerate(tags):
         if match.group(1) != "61":
             continue
@@ -77,7 +78,8 @@ def _check(text: str) -> None:
         value = text[match.end():end].replace("\r", "").strip("\n").split("\n-}")[0].rstrip()
         line = text.count("\n", 0, match.start()) + 1
         if not _TAGS[61].re.match(value):
-            raise StatementError(f"ligne d'écriture illisible: {value[:60]!r}", f":61: ligne {line}")
+            raise StatementError(pgettext("import", "unreadable entry line: %(value)s") % {"value": repr(value[:60])},
+                                 ":61: " + _line_no(line))
 
 
 def read_mt940(source: BinaryIO) -> Iterator[BankLine]:
@@ -89,18 +91,22 @@ def read_mt940(source: BinaryIO) -> Iterator[BankLine]:
     except RuntimeError as exc:  # the library's "Unable to parse <tag> from <value>"
         raise _tag_error(text, exc)
     except ArithmeticError:  # decimal.InvalidOperation from the library's Amount
-        raise StatementError("montant illisible dans un solde (:60F:, :62F:, :64:) ou une écriture (:61:)")
+        raise StatementError(pgettext("import", "unreadable amount in a balance (:60F:, :62F:, :64:) or an entry "
+                                      "(:61:)"))
     except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-        raise StatementError(f"relevé MT940 illisible ({' '.join(str(exc).split())[:200]})")
+        raise StatementError(pgettext("import", "unreadable MT940 statement (%(error)s)")
+                             % {"error": " ".join(str(exc).split())[:200]})
     lines = []
     for n, statement in enumerate(statements, 1):
         account = _account(statement.data.get("account_identification") or "")
-        lines += [_line(tx.data, account, f":61: n° {len(lines) + 1}", n) for tx in statement]
+        place = ":61: " + pgettext("import", "no. %(n)s") % {"n": len(lines) + 1}
+        lines += [_line(tx.data, account, place, n) for tx in statement]
     written = [m.start() for m in re.finditer(r"^:61:", text, re.MULTILINE)]
     if len(written) != len(lines):
         first = text.count("\n", 0, written[len(lines)] if len(lines) < len(written) else 0) + 1
-        raise StatementError(f"{len(written)} écritures :61: dans le fichier, {len(lines)} lues: relevé incomplet "
-                             "(sans :20: ou :25: devant ?)", f":61: ligne {first}")
+        raise StatementError(pgettext("import", "%(written)s :61: entries in the file, %(read)s read: incomplete "
+                                      "statement (no :20: or :25: before them?)")
+                             % {"written": len(written), "read": len(lines)}, ":61: " + _line_no(first))
     yield from lines
 
 
@@ -109,9 +115,14 @@ def _tag_error(text: str, exc: RuntimeError) -> StatementError:
     tag = next((a for a in exc.args if isinstance(a, mt940.tags.Tag)), None)
     value = exc.args[-1] if exc.args and isinstance(exc.args[-1], str) else ""
     at = text.find(value.split("\n")[0]) if value else -1
-    line = f" ligne {text.count(chr(10), 0, at) + 1}" if at >= 0 else ""
+    line = " " + _line_no(text.count(chr(10), 0, at) + 1) if at >= 0 else ""
     name = f":{tag.id}:" if tag is not None else "MT940"
-    return StatementError(f"valeur illisible: {value[:60]!r}", f"{name}{line}")
+    return StatementError(pgettext("import", "unreadable value: %(value)s") % {"value": repr(value[:60])},
+                          f"{name}{line}")
+
+
+def _line_no(line: int) -> str:
+    return pgettext("import", "line %(line)s") % {"line": line}
 
 
 def _account(value: str) -> str:
@@ -134,11 +145,12 @@ def _iban_ok(iban: str) -> bool:
 def _line(data: dict, account: str, place: str, statement: int) -> BankLine:
     amount_obj = data.get("amount")
     if amount_obj is None:
-        raise StatementError("montant absent", place)
+        raise StatementError(pgettext("import", "amount missing"), place)
     amount = parse_decimal(str(amount_obj.amount), place)
     currency = (getattr(amount_obj, "currency", None) or data.get("currency") or "").upper()
     if not re.fullmatch(r"[A-Z]{3}", currency):
-        raise StatementError(f"devise absente ou illisible: {currency!r} (solde :60F: attendu)", place)
+        raise StatementError(pgettext("import", "currency missing or unreadable: %(value)s (balance :60F: expected)")
+                             % {"value": repr(currency)}, place)
     status = data.get("status") or ""
     kind = REVERSAL if status.startswith("R") else (CREDIT if status == "C" else DEBIT)
     if kind == CREDIT and amount == 0:

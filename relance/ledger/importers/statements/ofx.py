@@ -15,6 +15,7 @@ from datetime import date
 from typing import BinaryIO
 from xml.etree import ElementTree as ET
 
+from django.utils.translation import pgettext
 from ofxtools.header import OFXHeaderError
 from ofxtools.Parser import OFXTree, ParseError
 
@@ -49,11 +50,13 @@ def read_ofx(source: BinaryIO) -> Iterator[BankLine]:
     try:
         root = tree.parse(io.BytesIO(data))
     except OFXHeaderError as exc:
-        raise StatementError(f"en-tête OFX illisible ({_short(exc)})", "en-tête")
+        raise StatementError(pgettext("import", "unreadable OFX header (%(error)s)") % {"error": _short(exc)},
+                             pgettext("import", "header"))
     except (ParseError, ET.ParseError, UnicodeDecodeError, LookupError, ValueError, IndexError) as exc:
-        raise StatementError(f"OFX mal formé ou tronqué ({_short(exc)})", "OFX")
+        raise StatementError(pgettext("import", "malformed or truncated OFX (%(error)s)") % {"error": _short(exc)},
+                             "OFX")
     if root is None or root.tag != "OFX":
-        raise StatementError("pas de document OFX", "OFX")
+        raise StatementError(pgettext("import", "no OFX document"), "OFX")
     statements = [e for e in root.iter() if e.tag in ("STMTRS", "CCSTMTRS")]
     for n, stmt in enumerate(statements, 1):
         yield from _statement(stmt, f"{stmt.tag}[{n}]", n)
@@ -75,7 +78,7 @@ def _date(text: str, place: str) -> date:
             raise ValueError
         return date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
-        raise StatementError(f"date illisible: {text!r}", place)
+        raise StatementError(pgettext("import", "unreadable date: %(value)s") % {"value": repr(text)}, place)
 
 
 def _statement(stmt, place: str, statement: int) -> Iterator[BankLine]:
@@ -85,12 +88,12 @@ def _statement(stmt, place: str, statement: int) -> Iterator[BankLine]:
         tx_place = f"{place}/BANKTRANLIST/STMTTRN[{n}]"
         amount_text = _text(tx, "TRNAMT")
         if not amount_text:
-            raise StatementError("montant (TRNAMT) absent", tx_place)
+            raise StatementError(pgettext("import", "amount (TRNAMT) missing"), tx_place)
         signed = amount_text.replace(",", ".").strip()
         amount = parse_decimal(signed, f"{tx_place}/TRNAMT")
         posted = _text(tx, "DTPOSTED") or _text(tx, "DTUSER")
         if not posted:
-            raise StatementError("date (DTPOSTED) absente", tx_place)
+            raise StatementError(pgettext("import", "date (DTPOSTED) missing"), tx_place)
         trntype = _text(tx, "TRNTYPE").upper()
         if signed.startswith("-") or amount == 0:
             kind = DEBIT
@@ -100,7 +103,8 @@ def _statement(stmt, place: str, statement: int) -> Iterator[BankLine]:
             kind = CREDIT
         tx_currency = (_text(tx, "CURRENCY/CURSYM") or _text(tx, "ORIGCURRENCY/CURSYM") or currency).upper()
         if not re.fullmatch(r"[A-Z]{3}", tx_currency):
-            raise StatementError(f"devise (CURDEF) absente ou illisible: {tx_currency!r}", f"{place}/CURDEF")
+            raise StatementError(pgettext("import", "currency (CURDEF) missing or unreadable: %(value)s")
+                                 % {"value": repr(tx_currency)}, f"{place}/CURDEF")
         name = _text(tx, "NAME") or _text(tx, "PAYEE/NAME")
         memo = _text(tx, "MEMO")
         yield BankLine(
