@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.utils.translation import pgettext
 from lxml import etree
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
@@ -34,7 +35,7 @@ _PARSER = etree.XMLParser(
 
 
 class EInvoiceError(ValueError):
-    """A file that cannot be read as an e-invoice: where (line, element path) and why, in French."""
+    """A file that cannot be read as an e-invoice: where (line, element path) and why, in the active language."""
 
     def __init__(self, filename: str, message: str, line: int = 0, place: str = ""):
         super().__init__(message)
@@ -96,22 +97,27 @@ def parse_xml(data: bytes, filename: str) -> etree._ElementTree:
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if b"<!DOCTYPE" in data[:65536] or b"<!ENTITY" in data[:65536]:
         line = data[: data.find(b"<!")].count(b"\n") + 1
-        raise EInvoiceError(filename, "DTD ou entités interdites dans une facture électronique", line, "<!DOCTYPE>")
+        raise EInvoiceError(filename, _no_dtd(), line, "<!DOCTYPE>")
     if not head.startswith(b"<"):
-        raise EInvoiceError(filename, "ce n'est pas un fichier XML")
+        raise EInvoiceError(filename, pgettext("import", "not an XML file"))
     try:
         root = etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as exc:
         line = exc.lineno or 0
-        message = (exc.msg or str(exc)).strip()
-        raise EInvoiceError(filename, f"XML invalide ou tronqué ({message})", line, f"colonne {exc.position[1]}")
+        message = pgettext("import", "invalid or truncated XML (%(error)s)") % {"error": (exc.msg or str(exc)).strip()}
+        column = pgettext("import", "column %(column)s") % {"column": exc.position[1]}
+        raise EInvoiceError(filename, message, line, column)
     if root is None:
-        raise EInvoiceError(filename, "XML vide")
+        raise EInvoiceError(filename, pgettext("import", "empty XML"))
     tree = root.getroottree()
     if tree.docinfo.internalDTD is not None or tree.docinfo.doctype:
         # A DOCTYPE after a long prologue: not expanded (resolve_entities=False), refused all the same.
-        raise EInvoiceError(filename, "DTD ou entités interdites dans une facture électronique", 1, "<!DOCTYPE>")
+        raise EInvoiceError(filename, _no_dtd(), 1, "<!DOCTYPE>")
     return tree
+
+
+def _no_dtd() -> str:
+    return pgettext("import", "DTD or entities not allowed in an e-invoice")
 
 
 def element_path(node) -> str:
@@ -146,7 +152,7 @@ class Reader:
         self.warnings: list[EInvoiceError] = []
 
     def warn(self, node, message: str) -> None:
-        self.warnings.append(self.error(node, message + " (ignoré)"))
+        self.warnings.append(self.error(node, pgettext("import", "%(message)s (ignored)") % {"message": message}))
 
     def error(self, node, message: str, place: str = "") -> EInvoiceError:
         if node is None:
@@ -165,7 +171,8 @@ class Reader:
             return ""
         value = " ".join((node.text or "").split())
         if len(value) > max_length:
-            raise self.error(node, f"trop long ({len(value)} caractères, {max_length} au plus)")
+            raise self.error(node, pgettext("import", "too long (%(length)s characters, at most %(max)s)")
+                             % {"length": len(value), "max": max_length})
         return value
 
     def required(self, ctx, path: str, label: str, max_length: int = 64) -> tuple[str, object]:
@@ -174,7 +181,8 @@ class Reader:
         if not value:
             where = node if node is not None else ctx
             place = element_path(ctx) + "/" + path if ctx is not None else path
-            raise self.error(where, f"{label} manquant", place if node is None else "")
+            raise self.error(where, pgettext("import", "%(label)s missing") % {"label": label},
+                             place if node is None else "")
         return value, node
 
     def currency(self, ctx, path: str) -> str:
@@ -186,7 +194,7 @@ class Reader:
         try:
             return parse_currency(raw[:40])
         except FieldError as exc:
-            raise self.error(node, f"devise : {exc}")
+            raise self.error(node, pgettext("import", "currency: %(error)s") % {"error": exc})
 
     def amount(self, ctx, path: str, label: str, required: bool = True) -> Decimal | None:
         node = self.node(ctx, path)
@@ -194,25 +202,30 @@ class Reader:
         if not raw:
             if required:
                 place = (element_path(ctx) if ctx is not None else "") + "/" + path
-                raise self.error(ctx, f"{label} manquant", place)
+                raise self.error(ctx, pgettext("import", "%(label)s missing") % {"label": label}, place)
             return None
         if not _AMOUNT.fullmatch(raw):
-            raise self.error(node, f"{label} : montant invalide {raw[:40]!r}")
+            raise self.error(node, pgettext("import", "%(label)s: invalid amount %(value)s")
+                             % {"label": label, "value": repr(raw[:40])})
         try:
             value = Decimal(raw).quantize(CENT, rounding=ROUND_HALF_UP)
         except InvalidOperation:
-            raise self.error(node, f"{label} : montant invalide {raw[:40]!r}")
+            raise self.error(node, pgettext("import", "%(label)s: invalid amount %(value)s")
+                             % {"label": label, "value": repr(raw[:40])})
         if abs(value) >= MAX_AMOUNT:
-            raise self.error(node, f"{label} : montant trop grand {raw[:40]}")
+            raise self.error(node, pgettext("import", "%(label)s: amount too large %(value)s")
+                             % {"label": label, "value": raw[:40]})
         return value
 
     def iso_date(self, node, raw: str, label: str) -> date:
         try:
             value = date.fromisoformat(raw)
         except ValueError:
-            raise self.error(node, f"{label} : date invalide {raw[:40]!r}")
+            raise self.error(node, pgettext("import", "%(label)s: invalid date %(value)s")
+                             % {"label": label, "value": repr(raw[:40])})
         if not 1900 <= value.year <= 2200:
-            raise self.error(node, f"{label} : date hors limites {raw}")
+            raise self.error(node, pgettext("import", "%(label)s: date out of range %(value)s")
+                             % {"label": label, "value": raw})
         return value
 
     def party_ids(self, node, party: Party, scheme: str, value: str) -> None:
@@ -225,12 +238,14 @@ class Reader:
                 party.siren = party.siren or fr_siren.validate(compact)
             except StdnumError as exc:
                 if scheme == "0002":
-                    self.warn(node, f"SIREN invalide ({exc}) : {value}")
+                    self.warn(node, pgettext("import", "invalid SIREN (%(error)s): %(value)s")
+                              % {"error": exc, "value": value})
         elif scheme == "0009":
             try:
                 party.siret = party.siret or fr_siret.validate(compact)
             except StdnumError as exc:
-                self.warn(node, f"SIRET invalide ({exc}) : {value}")
+                self.warn(node, pgettext("import", "invalid SIRET (%(error)s): %(value)s")
+                          % {"error": exc, "value": value})
                 return
             party.siren = party.siren or party.siret[:9]
 
@@ -240,7 +255,7 @@ class Reader:
         except StdnumError:
             # Outside the EU (NO, CH ...) stdnum has no rule: kept as written, compacted.
             if value[:2].lower() in eu_vat.MEMBER_STATES or value[:2].upper() == "EL":
-                self.warn(node, f"numéro de TVA invalide : {value}")
+                self.warn(node, pgettext("import", "invalid VAT number: %(value)s") % {"value": value})
             else:
                 party.vat = value.replace(" ", "").upper()[:20]
 
@@ -251,24 +266,28 @@ class Reader:
             party.email = clean_email(value)
         except Exception as exc:  # django ValidationError: its messages are the reason
             reason = "; ".join(getattr(exc, "messages", [str(exc)]))
-            self.warn(node, f"adresse e-mail invalide ({reason}) : {value[:80]}")
+            self.warn(node, pgettext("import", "invalid e-mail address (%(reason)s): %(value)s")
+                      % {"reason": reason, "value": value[:80]})
 
     def iban(self, node, value: str) -> str:
         try:
             return str(IBAN(value).compact)
         except SchwiftyException as exc:
-            self.warn(node, f"IBAN invalide ({exc}) : {value[:40]}")
+            self.warn(node, pgettext("import", "invalid IBAN (%(error)s): %(value)s")
+                      % {"error": exc, "value": value[:40]})
             return ""
 
 
 def check_totals(reader: Reader, node, doc: EDocument) -> None:
     if doc.amount_excl_tax + doc.tax != doc.total:
-        raise reader.error(node, f"le total ({doc.total}) n'est pas égal au HT ({doc.amount_excl_tax}) plus la TVA "
-                                 f"({doc.tax})")
+        raise reader.error(node, pgettext("import", "the total (%(total)s) is not the amount excl. tax (%(net)s) plus "
+                                           "the VAT (%(tax)s)")
+                           % {"total": doc.total, "net": doc.amount_excl_tax, "tax": doc.tax})
     if doc.amount_due > doc.total or doc.amount_due < 0:
-        raise reader.error(node, f"le montant dû ({doc.amount_due}) doit être entre 0 et le total ({doc.total})")
+        raise reader.error(node, pgettext("import", "the amount due (%(due)s) must be between 0 and the total "
+                                           "(%(total)s)") % {"due": doc.amount_due, "total": doc.total})
     if doc.due_date is not None and doc.due_date < doc.issue_date:
-        raise reader.error(node, "l'échéance précède la date de facture")
+        raise reader.error(node, pgettext("import", "the due date is before the invoice date"))
 
 
 def flip_negative(doc: EDocument) -> None:

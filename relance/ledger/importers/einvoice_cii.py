@@ -6,6 +6,8 @@ import re
 from datetime import date
 from decimal import Decimal
 
+from django.utils.translation import pgettext
+
 from relance.ledger.importers.einvoice_base import (
     CREDIT_NOTE_CODES,
     EDocument,
@@ -57,7 +59,8 @@ class CiiReader(Reader):
         raw = (node.text or "").strip()
         fmt = node.get("format", "102")
         if fmt != "102" or not re.fullmatch(r"[0-9]{8}", raw):
-            raise self.error(node, f"{label} : date invalide {raw[:40]!r} (format 102 AAAAMMJJ attendu)")
+            raise self.error(node, pgettext("import", "%(label)s: invalid date %(value)s (format 102 YYYYMMDD "
+                                            "expected)") % {"label": label, "value": repr(raw[:40])})
         return self.iso_date(node, f"{raw[:4]}-{raw[4:6]}-{raw[6:]}", label)
 
     def party(self, node) -> Party:
@@ -87,32 +90,35 @@ class CiiReader(Reader):
         v, root = self.v, self.tree.getroot()
         doc_node = self.node(root, v["doc"])
         if doc_node is None:
-            raise self.error(root, f"élément {v['doc']} manquant")
-        number, _ = self.required(doc_node, "ram:ID", "numéro de facture")
+            raise self.error(root, pgettext("import", "element %(element)s missing") % {"element": v["doc"]})
+        number, _ = self.required(doc_node, "ram:ID", pgettext("import", "invoice number"))
         type_code = self.text(doc_node, "ram:TypeCode", 3) or "380"
-        issue = self.cii_date(doc_node, "ram:IssueDateTime/udt:DateTimeString", "date de facture")
+        issue = self.cii_date(doc_node, "ram:IssueDateTime/udt:DateTimeString", pgettext("import", "invoice date"))
         if issue is None:
-            raise self.error(doc_node, "date de facture manquante", element_path(doc_node) + "/ram:IssueDateTime")
+            raise self.error(doc_node, pgettext("import", "invoice date missing"),
+                             element_path(doc_node) + "/ram:IssueDateTime")
         tx = self.node(root, v["tx"])
         agreement, settlement = self.node(tx, v["agreement"]), self.node(tx, v["settlement"])
         if settlement is None:
-            raise self.error(tx if tx is not None else root, f"élément {v['settlement']} manquant")
+            raise self.error(tx if tx is not None else root,
+                             pgettext("import", "element %(element)s missing") % {"element": v["settlement"]})
         summation = self.node(settlement, v["sum"])
         if summation is None:
-            raise self.error(settlement, f"élément {v['sum']} manquant")
+            raise self.error(settlement, pgettext("import", "element %(element)s missing") % {"element": v["sum"]})
         currency = self.currency(settlement, "ram:InvoiceCurrencyCode")
-        total = self.amount(summation, "ram:GrandTotalAmount", "total TTC")
+        total = self.amount(summation, "ram:GrandTotalAmount", pgettext("import", "total incl. tax"))
         tax_node = self.node(summation, f"ram:TaxTotalAmount[not(@currencyID) or @currencyID='{currency}']")
         tax = self.amount(summation, f"ram:TaxTotalAmount[not(@currencyID) or @currencyID='{currency}']",
-                          "TVA", required=False) if tax_node is not None else None
-        excl = self.amount(summation, "ram:TaxBasisTotalAmount", "total HT", required=False)
+                          pgettext("import", "VAT"), required=False) if tax_node is not None else None
+        excl = self.amount(summation, "ram:TaxBasisTotalAmount", pgettext("import", "total excl. tax"), required=False)
         if excl is None:
             excl = total - (tax or Decimal("0"))
         if tax is None:
             tax = total - excl
-        due = self.amount(summation, "ram:DuePayableAmount", "montant dû", required=False)
+        due = self.amount(summation, "ram:DuePayableAmount", pgettext("import", "amount due"), required=False)
         if due is None:
-            prepaid = self.amount(summation, "ram:TotalPrepaidAmount", "déjà payé", required=False) or Decimal("0")
+            prepaid = self.amount(summation, "ram:TotalPrepaidAmount", pgettext("import", "already paid"),
+                                  required=False) or Decimal("0")
             due = total - prepaid
         terms = self.node(settlement, "ram:SpecifiedTradePaymentTerms")
         iban_node = self.node(settlement, "ram:SpecifiedTradeSettlementPaymentMeans/"
@@ -120,7 +126,7 @@ class CiiReader(Reader):
         doc = EDocument(
             filename=self.filename, syntax="cii", is_credit_note=type_code in CREDIT_NOTE_CODES,
             type_code=type_code, number=number, issue_date=issue,
-            due_date=self.cii_date(terms, "ram:DueDateDateTime/udt:DateTimeString", "date d'échéance"),
+            due_date=self.cii_date(terms, "ram:DueDateDateTime/udt:DateTimeString", pgettext("import", "due date")),
             payment_terms=self.text(terms, "ram:Description", 500),
             currency=currency, amount_excl_tax=excl, tax=tax, total=total, amount_due=due,
             buyer=self.party(self.node(agreement, "ram:BuyerTradeParty")),
@@ -134,9 +140,10 @@ class CiiReader(Reader):
             ],
         )
         if not currency:
-            raise self.error(settlement, "devise manquante", element_path(settlement) + "/ram:InvoiceCurrencyCode")
+            raise self.error(settlement, pgettext("import", "currency missing"),
+                             element_path(settlement) + "/ram:InvoiceCurrencyCode")
         if not doc.buyer.name:
-            raise self.error(agreement if agreement is not None else tx, "nom de l'acheteur manquant",
+            raise self.error(agreement if agreement is not None else tx, pgettext("import", "buyer name missing"),
                              (element_path(agreement) if agreement is not None else "") + "/ram:BuyerTradeParty")
         flip_negative(doc)
         check_totals(self, summation, doc)

@@ -6,6 +6,7 @@ import re
 from datetime import date
 from decimal import Decimal
 
+from django.utils.translation import pgettext
 from lxml import etree
 
 from relance.ledger.importers.einvoice_base import (
@@ -67,36 +68,42 @@ class UblReader(Reader):
 
     def read(self) -> EDocument:
         root = self.tree.getroot()
-        number, _ = self.required(root, "cbc:ID", "numéro de facture")
+        number, _ = self.required(root, "cbc:ID", pgettext("import", "invoice number"))
         type_code = self.text(root, "cbc:CreditNoteTypeCode" if self.credit_note else "cbc:InvoiceTypeCode", 3)
         type_code = type_code or ("381" if self.credit_note else "380")
-        issue = self.ubl_date(root, "cbc:IssueDate", "date de facture")
+        issue = self.ubl_date(root, "cbc:IssueDate", pgettext("import", "invoice date"))
         if issue is None:
-            raise self.error(root, "date de facture manquante", "/" + etree.QName(root).localname + "/cbc:IssueDate")
+            raise self.error(root, pgettext("import", "invoice date missing"),
+                             "/" + etree.QName(root).localname + "/cbc:IssueDate")
         totals = self.node(root, "cac:LegalMonetaryTotal")
         if totals is None:
-            raise self.error(root, "élément cac:LegalMonetaryTotal manquant")
+            raise self.error(root, pgettext("import", "element %(element)s missing")
+                             % {"element": "cac:LegalMonetaryTotal"})
         currency = self.currency(root, "cbc:DocumentCurrencyCode")
         if not currency:
-            raise self.error(root, "devise manquante", "/" + etree.QName(root).localname + "/cbc:DocumentCurrencyCode")
-        total = self.amount(totals, "cbc:TaxInclusiveAmount", "total TTC")
-        excl = self.amount(totals, "cbc:TaxExclusiveAmount", "total HT", required=False)
-        tax = self.amount(root, f"cac:TaxTotal/cbc:TaxAmount[@currencyID='{currency}']", "TVA", required=False)
+            raise self.error(root, pgettext("import", "currency missing"),
+                             "/" + etree.QName(root).localname + "/cbc:DocumentCurrencyCode")
+        total = self.amount(totals, "cbc:TaxInclusiveAmount", pgettext("import", "total incl. tax"))
+        excl = self.amount(totals, "cbc:TaxExclusiveAmount", pgettext("import", "total excl. tax"), required=False)
+        tax = self.amount(root, f"cac:TaxTotal/cbc:TaxAmount[@currencyID='{currency}']", pgettext("import", "VAT"),
+                          required=False)
         if excl is None:
             excl = total - (tax or Decimal("0"))
         if tax is None:
             tax = total - excl
-        due = self.amount(totals, "cbc:PayableAmount", "montant dû", required=False)
-        rounding = self.amount(totals, "cbc:PayableRoundingAmount", "arrondi", required=False) or Decimal("0")
+        due = self.amount(totals, "cbc:PayableAmount", pgettext("import", "amount due"), required=False)
+        rounding = self.amount(totals, "cbc:PayableRoundingAmount", pgettext("import", "rounding"),
+                               required=False) or Decimal("0")
         if due is None:
-            prepaid = self.amount(totals, "cbc:PrepaidAmount", "déjà payé", required=False) or Decimal("0")
+            prepaid = self.amount(totals, "cbc:PrepaidAmount", pgettext("import", "already paid"),
+                                  required=False) or Decimal("0")
             due = total - prepaid + rounding
         # The payable rounding (BT-114) belongs to what is owed: the total then includes it.
         total += rounding
         excl += rounding
         means = self.node(root, "cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID")
-        due_date = self.ubl_date(root, "cbc:DueDate", "date d'échéance") or self.ubl_date(
-            root, "cac:PaymentMeans/cbc:PaymentDueDate", "date d'échéance")
+        due_date = self.ubl_date(root, "cbc:DueDate", pgettext("import", "due date")) or self.ubl_date(
+            root, "cac:PaymentMeans/cbc:PaymentDueDate", pgettext("import", "due date"))
         doc = EDocument(
             filename=self.filename, syntax="ubl", is_credit_note=self.credit_note or type_code in CREDIT_NOTE_CODES,
             type_code=type_code, number=number, issue_date=issue, due_date=due_date,
@@ -113,7 +120,7 @@ class UblReader(Reader):
             ],
         )
         if not doc.buyer.name:
-            raise self.error(root, "nom de l'acheteur manquant", "/" + etree.QName(root).localname
+            raise self.error(root, pgettext("import", "buyer name missing"), "/" + etree.QName(root).localname
                              + "/cac:AccountingCustomerParty")
         flip_negative(doc)
         check_totals(self, totals, doc)

@@ -7,6 +7,8 @@ element tells the syntax: einvoice_cii and einvoice_ubl read each.
 
 from __future__ import annotations
 
+from django.utils.translation import pgettext
+
 from relance.ledger.importers.einvoice_base import EDocument, EInvoiceError, Party, parse_xml, root_namespace
 from relance.ledger.importers.einvoice_cii import CII_VERSIONS, CiiReader
 from relance.ledger.importers.einvoice_ubl import UBL_CREDIT_NOTE, UBL_INVOICE, UblReader
@@ -24,8 +26,9 @@ def read_document(data: bytes, filename: str) -> EDocument:
         return UblReader(tree, filename, local == "CreditNote").read()
     raise EInvoiceError(
         filename,
-        f"élément racine {{{namespace}}}{local} inattendu : une facture CII (CrossIndustryInvoice) "
-        "ou UBL 2.1 (Invoice, CreditNote) est attendue", tree.getroot().sourceline or 1, f"/{local}")
+        pgettext("import", "unexpected root element %(element)s: a CII (CrossIndustryInvoice) or UBL 2.1 (Invoice, "
+                 "CreditNote) invoice is expected") % {"element": f"{{{namespace}}}{local}"},
+        tree.getroot().sourceline or 1, f"/{local}")
 
 
 def kind_of_xml(data: bytes) -> str | None:
