@@ -14,6 +14,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils.translation import pgettext
 
 from relance.accounts.models import Organisation
 from relance.ledger.importers.einvoice import embedded_xml, remove_stored, stored_sha256
@@ -71,7 +72,8 @@ def match_invoice(org: Organisation, filename: str, data: bytes) -> tuple[Invoic
     words = candidate_numbers(filename)
     found = list(Invoice.objects.filter(organisation=org, number__in=words).order_by("number"))
     if len(found) > 1:
-        return None, "nom ambigu : " + ", ".join(i.number for i in found) + " (renommez le fichier)"
+        return None, pgettext("import", "ambiguous name: %(numbers)s (rename the file)") % {
+            "numbers": ", ".join(i.number for i in found)}
     if found:
         return found[0], ""
     number = embedded_number(data, filename)
@@ -79,8 +81,8 @@ def match_invoice(org: Organisation, filename: str, data: bytes) -> tuple[Invoic
         invoice = Invoice.objects.filter(organisation=org, number=number).first()
         if invoice is not None:
             return invoice, ""
-        return None, f"facture {number} (données Factur-X) inconnue"
-    return None, "aucun numéro de facture connu dans le nom du fichier"
+        return None, pgettext("import", "invoice %(number)s (Factur-X data) unknown") % {"number": number}
+    return None, pgettext("import", "no known invoice number in the file name")
 
 
 def attach_documents(org: Organisation, path: str | Path, *, dry_run: bool = False) -> DocumentsReport:
@@ -95,25 +97,27 @@ def attach_documents(org: Organisation, path: str | Path, *, dry_run: bool = Fal
             continue
         try:
             if file.stat().st_size > settings.RELANCE_IMPORT_MAX_BYTES:
-                report.errors.append((file.name, "fichier trop gros"))
+                report.errors.append((file.name, pgettext("import", "file too big")))
                 continue
             data = file.read_bytes()
         except OSError as exc:
-            report.errors.append((file.name, f"illisible ({exc.strerror or exc})"))
+            report.errors.append((file.name, pgettext("import", "unreadable (%(reason)s)")
+                                  % {"reason": exc.strerror or exc}))
             continue
         if not data.startswith(b"%PDF"):
-            report.errors.append((file.name, "ce n'est pas un PDF"))
+            report.errors.append((file.name, pgettext("import", "not a PDF")))
             continue
         invoice, why = match_invoice(org, file.name, data)
         if invoice is None:
             report.errors.append((file.name, why))
         elif invoice.pk in claimed:
-            report.errors.append((file.name, f"facture {invoice.number} déjà prise par {claimed[invoice.pk]}"))
+            report.errors.append((file.name, pgettext("import", "invoice %(number)s already taken by %(file)s")
+                                  % {"number": invoice.number, "file": claimed[invoice.pk]}))
         else:
             claimed[invoice.pk] = file.name
             plan.append((invoice, file, data))
     if not plan and not report.errors:
-        report.errors.append((path.name, "aucun fichier PDF"))
+        report.errors.append((path.name, pgettext("import", "no PDF file")))
     if report.errors:
         return report
     saved: list[str] = []

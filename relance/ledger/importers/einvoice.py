@@ -21,6 +21,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import pgettext
 
 from relance.accounts.models import Organisation
 from relance.audit import log as audit_log
@@ -108,26 +109,29 @@ def read_file(path: Path, kind: str | None) -> tuple[EDocument, bytes, str]:
     try:
         size = path.stat().st_size
         if size > settings.RELANCE_IMPORT_MAX_BYTES:
-            raise EInvoiceError(name, f"fichier trop gros ({size} octets, {settings.RELANCE_IMPORT_MAX_BYTES} au plus)")
+            raise EInvoiceError(name, pgettext("import", "file too big (%(size)s bytes, at most %(limit)s)")
+                                % {"size": size, "limit": settings.RELANCE_IMPORT_MAX_BYTES})
         data = path.read_bytes()
     except OSError as exc:
-        raise EInvoiceError(name, f"illisible ({exc.strerror or exc})")
+        raise EInvoiceError(name, pgettext("import", "unreadable (%(reason)s)") % {"reason": exc.strerror or exc})
     fmt = "facturx" if data.startswith(b"%PDF") else None
     if fmt is None and data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
         fmt = kind_of_xml(data) or "xml"
     if kind == "facturx" and fmt != "facturx":
-        raise EInvoiceError(name, "ce n'est pas un PDF Factur-X / ZUGFeRD")
+        raise EInvoiceError(name, pgettext("import", "not a Factur-X / ZUGFeRD PDF"))
     if kind in ("cii", "ubl") and fmt == "facturx":
-        raise EInvoiceError(name, f"un PDF n'est pas un fichier {kind.upper()} (import facturx)")
+        raise EInvoiceError(name, pgettext("import", "a PDF is not a %(kind)s file (import facturx)")
+                            % {"kind": kind.upper()})
     if fmt == "facturx":
         xml = embedded_xml(data, name)
     elif fmt is None:
-        raise EInvoiceError(name, "ni PDF Factur-X ni XML CII/UBL")
+        raise EInvoiceError(name, pgettext("import", "neither a Factur-X PDF nor a CII/UBL XML"))
     else:
         xml = data
     doc = read_document(xml, name)
     if kind in ("cii", "ubl") and doc.syntax != kind:
-        raise EInvoiceError(name, f"fichier {doc.syntax.upper()}, pas {kind.upper()}", 1, "/")
+        raise EInvoiceError(name, pgettext("import", "%(syntax)s file, not %(kind)s")
+                            % {"syntax": doc.syntax.upper(), "kind": kind.upper()}, 1, "/")
     return doc, data, fmt if fmt == "facturx" else doc.syntax
 
 
@@ -140,11 +144,13 @@ def embedded_xml(data: bytes, name: str) -> bytes:
     try:
         _, xml = facturx.get_xml_from_pdf(data, check_xsd=False)
     except Exception as exc:  # pypdf raises many kinds on a damaged PDF
-        raise EInvoiceError(name, f"PDF illisible ({type(exc).__name__}: {str(exc)[:120]})")
+        raise EInvoiceError(name, pgettext("import", "unreadable PDF (%(error)s)")
+                            % {"error": f"{type(exc).__name__}: {str(exc)[:120]}"})
     finally:
         logger.setLevel(level)
     if not xml:
-        raise EInvoiceError(name, "PDF sans facture Factur-X / ZUGFeRD intégrée (factur-x.xml)")
+        raise EInvoiceError(name, pgettext("import", "PDF without an embedded Factur-X / ZUGFeRD invoice "
+                                           "(factur-x.xml)"))
     return xml
 
 
@@ -155,7 +161,7 @@ def import_einvoices(org: Organisation, path: str | Path, kind: str | None = Non
     report = EInvoiceReport(path=str(path), dry_run=dry_run)
     files = list_files(path)
     if not files:
-        report.errors.append(EInvoiceError(path.name, "aucun fichier .pdf ou .xml"))
+        report.errors.append(EInvoiceError(path.name, pgettext("import", "no .pdf or .xml file")))
         return report
     read: list[tuple[EDocument, bytes, str]] = []
     seen: dict[tuple[bool, str], str] = {}
@@ -168,7 +174,8 @@ def import_einvoices(org: Organisation, path: str | Path, kind: str | None = Non
             continue
         key = (doc.is_credit_note, doc.number)
         if key in seen:
-            report.errors.append(EInvoiceError(file.name, f"numéro {doc.number} déjà dans {seen[key]}"))
+            report.errors.append(EInvoiceError(file.name, pgettext("import", "number %(number)s already in %(file)s")
+                                               % {"number": doc.number, "file": seen[key]}))
             continue
         seen[key] = file.name
         report.warnings.extend(doc.warnings)
@@ -208,11 +215,15 @@ def _check_seller(org: Organisation, doc: EDocument) -> None:
     """A receivable is an invoice the organisation issued: a seller that is someone else is refused."""
     seller = doc.seller
     if org.siren and seller.siren and seller.siren != org.siren:
-        raise EInvoiceError(doc.filename, f"émise par {seller.name} (SIREN {seller.siren}), pas par "
-                                          f"{org.legal_name} (SIREN {org.siren}) : facture fournisseur ?")
+        raise EInvoiceError(doc.filename, pgettext(
+            "import", "issued by %(seller)s (SIREN %(seller_id)s), not by %(org)s (SIREN %(org_id)s): a supplier "
+            "invoice?") % {"seller": seller.name, "seller_id": seller.siren, "org": org.legal_name,
+                           "org_id": org.siren})
     if org.vat_number and seller.vat and seller.vat != org.vat_number.replace(" ", "").upper():
-        raise EInvoiceError(doc.filename, f"émise par {seller.name} (TVA {seller.vat}), pas par "
-                                          f"{org.legal_name} (TVA {org.vat_number}) : facture fournisseur ?")
+        raise EInvoiceError(doc.filename, pgettext(
+            "import", "issued by %(seller)s (VAT %(seller_id)s), not by %(org)s (VAT %(org_id)s): a supplier "
+            "invoice?") % {"seller": seller.name, "seller_id": seller.vat, "org": org.legal_name,
+                           "org_id": org.vat_number})
 
 
 def _sha256(data: bytes) -> str:
@@ -292,7 +303,8 @@ class _Writer:
             changed = self._update_invoice(invoice, values, doc)
             outcome.action = "updated" if changed else "unchanged"
         if doc.prepaid > 0:
-            outcome.note = f"déjà payé {doc.prepaid} {doc.currency}"
+            outcome.note = pgettext("import", "already paid %(amount)s %(currency)s") % {"amount": doc.prepaid,
+                                                                                         "currency": doc.currency}
         if fmt == "facturx":
             changed = self._attach(invoice, data, doc.filename) or changed
         changed = self._record(doc, fmt, data, invoice=invoice) or changed
@@ -307,8 +319,10 @@ class _Writer:
             return False
         other = invoice.total - invoice.open_balance - ext  # payments and credit notes
         if other + doc.prepaid > doc.total:
-            raise EInvoiceError(doc.filename, f"facture {doc.number} : les paiements et avoirs affectés ({other}) plus "
-                                              f"le déjà payé ({doc.prepaid}) dépassent le total ({doc.total})")
+            raise EInvoiceError(doc.filename, pgettext(
+                "import", "invoice %(number)s: the allocated payments and credit notes (%(other)s) plus the amount "
+                "already paid (%(paid)s) exceed the total (%(total)s)")
+                % {"number": doc.number, "other": other, "paid": doc.prepaid, "total": doc.total})
         for k in fields:
             setattr(invoice, k, values[k])
         if fields:
@@ -362,12 +376,15 @@ class _Writer:
         if invoice is not None:
             self.touched.add(invoice.pk)
         left = customer_credit(note)
-        credit = f"{left} {doc.currency} au crédit du client"
+        credit = pgettext("import", "%(amount)s %(currency)s to the customer's credit") % {"amount": left,
+                                                                                            "currency": doc.currency}
         if invoice is not None:
-            outcome.note = f"imputé sur {invoice.number}" + (f", {credit}" if left else "")
+            outcome.note = pgettext("import", "applied to %(number)s") % {"number": invoice.number} + (
+                f", {credit}" if left else "")
+        elif refs := ", ".join(doc.referenced_invoices):
+            outcome.note = pgettext("import", "invoice %(refs)s unknown: %(credit)s") % {"refs": refs, "credit": credit}
         else:
-            refs = ", ".join(doc.referenced_invoices)
-            outcome.note = (f"facture {refs} inconnue : " if refs else "") + credit
+            outcome.note = credit
         return self._record(doc, fmt, data, credit_note=note) or applied > 0
 
     def _referenced(self, doc: EDocument, customer: Customer) -> Invoice | None:
@@ -376,11 +393,14 @@ class _Writer:
             if invoice is None:
                 continue
             if invoice.customer_id != customer.pk:
-                raise EInvoiceError(doc.filename, f"l'avoir {doc.number} se rapporte à la facture {number} d'un autre "
-                                                  "client")
+                raise EInvoiceError(doc.filename, pgettext(
+                    "import", "the credit note %(number)s refers to the invoice %(invoice)s of another customer")
+                    % {"number": doc.number, "invoice": number})
             if invoice.currency != doc.currency:
-                raise EInvoiceError(doc.filename, f"l'avoir {doc.number} est en {doc.currency}, la facture {number} "
-                                                  f"en {invoice.currency}")
+                raise EInvoiceError(doc.filename, pgettext(
+                    "import", "the credit note %(number)s is in %(currency)s, the invoice %(invoice)s in "
+                    "%(invoice_currency)s") % {"number": doc.number, "currency": doc.currency, "invoice": number,
+                                               "invoice_currency": invoice.currency})
             return invoice
         return None
 
