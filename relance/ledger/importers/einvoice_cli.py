@@ -6,14 +6,26 @@ import json
 from pathlib import Path
 
 from django.core.management.base import CommandError
+from django.utils.translation import npgettext, pgettext, pgettext_lazy
 
 from relance.ledger.importers.documents import attach_documents
 from relance.ledger.importers.einvoice import FORMATS, detect, import_einvoices
 from relance.ledger.importers.formats import ImportFormat
 
-_ACTIONS = {"created": "créée", "updated": "mise à jour", "unchanged": "inchangée"}
-_WHAT = {"invoice": "facture", "credit_note": "avoir"}
-_CREDIT_NOTE_ACTIONS = {"created": "créé", "updated": "mis à jour", "unchanged": "inchangé"}
+# What became of each document, whole sentences: French agrees the participle with facture and avoir.
+_OUTCOMES = {
+    ("invoice", "created"): pgettext_lazy("import", "invoice %(number)s created"),
+    ("invoice", "updated"): pgettext_lazy("import", "invoice %(number)s updated"),
+    ("invoice", "unchanged"): pgettext_lazy("import", "invoice %(number)s unchanged"),
+    ("credit_note", "created"): pgettext_lazy("import", "credit note %(number)s created"),
+    ("credit_note", "updated"): pgettext_lazy("import", "credit note %(number)s updated"),
+    ("credit_note", "unchanged"): pgettext_lazy("import", "credit note %(number)s unchanged"),
+}
+_DOCUMENTS = {
+    "created": pgettext_lazy("import", "invoice %(number)s: document created"),
+    "updated": pgettext_lazy("import", "invoice %(number)s: document updated"),
+    "unchanged": pgettext_lazy("import", "invoice %(number)s: document unchanged"),
+}
 
 
 def run_einvoices(command, org, kind: str, path: Path, options: dict) -> None:
@@ -23,19 +35,22 @@ def run_einvoices(command, org, kind: str, path: Path, options: dict) -> None:
     elif report.ok:
         for o in report.outcomes:
             note = f" ({o.note})" if o.note else ""
-            action = (_CREDIT_NOTE_ACTIONS if o.what == "credit_note" else _ACTIONS)[o.action]
-            command.stdout.write(f"{o.filename}: {_WHAT[o.what]} {o.number} {action}{note}")
-        verb = "simulation (rien n'a été écrit)" if report.dry_run else "importé"
-        command.stdout.write(f"{path}: {verb}: {report.count('created')} créés, {report.count('updated')} mis à jour, "
-                             f"{report.count('unchanged')} inchangés")
+            command.stdout.write(f"{o.filename}: {str(_OUTCOMES[o.what, o.action]) % {'number': o.number}}{note}")
+        verb = pgettext("import", "dry run (nothing was written)") if report.dry_run else pgettext("import", "imported")
+        command.stdout.write(pgettext("import", "%(path)s: %(verb)s: %(created)s created, %(updated)s updated, "
+                                      "%(unchanged)s unchanged")
+                             % {"path": path, "verb": verb, "created": report.count("created"),
+                                "updated": report.count("updated"), "unchanged": report.count("unchanged")})
     if not options.get("json"):
         for warning in report.warnings:
-            command.stderr.write(f"attention : {warning}")
+            command.stderr.write(f"{pgettext('import', 'warning:')} {warning}")
         for error in report.errors:
             command.stderr.write(str(error))
     if not report.ok:
-        noun = "problème" if len(report.errors) == 1 else "problèmes"
-        raise CommandError(f"import refusé, rien n'a été écrit ({len(report.errors)} {noun})", returncode=1)
+        count = len(report.errors)
+        raise CommandError(npgettext("import", "import refused, nothing was written (%(count)s problem)",
+                                     "import refused, nothing was written (%(count)s problems)", count)
+                           % {"count": count}, returncode=1)
 
 
 def run_documents(command, org, kind: str, path: Path, options: dict) -> None:
@@ -44,12 +59,14 @@ def run_documents(command, org, kind: str, path: Path, options: dict) -> None:
         command.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False))
     else:
         for a in report.attached:
-            command.stdout.write(f"{a.filename}: facture {a.number} : document {_CREDIT_NOTE_ACTIONS[a.action]}")
+            command.stdout.write(f"{a.filename}: {str(_DOCUMENTS[a.action]) % {'number': a.number}}")
         for name, message in report.errors:
             command.stderr.write(f"{name}: {message}")
     if not report.ok:
-        noun = "problème" if len(report.errors) == 1 else "problèmes"
-        raise CommandError(f"import refusé, aucun document joint ({len(report.errors)} {noun})", returncode=1)
+        count = len(report.errors)
+        raise CommandError(npgettext("import", "import refused, no document attached (%(count)s problem)",
+                                     "import refused, no document attached (%(count)s problems)", count)
+                           % {"count": count}, returncode=1)
 
 
 EINVOICES = ImportFormat(FORMATS, detect, run_einvoices, "e-invoices: Factur-X/ZUGFeRD PDF, CII or UBL XML")
