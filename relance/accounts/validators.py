@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import pgettext
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 from stdnum.eu import vat
@@ -14,35 +15,40 @@ def validate_siren(value: str) -> None:
     try:
         siren.validate(value)
     except StdnumError as exc:
-        raise ValidationError(f"SIREN invalide ({exc}): {value}")
+        raise ValidationError(pgettext("validation", "invalid SIREN (%(error)s): %(value)s")
+                              % {"error": exc, "value": value})
 
 
 def validate_siret(value: str) -> None:
     try:
         siret.validate(value)
     except StdnumError as exc:
-        raise ValidationError(f"SIRET invalide ({exc}): {value}")
+        raise ValidationError(pgettext("validation", "invalid SIRET (%(error)s): %(value)s")
+                              % {"error": exc, "value": value})
 
 
 def validate_vat(value: str) -> None:
     try:
         vat.validate(value)
     except StdnumError as exc:
-        raise ValidationError(f"numéro de TVA invalide ({exc}): {value}")
+        raise ValidationError(pgettext("validation", "invalid VAT number (%(error)s): %(value)s")
+                              % {"error": exc, "value": value})
 
 
 def validate_iban(value: str) -> None:
     try:
         IBAN(value)
     except SchwiftyException as exc:
-        raise ValidationError(f"IBAN invalide ({exc}): {value}")
+        raise ValidationError(pgettext("validation", "invalid IBAN (%(error)s): %(value)s")
+                              % {"error": exc, "value": value})
 
 
 def validate_bic(value: str) -> None:
     try:
         BIC(value)
     except SchwiftyException as exc:
-        raise ValidationError(f"BIC invalide ({exc}): {value}")
+        raise ValidationError(pgettext("validation", "invalid BIC (%(error)s): %(value)s")
+                              % {"error": exc, "value": value})
 
 
 def normalise_iban(value: str) -> str:

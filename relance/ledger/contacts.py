@@ -11,6 +11,7 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
+from django.utils.translation import pgettext
 
 MAX_EMAIL_LENGTH = 254  # RFC 5321: the longest path a server must accept
 
@@ -22,24 +23,26 @@ _validate = EmailValidator()
 
 
 def clean_email(value: object) -> str:
-    """One e-mail address, stripped; ValidationError (in French) for anything else."""
+    """One e-mail address, stripped; ValidationError (in the active language) for anything else."""
     text = str(value).strip()
     if not text:
-        raise ValidationError("adresse e-mail vide", code="empty")
+        raise ValidationError(pgettext("validation", "empty e-mail address"), code="empty")
     if match := _FORBIDDEN.search(text):
         char = match.group()
         shown = repr(char) if char.isprintable() and not char.isspace() else f"U+{ord(char):04X}"
         raise ValidationError(
-            f"une seule adresse e-mail attendue, sans nom ni commentaire ({shown} interdit): {_show(text)}",
+            pgettext("validation", "a single e-mail address expected, without name or comment (%(char)s not allowed): "
+                     "%(value)s") % {"char": shown, "value": _show(text)},
             code="forbidden",
         )
     if len(text) > MAX_EMAIL_LENGTH:
-        raise ValidationError(f"adresse e-mail trop longue ({len(text)} caractères, {MAX_EMAIL_LENGTH} au plus)",
-                              code="too_long")
+        raise ValidationError(pgettext("validation", "e-mail address too long (%(length)s characters, at most %(max)s)")
+                              % {"length": len(text), "max": MAX_EMAIL_LENGTH}, code="too_long")
     try:
         _validate(text)
     except ValidationError:
-        raise ValidationError(f"adresse e-mail invalide: {_show(text)}", code="invalid")
+        raise ValidationError(pgettext("validation", "invalid e-mail address: %(value)s") % {"value": _show(text)},
+                              code="invalid")
     return text
 
 

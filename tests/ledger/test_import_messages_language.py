@@ -39,9 +39,11 @@ BAD_FILES = {
         "C1;A;martian;Atlantis;klingon;perhaps;Sir;yes;bankrupt;12;" + "x" * 60 + "\n",
         "Customer code;Company name;Customer code\nC1;A;C1\n",
         "Customer code;Company name\nC1;A\nC1;B\nC\x01;C\n",
+        "Customer code;Company name;SIREN;SIRET;VAT number;E-mail\nC1;A;123;456;FR00;a,b@x.fr\nC2;B;;;;a@\n",
     ],
     "payments": [
-        "Date;Amount;Customer;Invoice;Payment method\n01/02/2026;1;C001;;bitcoin\n01/02/2026;0;C999;F999;transfer\n",
+        "Date;Amount;Customer;Invoice;Payment method;Payer IBAN\n01/02/2026;1;C001;;bitcoin;FR00\n"
+        "01/02/2026;0;C999;F999;transfer;\n",
     ],
     "credit-notes": [
         "Credit note number;Date;Amount\nA1;01/02/2026;-3,00\n",
