@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 
+from relance.cli import main
 from relance.ledger import import_jobs
 from relance.ledger.importers import import_file
 
@@ -154,6 +155,25 @@ def test_no_french_is_left_in_the_english_messages(org, customer, tmp_path):
     assert leftovers == []
     assert sum(bool(FRENCH.search(message)) for _, _, message in french) > 25
     assert english != french
+
+
+@pytest.mark.django_db(transaction=True)  # the command closes its connections, as from a shell
+@pytest.mark.parametrize("language, expected", [
+    ("fr", "f.csv:2: Raison sociale: raison sociale obligatoire pour un nouveau client"),
+    ("en", "f.csv:2: Company name: company name required for a new customer"),
+])
+def test_the_command_speaks_the_default_language(org, tmp_path, settings, capsys, language, expected):
+    settings.LANGUAGE_CODE = language  # RELANCE_LANGUAGE
+    translation.deactivate()  # a command has no user: nothing is active but the default
+    path = tmp_path / "f.csv"
+    path.write_text(BAD_FILES["customers"][0], encoding="utf-8")
+    with pytest.raises(SystemExit) as refused:
+        main(["relance", "import", "customers", str(path), "--org", "abc"])
+    err = capsys.readouterr().err
+    assert refused.value.code == 1 and expected in err
+    refusal = {"fr": "import refusé, rien n'a été écrit (1 problème)",
+               "en": "import refused, nothing was written (1 problem)"}[language]
+    assert refusal in err
 
 
 # -- web import jobs: the language of the user who started them ------------------------------------------

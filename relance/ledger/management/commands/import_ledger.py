@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import npgettext, pgettext
 
 from relance.accounts.models import Organisation
 from relance.ledger.importers import FORMATS, KINDS, ImportUsageError, detect_kind, einvoice_cli, import_file
@@ -40,7 +41,8 @@ def parse_mapping(items: list[str]) -> dict[str, str]:
     for item in items:
         column, sep, field = item.partition("=")
         if not sep or not column.strip() or not field.strip():
-            raise CommandError(f"--map {item!r}: colonne=champ attendu", returncode=2)
+            raise CommandError(pgettext("import", "--map %(item)s: column=field expected") % {"item": repr(item)},
+                               returncode=2)
         mapping[column.strip()] = field.strip()
     return mapping
 
@@ -74,14 +76,15 @@ class Command(BaseCommand):
     def handle(self, *args, **o):
         org = Organisation.objects.filter(slug=o["org"]).first()
         if org is None:
-            raise CommandError(f"organisation inconnue: {o['org']}", returncode=2)
+            raise CommandError(pgettext("import", "unknown organisation: %(org)s") % {"org": o["org"]}, returncode=2)
         kind, path = _kind_and_file([o["what"], o["file"]] if o["file"] else [o["what"]], o["format"])
         if kind == "statement" or (kind == "payments" and is_statement(path)):
             return self.import_statement(org, path, o)
         for fmt in DOCUMENT_FORMATS:
             if kind in fmt.kinds:
                 if not Path(path).exists():
-                    raise CommandError(f"{path}: fichier ou dossier absent", returncode=2)
+                    raise CommandError(pgettext("import", "%(path)s: file or folder missing") % {"path": path},
+                                       returncode=2)
                 fmt.run(self, org, kind, Path(path), o)
                 return
         mapping = parse_mapping(o["map"])
@@ -104,8 +107,10 @@ class Command(BaseCommand):
             for line in result.error_lines(50):
                 self.stderr.write(line)
         if not result.ok:
-            noun = "problème" if result.error_count == 1 else "problèmes"
-            raise CommandError(f"import refusé, rien n'a été écrit ({result.error_count} {noun})", returncode=1)
+            count = result.error_count
+            raise CommandError(npgettext("import", "import refused, nothing was written (%(count)s problem)",
+                                         "import refused, nothing was written (%(count)s problems)", count)
+                               % {"count": count}, returncode=1)
 
     def import_statement(self, org, path: str, o) -> None:
         """A bank statement (CAMT.053/054, OFX, MT940): its credits become unallocated payments."""
@@ -128,13 +133,15 @@ class Command(BaseCommand):
         elif result.ok:
             self.stdout.write(result.summary())
             if matched is not None:
-                self.stdout.write(f"rapprochement : {matched.applied} paiements affectés ({matched.allocated} €), "
-                                  f"{matched.queued} à vérifier (relance match review --org {org.slug})")
+                self.stdout.write(pgettext("import", "reconciliation: %(applied)s payments allocated (%(amount)s €), "
+                                           "%(queued)s to check (relance match review --org %(org)s)")
+                                  % {"applied": matched.applied, "amount": matched.allocated, "queued": matched.queued,
+                                     "org": org.slug})
         else:
             for line in result.errors:
                 self.stderr.write(line)
         if not result.ok:
-            raise CommandError("import refusé, rien n'a été écrit", returncode=1)
+            raise CommandError(pgettext("import", "import refused, nothing was written"), returncode=1)
 
 
 def _kind_and_file(what: list[str], fmt: str | None) -> tuple[str, str]:
@@ -142,16 +149,19 @@ def _kind_and_file(what: list[str], fmt: str | None) -> tuple[str, str]:
     known = [*KINDS, *FORMATS, "statement", *DOCUMENT_KINDS]
     if len(what) == 2:
         if what[0] not in known:
-            raise CommandError(f"type d'import inconnu: {what[0]} ({', '.join(known)})", returncode=2)
+            raise CommandError(pgettext("import", "unknown kind of import: %(kind)s (%(known)s)")
+                               % {"kind": what[0], "known": ", ".join(known)}, returncode=2)
         return what[0], what[1]
     if what[0] in known:
-        raise CommandError(f"fichier à importer manquant après {what[0]}", returncode=2)
+        raise CommandError(pgettext("import", "file to import missing after %(kind)s") % {"kind": what[0]},
+                           returncode=2)
     if fmt in STATEMENT_FORMATS:
         return "statement", what[0]
     kind = fmt or detect_kind(what[0]) or ("statement" if is_statement(what[0]) else None) or _detect_document(what[0])
     if kind is None:
-        raise CommandError(f"{what[0]}: type de fichier non reconnu ; précisez-le : relance import KIND {what[0]} "
-                           f"({', '.join(known)})", returncode=2)
+        raise CommandError(pgettext("import", "%(file)s: file type not recognised; say which: relance import KIND "
+                                    "%(file)s (%(known)s)") % {"file": what[0], "known": ", ".join(known)},
+                           returncode=2)
     return kind, what[0]
 
 
@@ -168,13 +178,16 @@ def _detect_document(name: str) -> str | None:
 
 
 def _summary(result) -> str:
-    verb = "simulation (rien n'a été écrit)" if result.dry_run else "importé"
-    text = (f"{result.filename}: {verb}: {result.created} créés, {result.updated} mis à jour, "
-            f"{result.unchanged} inchangés")
+    verb = pgettext("import", "dry run (nothing was written)") if result.dry_run else pgettext("import", "imported")
+    text = pgettext("import", "%(path)s: %(verb)s: %(created)s created, %(updated)s updated, %(unchanged)s "
+                    "unchanged") % {"path": result.filename, "verb": verb, "created": result.created,
+                                    "updated": result.updated, "unchanged": result.unchanged}
     if result.extra.get("customers_created"):
-        text += f" ; {result.extra['customers_created']} clients créés depuis les factures"
+        text += pgettext("import", "; %(count)s customers created from the invoices") % {
+            "count": result.extra["customers_created"]}
     if result.extra.get("allocations_created"):
-        text += f" ; {result.extra['allocations_created']} affectations créées par le lettrage"
+        text += pgettext("import", "; %(count)s allocations created by the lettering") % {
+            "count": result.extra["allocations_created"]}
     return text
 
 
