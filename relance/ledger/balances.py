@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Case, DecimalField, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Round
 from django.utils import timezone
+from django.utils.translation import pgettext
 
 from relance.accounts.permissions import WRITE, require
 from relance.audit import log as audit_log
@@ -34,6 +35,16 @@ STICKY = {InvoiceStatus.WRITTEN_OFF, InvoiceStatus.CANCELLED, InvoiceStatus.DISP
 
 class AllocationError(ValueError):
     pass
+
+
+def _beyond_balance(number: str, amount: Decimal, balance: Decimal) -> AllocationError:
+    return AllocationError(pgettext("ledger", "invoice %(number)s: %(amount)s exceeds the open balance %(balance)s")
+                           % {"number": number, "amount": amount, "balance": balance})
+
+
+def _beyond_payment(payment_id: int, amount: Decimal) -> AllocationError:
+    return AllocationError(pgettext("ledger", "payment %(id)s: %(amount)s exceeds the unallocated amount")
+                           % {"id": payment_id, "amount": amount})
 
 
 def status_for(total: Decimal, balance: Decimal, current: str = InvoiceStatus.OPEN) -> str:
@@ -104,26 +115,25 @@ def allocate(
     """Apply `amount` of a payment or credit note (or, with neither, of an outside settlement)."""
     require(user, invoice.organisation_id, WRITE)
     if amount <= 0:
-        raise AllocationError("le montant affecté doit être positif")
+        raise AllocationError(pgettext("ledger", "the allocated amount must be positive"))
     if payment is not None and credit_note is not None:
-        raise AllocationError("une affectation vient d'un paiement ou d'un avoir, pas des deux")
+        raise AllocationError(pgettext("ledger", "an allocation comes from a payment or a credit note, not both"))
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if amount > invoice.open_balance:
-        raise AllocationError(
-            f"facture {invoice.number}: {amount} dépasse le solde ouvert {invoice.open_balance}"
-        )
+        raise _beyond_balance(invoice.number, amount, invoice.open_balance)
     if payment is not None:
         source = AllocationSource.PAYMENT
         if payment.organisation_id != invoice.organisation_id:
-            raise AllocationError("paiement et facture d'organisations différentes")
+            raise AllocationError(pgettext("ledger", "payment and invoice of different organisations"))
         if amount > payment_unallocated(payment):
-            raise AllocationError(f"paiement {payment.pk}: {amount} dépasse le montant non affecté")
+            raise _beyond_payment(payment.pk, amount)
     elif credit_note is not None:
         source = AllocationSource.CREDIT_NOTE
         if credit_note.organisation_id != invoice.organisation_id:
-            raise AllocationError("avoir et facture d'organisations différentes")
+            raise AllocationError(pgettext("ledger", "credit note and invoice of different organisations"))
         if amount > credit_note_unallocated(credit_note):
-            raise AllocationError(f"avoir {credit_note.number}: {amount} dépasse le montant non affecté")
+            raise AllocationError(pgettext("ledger", "credit note %(number)s: %(amount)s exceeds the unallocated "
+                                           "amount") % {"number": credit_note.number, "amount": amount})
     else:
         source = AllocationSource.EXTERNAL
     allocation = Allocation.objects.create(
@@ -166,11 +176,12 @@ def record_payment(payment: Payment, user=None) -> Payment:
 def check_new_payment(payment: Payment) -> None:
     """Raise AllocationError when this unsaved payment may not be recorded (a form calls it to show why)."""
     if payment.pk is not None:
-        raise AllocationError(f"paiement {payment.pk} : déjà enregistré")
+        raise AllocationError(pgettext("ledger", "payment %(id)s: already saved") % {"id": payment.pk})
     if payment.amount is None or payment.amount <= 0:
-        raise AllocationError(f"paiement du {payment.date} : le montant doit être positif")
+        raise AllocationError(pgettext("ledger", "payment of %(date)s: the amount must be positive")
+                              % {"date": payment.date})
     if payment.customer_id is not None and payment.customer.organisation_id != payment.organisation_id:
-        raise AllocationError("paiement et client d'organisations différentes")
+        raise AllocationError(pgettext("ledger", "payment and customer of different organisations"))
 
 
 @transaction.atomic
@@ -221,17 +232,17 @@ def allocate_many(organisation_id: int, rows: Iterable[tuple[int, int, Decimal]]
     balance = {pk: b for pk, (_, b) in invoices.items()}
     for payment_id, invoice_id, amount in rows:
         if invoice_id not in invoices:
-            raise AllocationError(f"facture {invoice_id} : introuvable dans cette organisation")
+            raise AllocationError(pgettext("ledger", "invoice %(id)s: not found in this organisation")
+                                  % {"id": invoice_id})
         if payment_id not in left:
-            raise AllocationError(f"paiement {payment_id} : introuvable dans cette organisation")
+            raise AllocationError(pgettext("ledger", "payment %(id)s: not found in this organisation")
+                                  % {"id": payment_id})
         if amount <= 0:
-            raise AllocationError("le montant affecté doit être positif")
+            raise AllocationError(pgettext("ledger", "the allocated amount must be positive"))
         if amount > balance[invoice_id]:
-            raise AllocationError(
-                f"facture {invoices[invoice_id][0]}: {amount} dépasse le solde ouvert {balance[invoice_id]}"
-            )
+            raise _beyond_balance(invoices[invoice_id][0], amount, balance[invoice_id])
         if amount > left[payment_id]:
-            raise AllocationError(f"paiement {payment_id}: {amount} dépasse le montant non affecté")
+            raise _beyond_payment(payment_id, amount)
         balance[invoice_id] -= amount
         left[payment_id] -= amount
     BulkInsert(Allocation, ["invoice_id", "source", "payment_id", "amount"]).insert(
