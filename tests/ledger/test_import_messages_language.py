@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -15,8 +16,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 
 from relance.cli import main
-from relance.ledger import import_jobs
+from relance.ledger import import_jobs, import_whole
 from relance.ledger.importers import import_file
+from tests.ledger.test_fec import line, receipt, sale, write_fec
+
+SAMPLES = Path(__file__).parent / "samples"
 
 pytestmark = pytest.mark.django_db
 
@@ -155,6 +159,43 @@ def test_no_french_is_left_in_the_english_messages(org, customer, tmp_path):
     assert leftovers == []
     assert sum(bool(FRENCH.search(message)) for _, _, message in french) > 25
     assert english != french
+
+
+def whole_files(tmp_path) -> list[tuple[str, Path]]:
+    """Bad files of the whole-file formats: FEC, bank statements, e-invoices."""
+    rows = sale("1", "F001", "120,00", "20,00") + receipt("2", "", "abc")
+    rows[1][3], rows[0][10] = "2026-01-05", "Facture\x00F001"
+    rows += [line(num="3", ref="F002", debit="-5,00"), ["VE", "Ventes", "4"]]
+    short = tmp_path / "short.txt"
+    short.write_text("JournalCode\tEcritureNum\tEcritureDate\tCompteNum\tPieceRef\nVE\t1\t20260101\t411\tF1\n")
+    mt940 = tmp_path / "bad.sta"
+    mt940.write_text(":20:STMT\n:25:FR7630006000011234567890189\n:28C:1\n:60F:C260101EUR100,00\n:61:nonsense\n-\n")
+    camt = (SAMPLES / "camt053/test-camt053").read_bytes()
+    cut = tmp_path / "cut.xml"
+    cut.write_bytes(camt[: len(camt) * 2 // 3])
+    ubl = (SAMPLES / "ubl-21-en16931.xml").read_bytes()
+    broken = tmp_path / "broken.xml"
+    broken.write_bytes(ubl[: len(ubl) // 2])
+    pdf = tmp_path / "f.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    return [("fec", write_fec(tmp_path, rows)), ("fec", short), ("statement", mt940), ("statement", cut),
+            ("ubl", SAMPLES / "ubl-21-en16931.xml"), ("ubl", broken), ("facturx", pdf)]
+
+
+def test_no_french_is_left_in_the_whole_file_formats_in_english(org, tmp_path):
+    outputs = {}
+    for language in ("en", "fr"):
+        with translation.override(language):
+            outputs[language] = [problems(import_whole.run(org, kind, path, dry_run=True)[0])
+                                 for kind, path in whole_files(tmp_path)]
+    english, french = outputs["en"], outputs["fr"]
+    assert all(english) and [len(p) for p in english] == [len(p) for p in french]
+    # The statements' places keep their line in both languages ("ligne 7" / "line 7").
+    assert [[line for line, _, _ in p] for p in english] == [[line for line, _, _ in p] for p in french]
+    assert english[3][0][0] > 1
+    found = [p for file in english for p in file]
+    assert [p for p in found if FRENCH.search(p[1]) or FRENCH.search(p[2])] == []
+    assert sum(bool(FRENCH.search(m)) for file in french for _, _, m in file) >= len(found) // 2
 
 
 @pytest.mark.django_db(transaction=True)  # the command closes its connections, as from a shell
