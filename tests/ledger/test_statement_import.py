@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from relance.cli import main
 from relance.ledger.importers.statements import detect_format, import_statement
@@ -41,7 +42,9 @@ def test_credits_become_unallocated_payments_of_one_batch(org):
     assert (batch.kind, batch.created, batch.filename, payment.source_import_id) == (
         "statement", 1, "test-camt053", batch.pk)
     assert result.batch_id == batch.pk and batch.finished_at is not None
-    assert "4 lignes lues, 1 crédits importés, 0 doublons ignorés, 1 débits ignorés" in result.summary()
+    assert "4 lignes lues, 1 crédit importé, 0 doublon ignoré, 1 débit ignoré" in result.summary()
+    with translation.override("en"):
+        assert "4 lines read, 1 credit imported, 0 duplicates ignored, 1 debit ignored" in result.summary()
 
 
 def test_the_same_statement_twice_adds_nothing(org):
@@ -177,7 +180,7 @@ class TestCommand:
     def test_import_statement_prints_the_report(self, org, capsys):
         assert self.relance("statement", str(SAMPLES / "camt053/test-camt053"), "--org", "abc") == 0
         out = capsys.readouterr().out
-        assert ("(camt): 4 lignes lues, 1 crédits importés, 0 doublons ignorés, 1 débits ignorés, "
+        assert ("(camt): 4 lignes lues, 1 crédit importé, 0 doublon ignoré, 1 débit ignoré, "
                 "2 contre-passations ignorées") in out
         assert Payment.objects.count() == 1
 

@@ -25,7 +25,7 @@ from typing import BinaryIO
 from django.conf import settings
 from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import pgettext
+from django.utils.translation import npgettext, pgettext
 
 from relance.accounts.models import Organisation
 from relance.audit import log as audit_log
@@ -83,15 +83,28 @@ class StatementResult:
     def summary(self) -> str:
         """The report printed after an import."""
         verb = pgettext("import", "dry run (nothing was written)") if self.dry_run else pgettext("import", "imported")
-        text = pgettext("import", "%(file)s: %(verb)s (%(format)s): %(lines)s lines read, %(created)s credits "
-                        "imported, %(duplicates)s duplicates ignored, %(debits)s debits ignored") % {
-            "file": self.filename, "verb": verb, "format": self.format, "lines": self.lines, "created": self.created,
-            "duplicates": self.duplicates, "debits": self.debits}
-        others = [(self.reversals, pgettext("import", "%(count)s reversals ignored")),
-                  (self.not_payments, pgettext("import", "%(count)s credits other than customers' payments ignored "
-                                                         "(interest, internal transfers)")),
-                  (self.not_booked, pgettext("import", "%(count)s unbooked lines ignored"))]
-        return text + "".join(", " + label % {"count": n} for n, label in others if n)
+        counts = [
+            (self.lines, npgettext("import", "%(count)s line read", "%(count)s lines read", self.lines)),
+            (self.created, npgettext("import", "%(count)s credit imported", "%(count)s credits imported",
+                                     self.created)),
+            (self.duplicates, npgettext("import", "%(count)s duplicate ignored", "%(count)s duplicates ignored",
+                                        self.duplicates)),
+            (self.debits, npgettext("import", "%(count)s debit ignored", "%(count)s debits ignored", self.debits)),
+        ]
+        # The rarer ones only when they happened.
+        counts += [(n, label) for n, label in (
+            (self.reversals, npgettext("import", "%(count)s reversal ignored", "%(count)s reversals ignored",
+                                       self.reversals)),
+            (self.not_payments, npgettext(
+                "import", "%(count)s credit other than a customer's payment ignored (interest, internal transfer)",
+                "%(count)s credits other than customers' payments ignored (interest, internal transfers)",
+                self.not_payments)),
+            (self.not_booked, npgettext("import", "%(count)s unbooked line ignored", "%(count)s unbooked lines ignored",
+                                        self.not_booked)),
+        ) if n]
+        return pgettext("import", "%(file)s: %(verb)s (%(format)s): %(counts)s") % {
+            "file": self.filename, "verb": verb, "format": self.format,
+            "counts": ", ".join(label % {"count": n} for n, label in counts)}
 
 
 def detect_format(path: str | Path) -> str | None:
