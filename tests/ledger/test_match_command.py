@@ -9,7 +9,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 
+from relance.accounts.models import Organisation
 from relance.ledger.models import Invoice, MatchProposal, Payment
 
 
@@ -61,7 +63,11 @@ def test_a_credit_is_listed_per_customer(org, customer, ledger):
 
 
 def test_an_unknown_organisation_is_one_line(db):
-    with pytest.raises(CommandError, match="--org 'nope': no such organisation"):
+    with pytest.raises(CommandError, match="^--org 'nope' : organisation inconnue \\(aucune encore : créez-en une"):
+        match("run", "--org", "nope")
+    Organisation.objects.create(slug="abc", legal_name="ABC")
+    english = r"^--org 'nope': no such organisation \(known: abc\)$"
+    with translation.override("en"), pytest.raises(CommandError, match=english):
         match("run", "--org", "nope")
 
 

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
+from django.utils.translation import pgettext
 
 from relance.accounts.actions import delete_organisation
 from relance.accounts.models import Membership, Organisation
@@ -23,15 +24,26 @@ SETTINGS = [
 
 
 def unknown_org(slug: str) -> str | None:
-    """None when the organisation exists, else one line naming the known ones."""
+    """None when the organisation exists, else one line naming the known ones (what `relance` prints)."""
     if Organisation.objects.filter(slug=slug).exists():
         return None
+    return pgettext("cli", "relance: %(problem)s") % {"problem": no_such_org(slug)}
+
+
+def get_org(slug: str) -> Organisation:
+    """The organisation an --org names, or a one-line CommandError naming the known ones."""
+    org = Organisation.objects.filter(slug=slug).first()
+    if org is None:
+        raise CommandError(no_such_org(slug))
+    return org
+
+
+def no_such_org(slug: str) -> str:
+    """The one message for an --org that names no organisation: the known ones, or how to create one."""
     known = ", ".join(Organisation.objects.order_by("slug").values_list("slug", flat=True))
-    if settings.LANGUAGE_CODE == "en":
-        hint = f"known: {known}" if known else "none yet: create one with `relance init`"
-        return f"relance: --org {slug!r}: no such organisation ({hint})"
-    hint = f"connues : {known}" if known else "aucune encore : créez-en une avec `relance init`"
-    return f"relance : --org {slug!r} : organisation inconnue ({hint})"
+    hint = (pgettext("cli", "known: %(slugs)s") % {"slugs": known} if known
+            else pgettext("cli", "none yet: create one with `relance init`"))
+    return pgettext("cli", "--org %(slug)s: no such organisation (%(hint)s)") % {"slug": repr(slug), "hint": hint}
 
 
 def list_organisations() -> list[dict]:

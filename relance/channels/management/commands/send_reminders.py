@@ -5,9 +5,9 @@ from __future__ import annotations
 import signal
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from relance.accounts.models import Organisation
+from relance.accounts.management.commands.org import get_org
 from relance.channels.delivery import deliver_pending
 from relance.channels.email.bounces import bounce_url, fetch_bounces
 
@@ -25,9 +25,7 @@ class Command(BaseCommand):
     def handle(self, *args, org=None, limit=None, loop=False, interval=30.0, no_bounces=False, **options):
         organisation = None
         if org:
-            organisation = Organisation.objects.filter(slug=org).first()
-            if organisation is None:
-                raise CommandError(f"--org {org}: no such organisation")
+            organisation = get_org(org)
         self.stopping = False
         if loop:
             # As healthchecks' sendalerts: finish the message in hand, then exit.

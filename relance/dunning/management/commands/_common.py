@@ -8,17 +8,11 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
+from relance.accounts.management.commands.org import get_org  # noqa: F401 (the dunning commands import it here)
 from relance.accounts.models import Organisation
 from relance.dunning import queries
 from relance.ledger.models import Customer, Invoice
 from relance.lib.money import cents, parse_amount
-
-
-def get_org(slug: str) -> Organisation:
-    org = Organisation.objects.filter(slug=slug).first()
-    if org is None:
-        raise CommandError(f"--org {slug!r}: no such organisation; create it with 'relance init'")
-    return org
 
 
 def parse_date(text: str, option: str = "--date") -> date:

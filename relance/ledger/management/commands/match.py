@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from relance.accounts.models import Organisation
+from relance.accounts.management.commands.org import get_org
 from relance.ledger.balances import AllocationError
 from relance.ledger.match_actions import (
     ProposalError,
@@ -49,9 +49,7 @@ class Command(BaseCommand):
     def handle(self, *args, **o):
         if o["action"] == "review" and bool(o.get("assign")) != bool(o.get("invoice")):
             self.parser.error("--assign PAYMENT and --invoice NUMBER go together")
-        org = Organisation.objects.filter(slug=o["org"]).first()
-        if org is None:
-            raise CommandError(f"--org {o['org']!r}: no such organisation; create it with 'relance init'")
+        org = get_org(o["org"])
         user = _user(org, o.get("user"))  # settings: the CLI operator (the system)
         try:
             if o["action"] == "settings":
