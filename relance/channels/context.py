@@ -201,10 +201,6 @@ def terms_dict(rate: ContractRate | None, language: str) -> dict | None:
     return {"percent": rate.percent, "legal_multiple": multiple}
 
 
-def local_today(org: Organisation) -> date:
-    return org_today(org)
-
-
 def _epc(org: Organisation, amount: Decimal, reference: str, currency: str) -> tuple[str, str]:
     """The EPC QR code (PNG data: URI) and the payload it carries, ("", "") when there is none."""
     uri = epc_qr_png_data_uri(org.legal_name, org.iban, org.bic, amount, reference) if currency == "EUR" else ""
@@ -239,7 +235,7 @@ def build_customer_context(
     from relance.channels.models import get_channel_settings
     from relance.portal.tokens import portal_url
 
-    today = today or local_today(org)
+    today = today or org_today(org)
     prefs = get_channel_settings(org)
     invoices = list(invoices)
     listed = {inv.pk for inv in invoices}
@@ -326,7 +322,7 @@ def build_context(reminder: Reminder, today: date | None = None, extra: dict | N
     """The context of a reminder: its invoices still listed (not dropped), at today's balances."""
     org = reminder.organisation
     customer = reminder.customer
-    today = today or local_today(org)
+    today = today or org_today(org)
     lines = [ln for ln in reminder.lines.select_related("invoice").order_by("invoice__due_date", "id")
              if not ln.dropped]
     invoices = [ln.invoice for ln in lines]

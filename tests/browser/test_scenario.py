@@ -33,9 +33,9 @@ def _planned_invoices(org, today) -> set[str]:
 
 @pytest.fixture
 def day(org, customer, alice, bob, settings, live_server, tmp_path):
-    from relance.channels.context import local_today
     from relance.dunning.defaults import install_default_scenarios
     from relance.dunning.models import Reminder, ReminderLine, Task
+    from relance.dunning.queries import org_today
     from relance.ledger.models import Contact, Customer, Invoice
 
     settings.BASE_URL = live_server.url
@@ -45,7 +45,7 @@ def day(org, customer, alice, bob, settings, live_server, tmp_path):
     type(org).objects.filter(pk=org.pk).update(email_url=f"file://{outbox}")
     org.refresh_from_db()
     install_default_scenarios(org)
-    today = local_today(org)
+    today = org_today(org)
 
     def invoice(cust, number, days_late, amount="1000.00"):
         due = today - timedelta(days_late)

@@ -15,10 +15,10 @@ from django.views.decorators.http import require_POST
 
 from relance.accounts.permissions import WRITE
 from relance.channels.base import DeliveryError
-from relance.channels.context import local_today
 from relance.channels.phone.outcomes import CallOutcomeError, record_call_outcome
 from relance.dunning import actions
 from relance.dunning.models import ReminderState
+from relance.dunning.queries import org_today
 from relance.dunning.run import DunningError
 from relance.web.orgs import org_view
 from relance.web.reads import today as reads
@@ -44,7 +44,7 @@ def _section(request, name: str, today):
 
 @org_view()
 def today(request):
-    day = local_today(request.org)
+    day = org_today(request.org)
     only = request.GET.get("only")
     if only in SECTIONS:  # htmx: one section's next page
         context = {"page": _section(request, only, day), "today": day, "section": only}
@@ -62,7 +62,7 @@ def preview(request, pk: int):
     reminder = reads.get_reminder(request.org, pk, PREVIEWABLE)
     if reminder is None:
         raise Http404
-    shown = reads.render_preview(reminder, local_today(request.org))
+    shown = reads.render_preview(reminder, org_today(request.org))
     template = "web/today/_preview.html" if request.headers.get("HX-Request") else "web/today/preview.html"
     return render(request, template, {"reminder": reminder, "preview": shown})
 
@@ -73,7 +73,7 @@ def letter_pdf(request, pk: int):
     if reminder is None or reminder.channel != "letter":
         raise Http404
     try:
-        pdf = reads.letter_pdf(reminder, local_today(request.org))
+        pdf = reads.letter_pdf(reminder, org_today(request.org))
     except DeliveryError as exc:
         return HttpResponse(exc.message, status=409, content_type="text/plain; charset=utf-8")
     response = HttpResponse(pdf, content_type="application/pdf")
@@ -132,7 +132,7 @@ def edit(request, pk: int):
     elif reminder.edited_at:
         subject, body = reminder.subject, reminder.body_text
     else:
-        shown = reads.render_preview(reminder, local_today(request.org))
+        shown = reads.render_preview(reminder, org_today(request.org))
         subject = shown.message.subject if shown.message else ""
         body = shown.message.body_text if shown.message else ""
         error = shown.error

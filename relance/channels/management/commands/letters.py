@@ -9,9 +9,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from relance.accounts.models import Organisation
-from relance.channels.context import local_today
 from relance.channels.letter.batch import NoLetters, build_batch, list_letters, register_letter
 from relance.dunning.models import Reminder
+from relance.dunning.queries import org_today
 
 
 def _day(value: str) -> date:
@@ -44,7 +44,7 @@ class Command(BaseCommand):
         org = Organisation.objects.filter(slug=opts["org"]).first()
         if org is None:
             raise CommandError(f"unknown organisation {opts['org']!r}")
-        day = _day(opts["date"]) if opts["date"] else local_today(org)
+        day = _day(opts["date"]) if opts["date"] else org_today(org)
         try:
             pdf = build_batch(org, day)
         except NoLetters as exc:

@@ -6,9 +6,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from relance.channels.context import local_today
 from relance.dunning.interest import get_invoice_claim
 from relance.dunning.management.commands._common import get_org, parse_date
+from relance.dunning.queries import org_today
 from relance.ledger.models import Invoice
 
 
@@ -27,7 +27,7 @@ class Command(BaseCommand):
             "customer__organisation", "source_import").first()
         if invoice is None:
             raise CommandError(f"--invoice {o['invoice']!r}: pas de facture de ce numéro dans {org.slug}")
-        as_of = parse_date(o["as_of"], "--as-of") if o["as_of"] else local_today(org)
+        as_of = parse_date(o["as_of"], "--as-of") if o["as_of"] else org_today(org)
         claim = get_invoice_claim(invoice, as_of)
         if o["json"]:
             self.stdout.write(json.dumps(claim.as_json(), ensure_ascii=False, indent=2))
